@@ -1,0 +1,2 @@
+// Public API of nixfleet-agent (the package entry, dist/index.js).
+export {};
