@@ -1,0 +1,35 @@
+// `RolloutPolicy` as carried in fleet.resolved (`rolloutPolicies`). Only
+// `onHealthFailure` influences step(); the rest is decoded so that a policy
+// read from a signed artifact keeps its meaning, and ignored by the reducer.
+import * as t from 'io-ts';
+import { OnHealthFailure, Text, U32 } from './scalars';
+import { opt, req, struct, withDefault } from './struct';
+
+export const Selector = struct('Selector', {
+  tags: withDefault(t.array(Text), []),
+  tagsAny: withDefault(t.array(Text), []),
+  hosts: withDefault(t.array(Text), []),
+  // serde writes this Option as an explicit null in fleet.resolved.
+  channel: withDefault(t.union([Text, t.null]), null),
+  all: withDefault(t.boolean, false),
+});
+export type Selector = t.TypeOf<typeof Selector>;
+
+export const PolicyWave = struct('PolicyWave', {
+  selector: req(Selector),
+  soakMinutes: req(U32),
+});
+export type PolicyWave = t.TypeOf<typeof PolicyWave>;
+
+export const HealthGate = struct('HealthGate', {
+  systemdFailedUnits: opt(struct('SystemdFailedUnits', { max: req(U32) })),
+});
+export type HealthGate = t.TypeOf<typeof HealthGate>;
+
+export const RolloutPolicy = struct('RolloutPolicy', {
+  strategy: req(Text),
+  waves: req(t.array(PolicyWave)),
+  healthGate: withDefault(HealthGate, {}),
+  onHealthFailure: req(OnHealthFailure),
+});
+export type RolloutPolicy = t.TypeOf<typeof RolloutPolicy>;
