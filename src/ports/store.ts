@@ -1,0 +1,154 @@
+// The durable store as the stream graph sees it (design §2 rule 6): every call
+// is a cold Observable that does its work on subscribe and emits once. The
+// real adapter is src/io/store; sources and sinks only know this file.
+//
+// The queue holds opaque JSON envelopes: the store assigns the per-rollout
+// seq and hands it to `build`, so the seq inside the envelope and the seq of
+// the row are written in one transaction and can never disagree or repeat.
+import type { Observable } from 'rxjs';
+
+/** Structured logger handed to the store; loglevel's loggers fit it. */
+export interface StoreLogger {
+  info(message: string, fields?: Readonly<Record<string, unknown>>): void;
+  warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
+  error(message: string, fields?: Readonly<Record<string, unknown>>): void;
+}
+
+/**
+ * What went wrong, for the caller to branch on:
+ * - `queue-full`: the bound is reached and nothing may be evicted (docs/store.md);
+ * - `envelope-too-large`, `invalid-argument`: the caller's input, retrying won't help;
+ * - `disk-full` (SQLITE_FULL / ENOSPC), `read-only` (EROFS, EACCES, SQLITE_READONLY);
+ * - `corrupt`: found while running; reopening moves the file aside;
+ * - `closed`: the store was closed; `io`: anything else from the disk.
+ */
+export type StoreErrorCode =
+  | 'queue-full'
+  | 'envelope-too-large'
+  | 'invalid-argument'
+  | 'disk-full'
+  | 'read-only'
+  | 'corrupt'
+  | 'closed'
+  | 'io';
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const isStoreError = (e: unknown): e is StoreError => e instanceof StoreError;
+
+export interface EnqueueRequest {
+  readonly rolloutId: string;
+  /** Event kind, for logs, status and the dead-letter table only. */
+  readonly kind: string;
+  /** `false` marks an event the overflow policy may evict (probe chatter). */
+  readonly durable: boolean;
+  /** Builds the wire envelope for the assigned seq; must be JSON-serialisable. */
+  readonly build: (seq: number) => unknown;
+  /** The caller's own idea of the next seq (e.g. the reducer's); the store never goes below it. */
+  readonly seqAtLeast?: number;
+}
+
+export interface Enqueued {
+  readonly id: number;
+  readonly seq: number;
+  /** Non-durable events evicted to make room (0 almost always). */
+  readonly evicted: number;
+}
+
+export interface QueuedEvent {
+  /** Enqueue order; never reused within one database file. */
+  readonly id: number;
+  readonly rolloutId: string;
+  readonly seq: number;
+  readonly kind: string;
+  readonly durable: boolean;
+  /** The envelope exactly as stored (JSON text), to be sent as the request body. */
+  readonly body: string;
+  readonly enqueuedAt: string;
+}
+
+export interface DeadLetter {
+  readonly id: number;
+  readonly rolloutId: string;
+  readonly seq: number;
+  readonly kind: string;
+  readonly body: string;
+  readonly enqueuedAt: string;
+  readonly deadAt: string;
+  readonly reason: string;
+}
+
+export interface QueueStats {
+  readonly queued: number;
+  readonly queuedBytes: number;
+  readonly deadLettered: number;
+}
+
+export interface ConfirmedClosure {
+  readonly closure: string;
+  readonly confirmedAt: string;
+}
+
+/** A manifest the trust layer already verified; opaque bytes to the store. */
+export interface CachedManifest {
+  readonly rolloutId: string;
+  readonly raw: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly verifiedAt: string;
+}
+
+export interface CertificateMeta {
+  readonly serial: string;
+  /** e.g. hex SHA-256 of the DER certificate */
+  readonly fingerprint: string;
+  readonly notBefore: string;
+  readonly notAfter: string;
+}
+
+export interface OutboundQueuePort {
+  enqueue(request: EnqueueRequest): Observable<Enqueued>;
+  /** The oldest `limit` events: per rollout by seq, across rollouts by enqueue order. */
+  pending(limit: number): Observable<readonly QueuedEvent[]>;
+  /** Call only after a 2xx; emits whether a row was removed (false if already gone). */
+  ack(id: number): Observable<boolean>;
+  /** Moves a poison event aside with its reason so it stops blocking the rest. */
+  deadLetter(id: number, reason: string): Observable<boolean>;
+  /** A CP snapshot's last seq raises the counter, never lowers it; emits the counter after. */
+  raiseSeqFloor(rolloutId: string, lastSeq: number): Observable<number>;
+  lastSeq(rolloutId: string): Observable<number>;
+  stats(): Observable<QueueStats>;
+  deadLetters(limit: number): Observable<readonly DeadLetter[]>;
+}
+
+export interface AgentStatePort {
+  lastConfirmedClosure(): Observable<ConfirmedClosure | undefined>;
+  confirmClosure(closure: ConfirmedClosure): Observable<void>;
+  manifest(rolloutId: string): Observable<CachedManifest | undefined>;
+  putManifest(manifest: CachedManifest): Observable<void>;
+  certificate(): Observable<CertificateMeta | undefined>;
+  putCertificate(meta: CertificateMeta): Observable<void>;
+}
+
+export interface StorePort extends OutboundQueuePort, AgentStatePort {}
+
+/** What the drainer does with the CP's answer to one POST /v1/agent/events. */
+export type DeliveryVerdict = 'ack' | 'retry' | 'dead-letter';
+
+// Statuses that say "this request can never succeed": malformed (400), gone
+// (410), too large (413), wrong media type (415), semantically refused (422),
+// conflicting duplicate (409). Everything else that is not 2xx is the CP's or
+// the network's problem (401/403 cert, 404 wrong CP version, 408/429/5xx) and
+// is retried, because dead-lettering would lose a good event.
+const POISON_STATUSES: ReadonlySet<number> = new Set([400, 409, 410, 413, 415, 422]);
+
+export const deliveryVerdict = (status: number): DeliveryVerdict =>
+  status >= 200 && status < 300 ? 'ack' : POISON_STATUSES.has(status) ? 'dead-letter' : 'retry';
