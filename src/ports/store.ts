@@ -17,14 +17,14 @@ export interface StoreLogger {
 /**
  * What went wrong, for the caller to branch on:
  * - `queue-full`: the bound is reached and nothing may be evicted (docs/store.md);
- * - `envelope-too-large`, `invalid-argument`: the caller's input, retrying won't help;
+ * - `too-large`, `invalid-argument`: the caller's input; retrying won't help;
  * - `disk-full` (SQLITE_FULL / ENOSPC), `read-only` (EROFS, EACCES, SQLITE_READONLY);
  * - `corrupt`: found while running; reopening moves the file aside;
  * - `closed`: the store was closed; `io`: anything else from the disk.
  */
 export type StoreErrorCode =
   | 'queue-full'
-  | 'envelope-too-large'
+  | 'too-large'
   | 'invalid-argument'
   | 'disk-full'
   | 'read-only'

@@ -5,7 +5,7 @@
 // A wire event is ~200–600 bytes; a ProbeResult with compliance sub-results
 // (one per control, ~150 bytes each) stays well under 16 KiB. 64 KiB leaves 4x
 // headroom over the largest we can imagine and refuses runaway payloads
-// (typed `envelope-too-large`) instead of letting one event eat the queue.
+// (typed `too-large`) instead of letting one event eat the queue.
 export const MAX_ENVELOPE_BYTES = 64 * 1024;
 
 // Overflow only happens during a long CP outage. The volume then is probe
@@ -46,7 +46,7 @@ export const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
 export const MAX_SEQ_COUNTERS = 4_096;
 
 // CP error bodies can be large; the reason is for people, 4 KiB is plenty.
-export const MAX_REASON_BYTES = 4 * 1024;
+export const MAX_REASON_CHARS = 4 * 1024;
 
 // Hard ceiling on the database file (SQLite's max_page_count): a backstop
 // behind the bounds above (queue 16 MiB + dead letters + 32 manifests) so a
