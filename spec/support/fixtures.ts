@@ -115,3 +115,6 @@ export const CATALOGUE_KINDS: readonly EventKind[] = [
 ];
 /** The 6 states of the upstream catalogue (no Deferred). */
 export const CATALOGUE_STATES: readonly HostState[] = ['Pending', 'Activating', 'Soaking', 'Converged', 'Failed', 'Reverted'];
+
+/** The tests/scenarios.rs `pending()` record. */
+export const newPendingFixture = () => newPending('r1', 'web-01', 'stable', 'target-closure-abc', t0, at(300));

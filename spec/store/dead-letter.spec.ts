@@ -1,0 +1,115 @@
+// Poison events (a 4xx that will never succeed) go to the dead-letter table
+// with their reason, are logged and counted in stats, and stop blocking the
+// events behind them (upstream blocks forever: agent-runtime.md §8.5, §18.13).
+import * as fs from 'node:fs';
+import { deliveryVerdict, type EnqueueRequest } from '../../src/ports/store';
+import type { AgentStore } from '../../src/io/store';
+import { openStore, tempDir } from './support';
+
+const event = (rolloutId: string, kind = 'ActivationStarted'): EnqueueRequest => ({
+  rolloutId,
+  kind,
+  durable: true,
+  build: (seq) => ({ rolloutId, event: { kind, seq } }),
+});
+
+// What the outbound source will do per pass: send in order, stop on retry.
+const drainOnce = (store: AgentStore, answer: (body: string) => number, sent: string[]): void => {
+  for (const e of store.pending(100)) {
+    const status = answer(e.body);
+    sent.push(`${e.rolloutId}:${e.seq}:${status}`);
+    const verdict = deliveryVerdict(status);
+    if (verdict === 'ack') store.ack(e.id);
+    else if (verdict === 'dead-letter') store.deadLetter(e.id, `CP answered ${status}`);
+    else return;
+  }
+};
+
+describe('dead letters', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir('dead');
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it.each([
+    [200, 'ack'],
+    [204, 'ack'],
+    [299, 'ack'],
+    [400, 'dead-letter'],
+    [409, 'dead-letter'],
+    [410, 'dead-letter'],
+    [413, 'dead-letter'],
+    [415, 'dead-letter'],
+    [422, 'dead-letter'],
+    [401, 'retry'],
+    [403, 'retry'],
+    [404, 'retry'],
+    [408, 'retry'],
+    [429, 'retry'],
+    [500, 'retry'],
+    [503, 'retry'],
+    [302, 'retry'],
+  ])('status %i → %s', (status, verdict) => {
+    expect(deliveryVerdict(status)).toBe(verdict);
+  });
+
+  it('moves a poison head aside so the events behind it are delivered', () => {
+    const { store, log } = openStore(dir);
+    store.enqueue(event('ch@a'));
+    const poison = store.enqueue(event('ch@a', 'ProbeResult'));
+    store.enqueue(event('ch@a'));
+    store.enqueue(event('ch@b'));
+    const sent: string[] = [];
+    drainOnce(store, (body) => (body.includes('ProbeResult') ? 422 : 200), sent);
+    expect(sent).toEqual(['ch@a:1:200', 'ch@a:2:422', 'ch@a:3:200', 'ch@b:1:200']);
+    expect(store.pending(10)).toEqual([]);
+    expect(store.stats()).toEqual({ queued: 0, queuedBytes: 0, deadLettered: 1 });
+    const [dead] = store.deadLetters(10);
+    expect(dead).toMatchObject({ rolloutId: 'ch@a', seq: 2, kind: 'ProbeResult', reason: 'CP answered 422' });
+    expect(JSON.parse(dead?.body ?? '')).toEqual({ rolloutId: 'ch@a', event: { kind: 'ProbeResult', seq: poison.seq } });
+    const line = log.lines.find((l) => l.level === 'error');
+    expect(line?.message).toMatch(/dead-lettered/);
+    expect(line?.fields).toMatchObject({ rolloutId: 'ch@a', seq: 2, kind: 'ProbeResult', reason: 'CP answered 422' });
+    store.close();
+  });
+
+  it('keeps a transient failure at the head (retry), unlike a poison one', () => {
+    const { store } = openStore(dir);
+    store.enqueue(event('ch@a'));
+    store.enqueue(event('ch@a'));
+    const sent: string[] = [];
+    drainOnce(store, () => 503, sent);
+    expect(sent).toEqual(['ch@a:1:503']);
+    expect(store.stats()).toMatchObject({ queued: 2, deadLettered: 0 });
+    store.close();
+  });
+
+  it('dead-letters once; a second call or an unknown id is a no-op', () => {
+    const { store } = openStore(dir);
+    const e = store.enqueue(event('ch@a'));
+    expect(store.deadLetter(e.id, 'bad')).toBe(true);
+    expect(store.deadLetter(e.id, 'bad')).toBe(false);
+    expect(store.ack(e.id)).toBe(false);
+    expect(store.deadLetter(9999, 'bad')).toBe(false);
+    expect(store.stats().deadLettered).toBe(1);
+    store.close();
+  });
+
+  it('truncates long reasons and keeps only the newest dead letters', () => {
+    let { store } = openStore(dir, { limits: { maxDeadLetters: 3 } });
+    for (let i = 0; i < 5; i++) {
+      const e = store.enqueue(event('ch@a'));
+      store.deadLetter(e.id, `${i}:${'r'.repeat(10_000)}`);
+    }
+    store.close();
+    ({ store } = openStore(dir, { limits: { maxDeadLetters: 3 } }));
+    const dead = store.deadLetters(10);
+    expect(dead.map((d) => d.seq)).toEqual([5, 4, 3]);
+    expect(dead.every((d) => d.reason.length === 4096)).toBe(true);
+    expect(store.stats().deadLettered).toBe(3);
+    // a dead-lettered seq is still consumed: the next event gets a new one
+    expect(store.enqueue(event('ch@a')).seq).toBe(6);
+    store.close();
+  });
+});

@@ -1,0 +1,102 @@
+// The agent state kept beside the queue: confirmed closure, verified
+// manifests, certificate metadata, and the schema's migrations.
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AgentStore, DB_FILE_NAME, SCHEMA_VERSION } from '../../src/io/store';
+import { openDatabase } from '../../src/io/store/open';
+import { StoreError } from '../../src/ports/store';
+import { logicalClock, openStore, recordingLogger, tempDir, thrown } from './support';
+
+describe('agent state', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir('state');
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('starts empty and keeps every value across a reopen', () => {
+    let { store } = openStore(dir);
+    expect(store.lastConfirmedClosure()).toBeUndefined();
+    expect(store.certificate()).toBeUndefined();
+    expect(store.manifest('ch@a')).toBeUndefined();
+    store.confirmClosure({ closure: 'aaa-nixos-system', confirmedAt: '2025-01-01T00:00:00Z' });
+    store.confirmClosure({ closure: 'bbb-nixos-system', confirmedAt: '2025-01-02T00:00:00.123456789Z' });
+    const cert = { serial: '01ab', fingerprint: 'f'.repeat(64), notBefore: '2025-01-01T00:00:00Z', notAfter: '2025-04-01T00:00:00Z' };
+    store.putCertificate(cert);
+    // a view into a larger buffer: only the viewed bytes must be stored
+    const backing = new Uint8Array([9, 9, 1, 2, 3, 9]);
+    store.putManifest({
+      rolloutId: 'ch@a',
+      raw: backing.subarray(2, 5),
+      signature: new Uint8Array([0xde, 0xad]),
+      verifiedAt: '2025-01-01T00:00:01Z',
+    });
+    store.close();
+    ({ store } = openStore(dir));
+    expect(store.lastConfirmedClosure()).toEqual({ closure: 'bbb-nixos-system', confirmedAt: '2025-01-02T00:00:00.123456789Z' });
+    expect(store.certificate()).toEqual(cert);
+    const m = store.manifest('ch@a');
+    expect(Array.from(m?.raw ?? [])).toEqual([1, 2, 3]);
+    expect(Array.from(m?.signature ?? [])).toEqual([0xde, 0xad]);
+    expect(m?.verifiedAt).toBe('2025-01-01T00:00:01Z');
+    store.close();
+  });
+
+  it('keeps only the most recently stored manifests and refuses oversized ones', () => {
+    const { store } = openStore(dir, { limits: { maxCachedManifests: 2, maxManifestBytes: 10 } });
+    const put = (r: string) => store.putManifest({ rolloutId: r, raw: new Uint8Array([1]), signature: new Uint8Array([2]), verifiedAt: 't' });
+    put('ch@1');
+    put('ch@2');
+    put('ch@1'); // refreshed: now ch@2 is the least recently stored
+    put('ch@3');
+    expect(store.manifest('ch@1')).toBeDefined();
+    expect(store.manifest('ch@2')).toBeUndefined();
+    expect(store.manifest('ch@3')).toBeDefined();
+    const e = thrown(() => store.putManifest({ rolloutId: 'ch@4', raw: new Uint8Array(11), signature: new Uint8Array(0), verifiedAt: 't' }));
+    expect((e as StoreError).code).toBe('too-large');
+    expect((thrown(() => store.confirmClosure({ closure: '', confirmedAt: 't' })) as StoreError).code).toBe('invalid-argument');
+    store.close();
+  });
+
+  it('prunes the oldest idle seq counters beyond the cap, never one with queued events', () => {
+    const { store } = openStore(dir, { limits: { maxSeqCounters: 3 } });
+    const busy = store.enqueue({ rolloutId: 'ch@busy', kind: 'k', durable: true, build: (seq) => ({ seq }) });
+    store.raiseSeqFloor('ch@idle1', 5);
+    store.raiseSeqFloor('ch@idle2', 6);
+    store.raiseSeqFloor('ch@new', 1); // 4th counter: drops ch@idle1, the oldest idle one
+    expect(store.lastSeq('ch@busy')).toBe(busy.seq);
+    expect(store.lastSeq('ch@idle1')).toBe(0);
+    expect(store.lastSeq('ch@idle2')).toBe(6);
+    expect(store.lastSeq('ch@new')).toBe(1);
+    store.close();
+  });
+
+  it('opens the newest schema in WAL mode with synchronous=FULL and a size ceiling', () => {
+    const db = openDatabase({ stateDir: dir, logger: recordingLogger(), clock: logicalClock(), maxDatabaseBytes: 1 << 20 });
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    expect(db.pragma('max_page_count', { simple: true })).toBe((1 << 20) / 4096);
+    db.close();
+  });
+
+  it('applies migrations in order, each atomically with its version bump', () => {
+    const open = (migrations: { version: number; sql: string }[]) =>
+      AgentStore.open({ stateDir: dir, logger: recordingLogger(), clock: logicalClock(), migrations });
+    const v1 = { version: 1, sql: 'CREATE TABLE outbound (id INTEGER PRIMARY KEY AUTOINCREMENT, rollout_id TEXT, seq INTEGER, kind TEXT, durable INTEGER, body TEXT, bytes INTEGER, enqueued_at TEXT); CREATE TABLE seq_counter (rollout_id TEXT PRIMARY KEY, last_seq INTEGER); CREATE TABLE dead_letter (id INTEGER PRIMARY KEY AUTOINCREMENT, outbound_id INTEGER, rollout_id TEXT, seq INTEGER, kind TEXT, body TEXT, enqueued_at TEXT, dead_at TEXT, reason TEXT); CREATE TABLE confirmed_closure (id INTEGER PRIMARY KEY, closure TEXT, confirmed_at TEXT); CREATE TABLE manifest (rollout_id TEXT PRIMARY KEY, raw BLOB, signature BLOB, verified_at TEXT); CREATE TABLE certificate (id INTEGER PRIMARY KEY, serial TEXT, fingerprint TEXT, not_before TEXT, not_after TEXT);' };
+    open([v1]).close();
+    // v2 fails halfway: its first statement must not survive
+    const bad = { version: 2, sql: 'CREATE TABLE extra (x); INSERT INTO no_such_table VALUES (1);' };
+    expect(thrown(() => open([v1, bad]))).toBeInstanceOf(StoreError);
+    const db = new Database(path.join(dir, DB_FILE_NAME));
+    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'extra'").get()).toEqual({ n: 0 });
+    db.close();
+    const good = { version: 2, sql: 'CREATE TABLE extra (x);' };
+    open([v1, good]).close();
+    const after = new Database(path.join(dir, DB_FILE_NAME));
+    expect(after.pragma('user_version', { simple: true })).toBe(2);
+    after.close();
+  });
+});
