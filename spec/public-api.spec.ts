@@ -1,0 +1,47 @@
+// The built package entry (dist/index.js, what harnesses embed) exports the
+// state machine, its constructor and the codecs. `npm test` builds first.
+import * as E from 'fp-ts/Either';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const api = require('../dist/index.js');
+
+describe('dist/index.js', () => {
+  it.each([
+    'step',
+    'newPending',
+    'advanceTick',
+    'checkSustainedFailure',
+    'checkConvergence',
+    'rehydrationEffects',
+    'mergeSnapshot',
+    'decodeWith',
+    'decodeJson',
+    'encodeJson',
+    'fromEpochMillis',
+    'compareTimestamps',
+  ])('exports function %s', (name) => {
+    expect(typeof api[name]).toBe('function');
+  });
+
+  it.each(['Event', 'AgentEvent', 'AgentEventEnvelope', 'Effect', 'HostRolloutState', 'HostRolloutSnapshot', 'RolloutPolicy', 'ProbeRecord', 'HostState', 'OnHealthFailure', 'TimestampCodec'])(
+    'exports codec %s',
+    (name) => {
+      expect(typeof api[name].decode).toBe('function');
+      expect(typeof api[name].encode).toBe('function');
+    },
+  );
+
+  it('runs a dispatch acknowledgement end to end from JSON', () => {
+    const policy = E.getOrElseW(() => null)(api.decodeJson(api.RolloutPolicy, '{"strategy":"all-at-once","waves":[],"onHealthFailure":"halt"}'));
+    const now = api.fromEpochMillis(1_000);
+    const state = api.newPending('stable@abc', 'self', 'stable', 'target', api.fromEpochMillis(0), api.fromEpochMillis(300_000));
+    const event = E.getOrElseW(() => null)(
+      api.decodeJson(api.Event, '{"kind":"LocalActivate","currentClosureAtDispatch":"prior","targetClosure":"target","receivedAt":"1970-01-01T00:00:01Z","soakDueAt":"1970-01-01T00:05:00Z","seq":1}'),
+    );
+    const r = api.step(state, event, policy, now);
+    expect(E.isRight(r)).toBe(true);
+    expect(api.encodeJson(api.Effect, r.right.effects[1])).toBe(
+      '{"kind":"LocalEmitEvent","rolloutId":"stable@abc","payload":{"kind":"DispatchAck","currentClosureAtDispatch":"prior","receivedAt":"1970-01-01T00:00:01Z","seq":1},"durable":true}',
+    );
+  });
+});
