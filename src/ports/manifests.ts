@@ -2,21 +2,10 @@
 // port (design §2 rule 9 — verify before decode happens in the adapter), so
 // only verified values reach the reducer.
 import type { Observable } from 'rxjs';
-import type { RolloutPolicy } from '../codecs/policy';
 import type { Timestamp } from '../codecs/timestamp';
+import type { ManifestSet } from '../reducer/manifest-set';
 
-/** The part of a verified fleet.resolved the agent reducer reads (policy lookup, §5.4). */
-export interface PolicySource {
-  readonly channels: Readonly<Record<string, { readonly rolloutPolicy: string }>>;
-  readonly rolloutPolicies: Readonly<Record<string, RolloutPolicy>>;
-}
-
-/** upstream `SignedManifestSet`: the verified fleet and per-channel rollout ids. */
-export interface ManifestSet {
-  readonly fleet: PolicySource;
-  /** channel → rollout id of its verified manifest. */
-  readonly rollouts: Readonly<Record<string, string>>;
-}
+export type { ManifestSet, PolicySource } from '../reducer/manifest-set';
 
 /** A dispatch checked against its signed rollout manifest. */
 export interface VerifiedDispatch {

@@ -12,3 +12,18 @@ export {
   type TickEvent,
 } from './tick';
 export { allEnforcePassing, failingEnforceProbes } from './probes';
+export {
+  agentStep,
+  initialAgentState,
+  resolvePolicy,
+  DEFAULT_AGENT_REDUCER_CONFIG,
+  HELD_DISPATCH_CAPACITY,
+  TERMINAL_RECORD_CAPACITY,
+  type AgentEffect,
+  type AgentReducerConfig,
+  type AgentState,
+  type AgentTransition,
+  type LogLevelName,
+  type ReducerInput,
+} from './agent';
+export type { ManifestSet, PolicySource } from './manifest-set';

@@ -1,0 +1,298 @@
+// Marble tests (TestScheduler run mode) for each worker's timing rule.
+import { asyncScheduler, map, NEVER, Observable, of, takeUntil, throwError, timer } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { fromEpochMillis } from '../../src/codecs/timestamp';
+import type { DispatchAnswer } from '../../src/ports/control-plane';
+import type { ActivationIntent } from '../../src/ports/activation';
+import { activationWorker } from '../../src/sources/activation';
+import { advanceTicker } from '../../src/sources/advance-ticker';
+import { certRenewal } from '../../src/sources/cert-renewal';
+import { BoundedQueue } from '../../src/sources/channels';
+import type { SourceContext } from '../../src/sources/context';
+import { heartbeat } from '../../src/sources/heartbeat';
+import { longpoll } from '../../src/sources/longpoll';
+import { manifestPoll } from '../../src/sources/manifest-poll';
+import { isolate } from '../../src/sources/operators';
+import { outboundDrain } from '../../src/sources/outbound-drain';
+import { probeWorker, type ProbeCommand } from '../../src/sources/probe';
+import { FakeActivation, FakeCert, FakeControlPlane, FakeHost, FakeManifests, FakeProbes, MemoryLogger, probe } from '../fakes/ports';
+import { MemoryQueue } from '../fakes/memory-queue';
+
+const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+
+function context(shutdown$: Observable<unknown>): SourceContext & { logger: MemoryLogger } {
+  return { scheduler: asyncScheduler, logger: new MemoryLogger(), shutdown$ };
+}
+
+const dispatch = (rolloutId = 'stable@r1'): DispatchAnswer => ({
+  kind: 'dispatch',
+  dispatch: { hostname: 'web-01', rolloutId, targetClosure: 'target', soakDueAt: fromEpochMillis(300_000), enqueuedAt: fromEpochMillis(1_000) },
+});
+
+describe('advance ticker', () => {
+  it('ticks every 5 s, the first 5 s after start, until shutdown', () => {
+    scheduler().run(({ expectObservable, hot }) => {
+      const ctx = context(hot('16s a'));
+      expectObservable(advanceTicker(ctx)).toBe('5s a 4999ms a 4999ms a 999ms |', { a: { kind: 'AgentAdvanceTick' } });
+    });
+  });
+});
+
+describe('longpoll', () => {
+  it('re-arms at once after a held empty answer, 5 s after an error, 1 s after an unheld empty answer', () => {
+    scheduler().run(({ hot, flush }) => {
+      const ctx = context(hot('3m a'));
+      const cp = new FakeControlPlane(asyncScheduler);
+      cp.dispatchScript = [
+        () => timer(60_000).pipe(map((): DispatchAnswer => ({ kind: 'none' }))), // held 60 s → again at 60 s
+        () => timer(2_000).pipe(map(() => { throw new Error('connection reset'); })), // error at 62 s → again at 67 s
+        () => of<DispatchAnswer>({ kind: 'none' }), // answered at once → again at 68 s
+        () => timer(1_000).pipe(map(() => dispatch())), // dispatch at 69 s → again at once
+      ];
+      const inputs: unknown[] = [];
+      longpoll({ cp, manifests: new FakeManifests(), host: new FakeHost(), machineId: 'web-01' }, ctx).subscribe((i) => inputs.push(i));
+      flush();
+      expect(cp.dispatchCalls.slice(0, 5)).toEqual([0, 60_000, 67_000, 68_000, 69_000]);
+      expect(inputs).toEqual([
+        {
+          kind: 'HostEvent',
+          rolloutId: 'stable@r1',
+          event: { kind: 'LocalActivate', currentClosureAtDispatch: 'prior-closure', targetClosure: 'target', receivedAt: fromEpochMillis(1_000), soakDueAt: fromEpochMillis(300_000), seq: 0 },
+        },
+      ]);
+    });
+  });
+
+  it('abandons a request after 65 s and retries 5 s later', () => {
+    scheduler().run(({ hot, flush }) => {
+      const ctx = context(hot('100s a'));
+      const cp = new FakeControlPlane(asyncScheduler);
+      cp.dispatchScript = [() => NEVER];
+      longpoll({ cp, manifests: new FakeManifests(), host: new FakeHost(), machineId: 'web-01' }, ctx).subscribe();
+      flush();
+      expect(cp.dispatchCalls.slice(0, 2)).toEqual([0, 70_000]);
+      expect(ctx.logger.messages('warn')).toContain('longpoll failed; retrying');
+    });
+  });
+
+  it('refuses a dispatch for another host or one its manifest does not bind, then backs off 5 s', () => {
+    scheduler().run(({ hot, flush }) => {
+      const ctx = context(hot('20s a'));
+      const cp = new FakeControlPlane(asyncScheduler);
+      cp.dispatchScript = [() => of({ ...dispatch(), dispatch: { ...(dispatch() as { dispatch: object }).dispatch, hostname: 'db-01' } } as DispatchAnswer), () => of(dispatch())];
+      const inputs: unknown[] = [];
+      longpoll({ cp, manifests: new FakeManifests(undefined, true), host: new FakeHost(), machineId: 'web-01' }, ctx).subscribe((i) => inputs.push(i));
+      flush();
+      expect(cp.dispatchCalls.slice(0, 3)).toEqual([0, 5_000, 10_000]);
+      expect(inputs).toEqual([]);
+    });
+  });
+
+  it('aborts the request in flight on shutdown', () => {
+    scheduler().run(({ hot, flush }) => {
+      let aborted = -1;
+      const cp = new FakeControlPlane(asyncScheduler);
+      cp.dispatchScript = [
+        () =>
+          new Observable<DispatchAnswer>(() => () => {
+            aborted = asyncScheduler.now();
+          }),
+      ];
+      let completedAt = -1;
+      longpoll({ cp, manifests: new FakeManifests(), host: new FakeHost(), machineId: 'web-01' }, context(hot('30s a'))).subscribe({ complete: () => (completedAt = asyncScheduler.now()) });
+      flush();
+      expect([aborted, completedAt]).toEqual([30_000, 30_000]);
+    });
+  });
+});
+
+describe('heartbeat', () => {
+  it('beats at start and every 60 s; an error waits 5 s and the ticks meanwhile are skipped', () => {
+    scheduler().run(({ hot, flush }) => {
+      const cp = new FakeControlPlane(asyncScheduler);
+      let n = 0;
+      cp.heartbeatAnswer = () => (++n === 2 ? throwError(() => new Error('503')) : of({ bootstrapRollouts: [] }));
+      heartbeat({ cp, host: new FakeHost('current'), machineId: 'web-01', kick: () => {} }, context(hot('200s a'))).subscribe();
+      flush();
+      expect(cp.heartbeats.map((h) => h.at)).toEqual([0, 60_000, 120_000, 180_000]);
+      expect(cp.heartbeats[0]?.arg).toEqual({ hostname: 'web-01', currentClosure: 'current', at: fromEpochMillis(0) });
+    });
+  });
+
+  it('skips a tick when the previous beat is still in its 10 s timeout + 5 s back-off', () => {
+    scheduler().run(({ hot, flush }) => {
+      const cp = new FakeControlPlane(asyncScheduler);
+      cp.heartbeatAnswer = () => NEVER;
+      heartbeat({ cp, host: new FakeHost(), machineId: 'web-01', kick: () => {} }, context(hot('100s a')), 12_000).subscribe();
+      flush();
+      // 0: times out at 10 s, waits to 15 s; the 12 s tick is skipped; next at 24 s.
+      expect(cp.heartbeats.map((h) => h.at)).toEqual([0, 24_000, 48_000, 72_000, 96_000]);
+    });
+  });
+
+  it('turns snapshots into BootstrapHost inputs and kicks the drain on Replay-From', () => {
+    scheduler().run(({ hot, flush }) => {
+      const cp = new FakeControlPlane(asyncScheduler);
+      const snapshot = { rolloutId: 'stable@r1', hostname: 'web-01', channel: 'stable', state: 'Soaking' as const, targetClosure: 't', dispatchedAt: fromEpochMillis(0), lastEventSeq: 4 };
+      cp.heartbeatAnswer = () => of({ bootstrapRollouts: [snapshot], replayFrom: 3 });
+      let kicks = 0;
+      const inputs: unknown[] = [];
+      heartbeat({ cp, host: new FakeHost(), machineId: 'web-01', kick: () => (kicks += 1) }, context(hot('1s a'))).subscribe((i) => inputs.push(i));
+      flush();
+      expect(inputs).toEqual([{ kind: 'BootstrapHost', snapshot }]);
+      expect(kicks).toBe(1);
+    });
+  });
+});
+
+describe('manifest poll', () => {
+  it('refreshes at start and every 30 s', () => {
+    scheduler().run(({ hot, expectObservable }) => {
+      const manifests = new FakeManifests();
+      const m = { kind: 'ManifestSetUpdated', manifests: manifests.set };
+      expectObservable(manifestPoll(manifests, context(hot('65s a')))).toBe('a 29999ms a 29999ms a 4999ms |', { a: m });
+    });
+  });
+});
+
+describe('outbound drain', () => {
+  it('drains at start and every 15 s, and on kicks — a burst of kicks during a pass is one more pass', () => {
+    scheduler().run(({ hot, flush }) => {
+      const cp = new FakeControlPlane(asyncScheduler);
+      const queue = new MemoryQueue();
+      const passes: number[] = [];
+      const origPending = queue.pending.bind(queue);
+      queue.pending = (limit) => {
+        passes.push(asyncScheduler.now());
+        return origPending(limit);
+      };
+      cp.postAnswer = () => timer(1_000).pipe(map(() => ({ kind: 'acked' as const })));
+      const kick$ = hot('20s a 9ms b 9ms c', { a: 1, b: 1, c: 1 });
+      const enqueue = () => queue.enqueue({ rolloutId: 'r', kind: 'DispatchAck', durable: true, build: (seq) => ({ event: { kind: 'DispatchAck', seq } }) }).subscribe();
+      asyncScheduler.schedule(enqueue, 19_999);
+      outboundDrain({ cp, queue, kick$ }, context(hot('40s a'))).subscribe();
+      flush();
+      // 0 and 15 s: ticks; 20 s: kick (one POST, 1 s); kicks at 20.01 s and 20.02 s collapse into one
+      // pass right after (21 s); 30 s: tick; 40 s: shutdown's final pass.
+      expect(passes).toEqual([0, 15_000, 20_000, 21_000, 30_000, 40_000]);
+      expect(cp.posted.map((p) => p.at)).toEqual([20_000]);
+    });
+  });
+
+  it('stops a pass at the first retry, dead-letters a poison event and goes on', () => {
+    scheduler().run(({ hot, flush }) => {
+      const cp = new FakeControlPlane(asyncScheduler);
+      const queue = new MemoryQueue();
+      for (const r of ['a', 'b', 'c', 'd'])
+        queue.enqueue({ rolloutId: r, kind: 'DispatchAck', durable: true, build: (seq) => ({ rolloutId: r, event: { kind: 'DispatchAck', seq } }) }).subscribe();
+      cp.postAnswer = (body) => {
+        const r = (JSON.parse(body) as { rolloutId: string }).rolloutId;
+        return of(r === 'b' ? { kind: 'rejected' as const, status: 422, reason: 'bad' } : r === 'd' ? { kind: 'retry' as const, reason: '503' } : { kind: 'acked' as const });
+      };
+      outboundDrain({ cp, queue, kick$: NEVER }, context(hot('1s a'))).subscribe();
+      flush();
+      expect(queue.dead.map((d) => d.rolloutId)).toEqual(['b']);
+      expect(queue.rows.map((r) => r.rolloutId)).toEqual(['d']);
+    });
+  });
+});
+
+describe('activation worker', () => {
+  it('runs intents strictly one at a time, each reporting Started then its outcome', () => {
+    scheduler().run(({ hot, flush }) => {
+      const port = new FakeActivation(asyncScheduler);
+      const intents = new BoundedQueue<ActivationIntent>(4);
+      const out: [number, string][] = [];
+      activationWorker(port, intents, context(hot('1m a'))).subscribe((i) => out.push([asyncScheduler.now(), i.kind === 'HostEvent' ? `${i.rolloutId}:${i.event.kind}` : i.kind]));
+      intents.offer({ rolloutId: 'a@1', closure: 'x', rollback: false });
+      intents.offer({ rolloutId: 'b@1', closure: 'y', rollback: false });
+      intents.offer({ rolloutId: 'a@1', closure: 'prior', rollback: true });
+      flush();
+      expect(port.calls.map((c) => c.at)).toEqual([0, 10_000, 20_000]);
+      expect(out).toEqual([
+        [0, 'a@1:LocalActivationStarted'],
+        [10_000, 'a@1:LocalActivationCompleted'],
+        [10_000, 'b@1:LocalActivationStarted'],
+        [20_000, 'b@1:LocalActivationCompleted'],
+        [30_000, 'a@1:LocalRollbackCompleted'],
+      ]);
+    });
+  });
+
+  it('counts the running intent against the capacity', () => {
+    const intents = new BoundedQueue<ActivationIntent>(2);
+    intents.consume(() => NEVER).subscribe();
+    expect([1, 2, 3].map((n) => intents.offer({ rolloutId: `r${n}`, closure: 'c', rollback: false }))).toEqual([true, true, false]);
+  });
+});
+
+describe('probe worker', () => {
+  it('declares topology, runs each probe at once and every max(interval, 5) s, with first/failure-edge events', () => {
+    scheduler().run(({ hot, flush }) => {
+      const probes = new FakeProbes(asyncScheduler, [probe('web', 'enforce', 2), probe('ev', 'observe', 10), probe('off', 'disabled')]);
+      probes.result = (name, now) => ({ status: name === 'web' && now >= 5_000 && now < 15_000 ? 'fail' : 'pass' });
+      const commands = hot<ProbeCommand>('a', { a: { kind: 'reset', rolloutId: 'r' } });
+      const out: string[] = [];
+      probeWorker(probes, commands, context(hot('21s a'))).subscribe((i) => i.kind === 'HostEvent' && out.push(`${asyncScheduler.now() / 1000}:${i.event.kind}:${'probeName' in i.event ? i.event.probeName : ''}`));
+      flush();
+      expect(out).toEqual([
+        '0:LocalProbeTopologyDeclared:',
+        '0:LocalProbeObservedFirst:web',
+        '0:LocalProbeResult:web',
+        '0:LocalProbeObservedFirst:ev',
+        '0:LocalProbeResult:ev',
+        '5:LocalProbeFailureFirst:web',
+        '5:LocalProbeResult:web',
+        '10:LocalProbeResult:web',
+        '10:LocalProbeResult:ev',
+        '15:LocalProbeResult:web',
+        '20:LocalProbeResult:web',
+        '20:LocalProbeResult:ev',
+      ]);
+    });
+  });
+
+  it('a reset replaces the running set; a stop for another rollout is ignored; a stop for the current one ends it', () => {
+    scheduler().run(({ hot, flush }) => {
+      const probes = new FakeProbes(asyncScheduler, [probe('web')]);
+      const commands = hot<ProbeCommand>('a 9999ms b 9999ms c 9999ms d', {
+        a: { kind: 'reset', rolloutId: 'one' },
+        b: { kind: 'reset', rolloutId: 'two' },
+        c: { kind: 'stop', rolloutId: 'one' },
+        d: { kind: 'stop', rolloutId: 'two' },
+      });
+      probeWorker(probes, commands, context(hot('60s a'))).subscribe();
+      flush();
+      expect(probes.runs.map((r) => r.at / 1000)).toEqual([0, 5, 10, 15, 20, 25]);
+    });
+  });
+});
+
+describe('cert renewal', () => {
+  it('checks at start and every 60 s, renews below the threshold', () => {
+    scheduler().run(({ hot, flush }) => {
+      const cert = new FakeCert({ notBefore: fromEpochMillis(0), notAfter: fromEpochMillis(300_000) });
+      certRenewal(cert, 0.5, context(hot('200s a'))).subscribe();
+      flush();
+      // remaining at 0, 60, 120 s: 1, 0.8, 0.6; at 180 s: 0.4 → renew.
+      expect(cert.renewals).toBe(1);
+    });
+  });
+});
+
+describe('isolation', () => {
+  it('restarts a source that errors after 1 s, 2 s, 4 s … while the others keep running', () => {
+    scheduler().run(({ hot, expectObservable }) => {
+      const ctx = context(hot('20s a'));
+      let attempts = 0;
+      const broken = new Observable<string>((s) => {
+        attempts += 1;
+        s.error(new Error(`boom ${attempts}`));
+      }).pipe(isolate('broken', ctx), takeUntil(ctx.shutdown$));
+      broken.subscribe();
+      expectObservable(advanceTicker(ctx).pipe(map(() => 't'))).toBe('5s t 4999ms t 4999ms t 4999ms |');
+      asyncScheduler.schedule(() => expect(attempts).toBe(5), 15_500); // at 0, 1, 3, 7, 15 s
+      asyncScheduler.schedule(() => expect(ctx.logger.messages('error')).toEqual(Array(5).fill('broken failed; restarting')), 15_500);
+    });
+  });
+});

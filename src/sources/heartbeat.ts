@@ -1,0 +1,53 @@
+// heartbeat (reference agent-runtime.md §8.4): liveness, the running closure,
+// and CP snapshots of this host's active rollouts.
+//
+// Timing rules: every 60 s, first one at start; each request abandoned after
+// 10 s; after an error the worker waits 5 s (ticks meanwhile are skipped).
+// Each snapshot becomes a BootstrapHost input. A Replay-From header kicks
+// the outbound drain (upstream only logs it).
+import { catchError, exhaustMap, from, ignoreElements, map, mergeMap, takeUntil, timeout, timer, type Observable } from 'rxjs';
+import type { ReducerInput } from '../reducer/agent';
+import type { ControlPlanePort } from '../ports/control-plane';
+import type { HostPort } from '../ports/host';
+import { describeError, nowOf, type SourceContext } from './context';
+
+export const HEARTBEAT_INTERVAL_MS = 60_000;
+export const HEARTBEAT_TIMEOUT_MS = 10_000;
+export const HEARTBEAT_ERROR_BACKOFF_MS = 5_000;
+
+export interface HeartbeatDeps {
+  readonly cp: ControlPlanePort;
+  readonly host: HostPort;
+  readonly machineId: string;
+  /** Wakes the outbound drain. */
+  readonly kick: () => void;
+  /** Called after each answered heartbeat (for status and metrics). */
+  readonly onContact?: () => void;
+}
+
+export function heartbeat(deps: HeartbeatDeps, ctx: SourceContext, periodMs: number = HEARTBEAT_INTERVAL_MS): Observable<ReducerInput> {
+  const beat = (): Observable<ReducerInput> =>
+    deps.host.currentClosure().pipe(
+      mergeMap((currentClosure) =>
+        deps.cp.heartbeat({
+          hostname: deps.machineId,
+          ...(currentClosure !== undefined ? { currentClosure } : {}),
+          at: nowOf(ctx.scheduler),
+        }),
+      ),
+      timeout({ first: HEARTBEAT_TIMEOUT_MS, scheduler: ctx.scheduler }),
+      mergeMap((answer) => {
+        deps.onContact?.();
+        if (answer.replayFrom !== undefined) {
+          ctx.logger.warn('control plane asks for a replay; draining the outbound queue now', { replayFrom: answer.replayFrom });
+          deps.kick();
+        }
+        return from(answer.bootstrapRollouts).pipe(map((snapshot): ReducerInput => ({ kind: 'BootstrapHost', snapshot })));
+      }),
+      catchError((err: unknown) => {
+        ctx.logger.warn('heartbeat failed', { error: describeError(err), retryInMs: HEARTBEAT_ERROR_BACKOFF_MS });
+        return timer(HEARTBEAT_ERROR_BACKOFF_MS, ctx.scheduler).pipe(ignoreElements());
+      }),
+    );
+  return timer(0, periodMs, ctx.scheduler).pipe(takeUntil(ctx.shutdown$), exhaustMap(beat));
+}

@@ -1,0 +1,27 @@
+// manifest_poll (reference agent-runtime.md §8.3): keeps the reducer's
+// verified manifest set (and so every rollout's policy) current.
+//
+// Timing rule: every 30 s, first one at start; a refresh still running when
+// the next tick comes makes that tick skip. A failed refresh keeps the
+// previous set (nothing is emitted).
+import { catchError, EMPTY, exhaustMap, map, takeUntil, timer, type Observable } from 'rxjs';
+import type { ReducerInput } from '../reducer/agent';
+import type { ManifestPort } from '../ports/manifests';
+import { describeError, type SourceContext } from './context';
+
+export const MANIFEST_POLL_INTERVAL_MS = 30_000;
+
+export function manifestPoll(manifests: ManifestPort, ctx: SourceContext, periodMs: number = MANIFEST_POLL_INTERVAL_MS): Observable<ReducerInput> {
+  return timer(0, periodMs, ctx.scheduler).pipe(
+    takeUntil(ctx.shutdown$),
+    exhaustMap(() =>
+      manifests.refresh().pipe(
+        map((set): ReducerInput => ({ kind: 'ManifestSetUpdated', manifests: set })),
+        catchError((err: unknown) => {
+          ctx.logger.warn('manifest refresh failed; keeping the previous set', { error: describeError(err) });
+          return EMPTY;
+        }),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,100 @@
+// probe (reference agent-runtime.md §8.7, §10.5): runs the declared health
+// probes for the rollout being soaked and reports what it sees.
+//
+// Timing rules: on every reset, declare the topology (all probes, disabled
+// included), then one task per non-disabled probe: first run at once, then
+// every max(intervalSeconds, 5) s; a run still going when the next is due
+// makes that tick skip; `runOnce` probes run once. Per task: first run →
+// LocalProbeObservedFirst; a move into fail from nothing or pass →
+// LocalProbeFailureFirst; every run → LocalProbeResult. A reset replaces the
+// previous probe set; a stop for the current rollout ends it (upstream keeps
+// probing after terminal states and logs every rejected result).
+import { catchError, concat, EMPTY, exhaustMap, filter, from, map, merge, mergeMap, of, scan, switchMap, take, takeUntil, timer, type Observable } from 'rxjs';
+import type { Event } from '../codecs/events';
+import type { ProbeStatus } from '../codecs/scalars';
+import type { Timestamp } from '../codecs/timestamp';
+import type { ProbeDeclaration, ProbePort, ProbeRunResult } from '../ports/probes';
+import type { ReducerInput } from '../reducer/agent';
+import { describeError, nowOf, type SourceContext } from './context';
+
+export const MIN_PROBE_INTERVAL_SECS = 5;
+
+export type ProbeCommand = { readonly kind: 'reset'; readonly rolloutId: string } | { readonly kind: 'stop'; readonly rolloutId: string };
+
+interface TaskState {
+  readonly runs: number;
+  readonly previous?: ProbeStatus;
+  readonly events: readonly Event[];
+}
+
+/** The events of one run, given what this task saw before (pure). */
+export function runEvents(probe: ProbeDeclaration, before: TaskState, result: ProbeRunResult, observedAt: Timestamp): TaskState {
+  const base = { probeName: probe.name, mode: probe.mode, seq: 0 } as const;
+  const events: Event[] = [];
+  if (before.runs === 0) events.push({ kind: 'LocalProbeObservedFirst', ...base, observedAt });
+  if (result.status === 'fail' && before.previous !== 'fail') events.push({ kind: 'LocalProbeFailureFirst', ...base, firstFailedAt: observedAt });
+  events.push({
+    kind: 'LocalProbeResult',
+    ...base,
+    status: result.status,
+    observedAt,
+    ...(result.failureReason !== undefined ? { failureReason: result.failureReason } : {}),
+    ...(result.subResults !== undefined ? { subResults: [...result.subResults] } : {}),
+  });
+  return { runs: before.runs + 1, previous: result.status, events };
+}
+
+function task(port: ProbePort, rolloutId: string, probe: ProbeDeclaration, ctx: SourceContext): Observable<ReducerInput> {
+  const periodMs = Math.max(probe.intervalSeconds, MIN_PROBE_INTERVAL_SECS) * 1000;
+  const ticks = probe.runOnce ? of(0) : timer(0, periodMs, ctx.scheduler);
+  return ticks.pipe(
+    exhaustMap(() => {
+      const observedAt = nowOf(ctx.scheduler);
+      return port.run(probe).pipe(
+        take(1),
+        catchError((err: unknown) => of<ProbeRunResult>({ status: 'fail', failureReason: `probe runner error: ${describeError(err)}` })),
+        map((result) => ({ result, observedAt })),
+      );
+    }),
+    scan((s: TaskState, r) => runEvents(probe, s, r.result, r.observedAt), { runs: 0, events: [] }),
+    mergeMap((s) => from(s.events)),
+    map((event): ReducerInput => ({ kind: 'HostEvent', rolloutId, event })),
+  );
+}
+
+function probeSet(port: ProbePort, rolloutId: string, ctx: SourceContext): Observable<ReducerInput> {
+  return port.declarations().pipe(
+    take(1),
+    catchError((err: unknown) => {
+      ctx.logger.warn('health checks unreadable; running no probes', { error: describeError(err) });
+      return of<readonly ProbeDeclaration[]>([]);
+    }),
+    mergeMap((probes) =>
+      concat(
+        of<ReducerInput>({
+          kind: 'HostEvent',
+          rolloutId,
+          event: {
+            kind: 'LocalProbeTopologyDeclared',
+            probes: probes.map((p) => ({ probeName: p.name, kind: p.kind, mode: p.mode })),
+            declaredAt: nowOf(ctx.scheduler),
+            seq: 0,
+          },
+        }),
+        merge(...probes.filter((p) => p.mode !== 'disabled').map((p) => task(port, rolloutId, p, ctx))),
+      ),
+    ),
+  );
+}
+
+export function probeWorker(port: ProbePort, commands$: Observable<ProbeCommand>, ctx: SourceContext): Observable<ReducerInput> {
+  let current: string | undefined;
+  return commands$.pipe(
+    filter((cmd) => cmd.kind === 'reset' || cmd.rolloutId === current),
+    switchMap((cmd) => {
+      current = cmd.kind === 'reset' ? cmd.rolloutId : undefined;
+      return cmd.kind === 'reset' ? probeSet(port, cmd.rolloutId, ctx) : EMPTY;
+    }),
+    takeUntil(ctx.shutdown$),
+  );
+}

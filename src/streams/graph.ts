@@ -1,0 +1,255 @@
+// The agent's stream graph: sources merged into one mailbox, one `scan`
+// over agentStep(), effects routed to the applier (design §2; the upstream
+// runtime's MPSC + reducer + applier, reference agent-runtime.md §1).
+//
+//   boot snapshots ─┐ (first, before any source)
+//   advance ticker ─┤
+//   longpoll ───────┤
+//   heartbeat ──────┤
+//   manifest poll ──┼─▶ mailbox(64) ─▶ scan(agentStep) ─▶ effects ─▶ applier
+//   probe worker ◀──┤                                                 │
+//   activation ◀────┤          probe commands (latest) ◀──────────────┤
+//   feedback ───────┘          activation intents (4) ◀───────────────┤
+//                              durable queue + drain kick ◀───────────┘
+//   outbound drain, cert renewal: no reducer input
+//
+// Invariants (design §2):
+// 1. One mutator: only the `scan` below calls agentStep()/step().
+// 2. The same step() as the CP mirror (src/reducer/step.ts).
+// 3. Shutdown is one signal: `stop()` fires shutdown$; sources stop taking
+//    work, in-flight work finishes within DRAIN_DEADLINE_MS, then everything
+//    is unsubscribed.
+// 4. Bounded: the mailbox and the channels below have fixed capacities.
+// 5. Time is the injected scheduler's.
+// 6. Effects are applied in order, inside the turn that produced them and
+//    before the next input is taken (state is updated first).
+import { BehaviorSubject, concat, EMPTY, finalize, map, merge, of, race, ReplaySubject, scan, share, Subject, take, timer, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import type { HostRolloutSnapshot } from '../codecs/host-state';
+import type { ActivationIntent, ActivationPort } from '../ports/activation';
+import type { ControlPlanePort } from '../ports/control-plane';
+import type { CertPort, HostPort } from '../ports/host';
+import type { Logger } from '../ports/logger';
+import type { ManifestPort } from '../ports/manifests';
+import type { ProbePort } from '../ports/probes';
+import type { OutboundQueuePort } from '../ports/store';
+import { agentStep, initialAgentState, type AgentEffect, type AgentReducerConfig, type AgentState, type ReducerInput } from '../reducer/agent';
+import { SUSTAINED_FAILURE_THRESHOLD_SECS } from '../reducer/tick';
+import { createApplier } from '../sinks/applier';
+import { activationWorker } from '../sources/activation';
+import { advanceTicker, TICK_INTERVAL_MS } from '../sources/advance-ticker';
+import { certRenewal } from '../sources/cert-renewal';
+import { BoundedQueue, LatestChannel } from '../sources/channels';
+import { nowOf, type SourceContext } from '../sources/context';
+import { heartbeat, HEARTBEAT_INTERVAL_MS } from '../sources/heartbeat';
+import { longpoll } from '../sources/longpoll';
+import { manifestPoll, MANIFEST_POLL_INTERVAL_MS } from '../sources/manifest-poll';
+import { isolate } from '../sources/operators';
+import { DRAIN_INTERVAL_MS, outboundDrain } from '../sources/outbound-drain';
+import { probeWorker, type ProbeCommand } from '../sources/probe';
+import { mailbox } from './mailbox';
+
+// Reducer input capacity. Upstream sizes it at 64 for a rollout's peak burst
+// (dispatch, activation start/end, ~10 probes' first/failure/result, converge)
+// with 2x slack. Here the reducer and the sinks never wait on I/O, so the
+// mailbox only holds inputs posted during one turn (sink feedback, synchronous
+// port answers); 64 keeps upstream's figure as a generous bound. Overflow:
+// the input is dropped, logged as an error and counted (stats.inputsDropped).
+export const REDUCER_INPUT_CAPACITY = 64;
+
+// Activation intents, upstream's 4. At most one switch runs at a time and a
+// host has one live rollout per channel; 4 covers a rollback queued behind a
+// running switch with room to spare. Overflow: see src/sinks/activation-intents.ts.
+export const ACTIVATION_INTENT_CAPACITY = 4;
+
+// Probe commands: capacity 1, latest wins. A reset replaces the whole probe
+// set, so an older pending reset or stop has no meaning once a newer one exists
+// (upstream's 4-slot channel would run superseded resets one after another).
+
+// Drain kicks: capacity 1, coalescing; the drain also runs every 15 s.
+
+/** Whole graph must wind down within this after stop() (systemd's stop timeout is larger). */
+export const DRAIN_DEADLINE_MS = 25_000;
+
+export interface AgentPorts {
+  readonly cp: ControlPlanePort;
+  readonly manifests: ManifestPort;
+  readonly activation: ActivationPort;
+  readonly probes: ProbePort;
+  readonly host: HostPort;
+  readonly cert: CertPort;
+  readonly queue: OutboundQueuePort;
+}
+
+export interface AgentGraphConfig {
+  /** This host's machine id: the CN of its certificate and the `hostname` on the wire. */
+  readonly machineId: string;
+  /** Renew the client cert below this remaining fraction of validity; undefined disables renewal. */
+  readonly renewalThresholdFraction?: number;
+  readonly sustainedFailureThresholdSecs?: number;
+  /** Periods of the periodic workers; defaults are upstream's. Compressed only by demos and tests. */
+  readonly periodsMs?: Partial<{ readonly tick: number; readonly heartbeat: number; readonly manifestPoll: number; readonly drain: number }>;
+  /** Highest seq ever queued per rollout (from the durable queue), so no seq is reused. */
+  readonly seqFloors?: Readonly<Record<string, number>>;
+  /** Boot-recovery snapshots; all are applied before any source starts. */
+  readonly bootstrap$?: Observable<HostRolloutSnapshot>;
+}
+
+export interface AgentGraphDeps {
+  readonly ports: AgentPorts;
+  readonly config: AgentGraphConfig;
+  readonly scheduler: SchedulerLike;
+  readonly logger: Logger;
+}
+
+export interface GraphStats {
+  readonly inputsDropped: number;
+  readonly eventsDelivered: number;
+  readonly lastContactAt?: string;
+}
+
+export type StopResult = 'drained' | 'deadline';
+
+export interface AgentGraph {
+  /** Every input in the order the reducer took it. */
+  readonly inputs$: Observable<ReducerInput>;
+  /** The agent state after each turn (replays the current one on subscribe). */
+  readonly states$: Observable<AgentState>;
+  /** Every effect, in order, as it is applied. */
+  readonly effects$: Observable<AgentEffect>;
+  readonly state: () => AgentState;
+  readonly stats: () => GraphStats;
+  /** Feed an input as if a source had produced it (tests, tools). */
+  post(input: ReducerInput): void;
+  /** Subscribe everything. Idempotent. */
+  start(): void;
+  /** Signal shutdown; emits once when drained or when the deadline forced it. */
+  stop(): Observable<StopResult>;
+}
+
+/** Builds the graph; nothing runs until `start()`. */
+export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
+  const { ports, config, scheduler, logger } = deps;
+  const periods = config.periodsMs ?? {};
+  const reducerConfig: AgentReducerConfig = {
+    sustainedFailureThresholdSecs: config.sustainedFailureThresholdSecs ?? SUSTAINED_FAILURE_THRESHOLD_SECS,
+  };
+  const shutdown$ = new ReplaySubject<void>(1);
+  const ctx: SourceContext = { scheduler, logger, shutdown$ };
+  const now = () => nowOf(scheduler);
+
+  const inputs$ = new Subject<ReducerInput>();
+  const effects$ = new Subject<AgentEffect>();
+  const states$ = new BehaviorSubject<AgentState>(initialAgentState(config.seqFloors));
+  const feedback = new Subject<ReducerInput>();
+  const intents = new BoundedQueue<ActivationIntent>(ACTIVATION_INTENT_CAPACITY);
+  const probeCommands = new LatestChannel<ProbeCommand>();
+  const kicks = new LatestChannel<void>();
+  let stats: GraphStats = { inputsDropped: 0, eventsDelivered: 0 };
+  let stopping = false;
+
+  const apply = createApplier({
+    intents: { offer: (i) => intents.offer(i), capacity: ACTIVATION_INTENT_CAPACITY, feedback: (i) => feedback.next(i), now, logger },
+    outbound: { queue: ports.queue, machineId: config.machineId, kick: () => kicks.offer(), logger },
+    probes: (command) => probeCommands.offer(command),
+    logger,
+  });
+
+  // Everything that feeds the reducer. When all of it has finished after a
+  // stop, nothing can queue another event: the drain makes its last pass.
+  const producersDone$ = new ReplaySubject<void>(1);
+  const producers$ = merge(
+    advanceTicker(ctx, periods.tick ?? TICK_INTERVAL_MS).pipe(isolate('advance ticker', ctx)),
+    longpoll({ cp: ports.cp, manifests: ports.manifests, host: ports.host, machineId: config.machineId }, ctx).pipe(isolate('longpoll', ctx)),
+    heartbeat(
+      {
+        cp: ports.cp,
+        host: ports.host,
+        machineId: config.machineId,
+        kick: () => kicks.offer(),
+        onContact: () => (stats = { ...stats, lastContactAt: now() }),
+      },
+      ctx,
+      periods.heartbeat ?? HEARTBEAT_INTERVAL_MS,
+    ).pipe(isolate('heartbeat', ctx)),
+    manifestPoll(ports.manifests, ctx, periods.manifestPoll ?? MANIFEST_POLL_INTERVAL_MS).pipe(isolate('manifest poll', ctx)),
+    probeWorker(ports.probes, probeCommands.values(), ctx).pipe(isolate('probe worker', ctx)),
+    activationWorker(ports.activation, intents, ctx).pipe(isolate('activation worker', ctx)),
+  ).pipe(finalize(() => producersDone$.next()));
+  const sideWorkers$ = merge(
+    outboundDrain(
+      {
+        cp: ports.cp,
+        queue: ports.queue,
+        kick$: kicks.values(),
+        onDelivered: () => (stats = { ...stats, eventsDelivered: stats.eventsDelivered + 1 }),
+        finalPass$: producersDone$,
+      },
+      ctx,
+      periods.drain ?? DRAIN_INTERVAL_MS,
+    ).pipe(isolate('outbound drain', ctx)),
+    certRenewal(ports.cert, config.renewalThresholdFraction, ctx).pipe(isolate('cert renewal', ctx)),
+  );
+  const sources$ = merge(producers$, sideWorkers$).pipe(finalize(() => feedback.complete()));
+  const boot$ = (config.bootstrap$ ?? EMPTY).pipe(map((snapshot): ReducerInput => ({ kind: 'BootstrapHost', snapshot })));
+
+  const turns$ = merge(concat(boot$, sources$), feedback).pipe(
+    mailbox(REDUCER_INPUT_CAPACITY, (dropped) => {
+      stats = { ...stats, inputsDropped: stats.inputsDropped + 1 };
+      logger.error('reducer input queue full; input dropped', { kind: dropped.kind, capacity: REDUCER_INPUT_CAPACITY });
+    }),
+    scan((acc, input) => ({ input, ...agentStep(acc.state, input, now(), reducerConfig) }), {
+      input: undefined as ReducerInput | undefined,
+      state: states$.value,
+      effects: [] as readonly AgentEffect[],
+    }),
+  );
+
+  let running: Subscription | undefined;
+  const done$ = new ReplaySubject<void>(1);
+
+  return {
+    inputs$: inputs$.asObservable(),
+    states$: states$.asObservable(),
+    effects$: effects$.asObservable(),
+    state: () => states$.value,
+    stats: () => stats,
+    post: (input) => feedback.next(input),
+    start() {
+      if (running !== undefined) return;
+      running = turns$.subscribe({
+        next: (turn) => {
+          if (turn.input !== undefined) inputs$.next(turn.input);
+          states$.next(turn.state);
+          for (const effect of turn.effects) {
+            effects$.next(effect);
+            apply(effect);
+          }
+        },
+        complete: () => done$.next(),
+      });
+    },
+    stop() {
+      if (running === undefined) return of<StopResult>('drained');
+      if (!stopping) {
+        stopping = true;
+        logger.info('stopping: finishing in-flight work', { deadlineMs: DRAIN_DEADLINE_MS });
+        shutdown$.next();
+        probeCommands.complete();
+        // The activation worker finishes its running pipeline (and any
+        // rollback that pipeline's failure queues), then completes.
+        intents.close();
+      }
+      return race(done$.pipe(map((): StopResult => 'drained')), timer(DRAIN_DEADLINE_MS, scheduler).pipe(map((): StopResult => 'deadline'))).pipe(
+        take(1),
+        finalize(() => {
+          running?.unsubscribe();
+          inputs$.complete();
+          effects$.complete();
+          states$.complete();
+        }),
+        share({ connector: () => new ReplaySubject(1), resetOnRefCountZero: false }),
+      );
+    },
+  };
+}
+
