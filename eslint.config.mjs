@@ -43,6 +43,20 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'error' },
   },
   {
+    // The graph is tested in virtual time, where a Promise never settles:
+    // nothing in the core may create or await one (design §2 invariant 6).
+    files: ['src/reducer/**/*.ts', 'src/sources/**/*.ts', 'src/sinks/**/*.ts', 'src/streams/**/*.ts', 'src/ports/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...clockRules['no-restricted-syntax'].slice(1),
+        { selector: "Identifier[name='Promise']", message: 'Ports return Observables; no Promise in the graph (design §2 rule 6).' },
+        { selector: ':function[async=true]', message: 'Ports return Observables; no async functions in the graph (design §2 rule 6).' },
+        { selector: 'AwaitExpression', message: 'Ports return Observables; no await in the graph (design §2 rule 6).' },
+      ],
+    },
+  },
+  {
     files: ['spec/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },

@@ -19,6 +19,10 @@ describe('dist/index.js', () => {
     'encodeJson',
     'fromEpochMillis',
     'compareTimestamps',
+    'agentStep',
+    'initialAgentState',
+    'createAgentGraph',
+    'mailbox',
   ])('exports function %s', (name) => {
     expect(typeof api[name]).toBe('function');
   });

@@ -4,7 +4,7 @@
 // Timing rules: checks every 60 s, first at start; renews once the remaining
 // fraction of validity drops below the threshold; after an error waits 30 s
 // (ticks meanwhile are skipped). The working certificate is never removed.
-import { catchError, EMPTY, exhaustMap, ignoreElements, mergeMap, takeUntil, tap, timer, type Observable } from 'rxjs';
+import { catchError, defer, EMPTY, exhaustMap, ignoreElements, mergeMap, takeUntil, tap, timer, type Observable } from 'rxjs';
 import { instantOf, type Timestamp } from '../codecs/timestamp';
 import type { CertPort, CertValidity } from '../ports/host';
 import { describeError, nowOf, type SourceContext } from './context';
@@ -30,7 +30,7 @@ export function certRenewal(cert: CertPort, thresholdFraction: number | undefine
     return EMPTY;
   }
   const check = (): Observable<never> =>
-    cert.validity().pipe(
+    defer(() => cert.validity()).pipe(
       mergeMap((v) => {
         const remaining = remainingFraction(v, nowOf(ctx.scheduler));
         if (remaining >= thresholdFraction) return EMPTY;

@@ -5,7 +5,7 @@
 // 10 s; after an error the worker waits 5 s (ticks meanwhile are skipped).
 // Each snapshot becomes a BootstrapHost input. A Replay-From header kicks
 // the outbound drain (upstream only logs it).
-import { catchError, exhaustMap, from, ignoreElements, map, mergeMap, takeUntil, timeout, timer, type Observable } from 'rxjs';
+import { catchError, defer, exhaustMap, from, ignoreElements, map, mergeMap, takeUntil, timeout, timer, type Observable } from 'rxjs';
 import type { ReducerInput } from '../reducer/agent';
 import type { ControlPlanePort } from '../ports/control-plane';
 import type { HostPort } from '../ports/host';
@@ -27,7 +27,7 @@ export interface HeartbeatDeps {
 
 export function heartbeat(deps: HeartbeatDeps, ctx: SourceContext, periodMs: number = HEARTBEAT_INTERVAL_MS): Observable<ReducerInput> {
   const beat = (): Observable<ReducerInput> =>
-    deps.host.currentClosure().pipe(
+    defer(() => deps.host.currentClosure()).pipe(
       mergeMap((currentClosure) =>
         deps.cp.heartbeat({
           hostname: deps.machineId,

@@ -4,7 +4,7 @@
 // Timing rule: every 30 s, first one at start; a refresh still running when
 // the next tick comes makes that tick skip. A failed refresh keeps the
 // previous set (nothing is emitted).
-import { catchError, EMPTY, exhaustMap, map, takeUntil, timer, type Observable } from 'rxjs';
+import { catchError, defer, EMPTY, exhaustMap, map, takeUntil, timer, type Observable } from 'rxjs';
 import type { ReducerInput } from '../reducer/agent';
 import type { ManifestPort } from '../ports/manifests';
 import { describeError, type SourceContext } from './context';
@@ -15,7 +15,7 @@ export function manifestPoll(manifests: ManifestPort, ctx: SourceContext, period
   return timer(0, periodMs, ctx.scheduler).pipe(
     takeUntil(ctx.shutdown$),
     exhaustMap(() =>
-      manifests.refresh().pipe(
+      defer(() => manifests.refresh()).pipe(
         map((set): ReducerInput => ({ kind: 'ManifestSetUpdated', manifests: set })),
         catchError((err: unknown) => {
           ctx.logger.warn('manifest refresh failed; keeping the previous set', { error: describeError(err) });

@@ -64,7 +64,7 @@ function settle(deps: DrainDeps, ctx: SourceContext, ev: QueuedEvent, outcome: D
 
 /** One batch: deliver in order until one must wait. Emits whether a full batch went through. */
 function batch(deps: DrainDeps, ctx: SourceContext): Observable<boolean> {
-  return deps.queue.pending(DRAIN_BATCH).pipe(
+  return defer(() => deps.queue.pending(DRAIN_BATCH)).pipe(
     mergeMap((events) =>
       from(events).pipe(
         concatMap((ev) =>

@@ -9,7 +9,7 @@
 // LocalProbeFailureFirst; every run → LocalProbeResult. A reset replaces the
 // previous probe set; a stop for the current rollout ends it (upstream keeps
 // probing after terminal states and logs every rejected result).
-import { catchError, concat, EMPTY, exhaustMap, filter, from, map, merge, mergeMap, of, scan, switchMap, take, takeUntil, timer, type Observable } from 'rxjs';
+import { catchError, concat, defer, EMPTY, exhaustMap, filter, from, map, merge, mergeMap, of, scan, switchMap, take, takeUntil, timer, type Observable } from 'rxjs';
 import type { Event } from '../codecs/events';
 import type { ProbeStatus } from '../codecs/scalars';
 import type { Timestamp } from '../codecs/timestamp';
@@ -50,7 +50,7 @@ function task(port: ProbePort, rolloutId: string, probe: ProbeDeclaration, ctx: 
   return ticks.pipe(
     exhaustMap(() => {
       const observedAt = nowOf(ctx.scheduler);
-      return port.run(probe).pipe(
+      return defer(() => port.run(probe)).pipe(
         take(1),
         catchError((err: unknown) => of<ProbeRunResult>({ status: 'fail', failureReason: `probe runner error: ${describeError(err)}` })),
         map((result) => ({ result, observedAt })),
@@ -63,7 +63,7 @@ function task(port: ProbePort, rolloutId: string, probe: ProbeDeclaration, ctx: 
 }
 
 function probeSet(port: ProbePort, rolloutId: string, ctx: SourceContext): Observable<ReducerInput> {
-  return port.declarations().pipe(
+  return defer(() => port.declarations()).pipe(
     take(1),
     catchError((err: unknown) => {
       ctx.logger.warn('health checks unreadable; running no probes', { error: describeError(err) });

@@ -1,0 +1,92 @@
+// One worker's failure never ends the graph; bounded queues say what they drop.
+import { asyncScheduler, map, Subject, toArray } from 'rxjs';
+import { fromEpochMillis } from '../../src/codecs/timestamp';
+import { TestScheduler } from 'rxjs/testing';
+import type { ReducerInput } from '../../src/reducer/agent';
+import { ACTIVATION_INTENT_CAPACITY, mailbox, REDUCER_INPUT_CAPACITY } from '../../src/streams';
+import { manifestSet, probe } from '../fakes/ports';
+import { dispatchAfter, harness } from '../support/graph-harness';
+
+const run = (f: () => void) => new TestScheduler((a, b) => expect(a).toEqual(b)).run(f);
+
+describe('isolation inside the graph', () => {
+  it('ports that throw synchronously (heartbeat, probe declarations) do not stop the rollout', () => {
+    run(() => {
+      const h = harness({ probes: [probe('web')] });
+      h.cp.heartbeat = () => {
+        throw new Error('heartbeat port bug');
+      };
+      h.probes.declarations = () => {
+        throw new Error('declarations port bug');
+      };
+      h.cp.dispatchScript = [dispatchAfter(1_000, 300_000)];
+      h.stopAt(400_000);
+      asyncScheduler.schedule(() => {
+        expect(h.transitions()).toEqual(['1:Pending→Activating', '11:Activating→Soaking', '300:Soaking→Converged']);
+        expect(h.logger.messages('warn')).toEqual(expect.arrayContaining(['heartbeat failed', 'health checks unreadable; running no probes']));
+        expect(h.logger.messages('error')).toEqual([]);
+      }, 399_000);
+    });
+  });
+
+  it('a step() rejection is logged and changes nothing', () => {
+    run(() => {
+      const h = harness();
+      h.stopAt(10_000);
+      asyncScheduler.schedule(() => h.graph.post({ kind: 'HostEvent', rolloutId: 'stable@zzz', event: { kind: 'LocalConvergedReached', convergedAt: fromEpochMillis(1_000), currentClosure: 'c', seq: 0 } }), 1_000);
+      asyncScheduler.schedule(() => {
+        expect(h.graph.state().hosts).toEqual({});
+        expect(h.logger.messages('warn')).toContain('HostEvent for unknown rollout; dropped');
+      }, 9_000);
+    });
+  });
+});
+
+describe('bounded queues', () => {
+  it('the mailbox delivers re-entrant posts in order after the current one, and reports overflow', () => {
+    const input$ = new Subject<number>();
+    const dropped: number[] = [];
+    const seen: number[] = [];
+    input$.pipe(mailbox(2, (d) => dropped.push(d))).subscribe((n) => {
+      seen.push(n);
+      if (n === 1) [10, 11, 12].forEach((m) => input$.next(m)); // posted during turn 1
+    });
+    input$.next(1);
+    input$.next(2);
+    expect(seen).toEqual([1, 10, 11, 2]);
+    expect(dropped).toEqual([12]);
+  });
+
+  it('the reducer mailbox capacity is upstream’s 64, the activation queue’s 4', () => {
+    expect([REDUCER_INPUT_CAPACITY, ACTIVATION_INTENT_CAPACITY]).toEqual([64, 4]);
+  });
+
+  it('a switch intent that finds the activation queue full fails its activation visibly', () => {
+    run(() => {
+      const h = harness({ manifests: { ...manifestSet(), fleet: { ...manifestSet().fleet, channels: Object.fromEntries('abcdef'.split('').map((c) => [c, { rolloutPolicy: 'p' }])) } } });
+      h.activation.durationMs = 100_000;
+      h.stopAt(200_000);
+      // Six rollouts dispatched at once; one runs, three wait, the last two are refused.
+      asyncScheduler.schedule(() => {
+        for (const c of 'abcdef') h.graph.post({ kind: 'HostEvent', rolloutId: `${c}@1`, event: { kind: 'LocalActivate', currentClosureAtDispatch: 'prior', targetClosure: `t-${c}`, receivedAt: fromEpochMillis(1_000), soakDueAt: fromEpochMillis(3_600_000), seq: 0 } });
+      }, 1_000);
+      asyncScheduler.schedule(() => {
+        const failed = h.transitions().filter((t) => t.endsWith('Activating→Failed'));
+        expect(failed).toEqual(['1:Activating→Failed', '1:Activating→Failed']);
+        expect(h.logger.messages('error')).toEqual(expect.arrayContaining(['switch intent refused: activation queue full or stopped; failing the activation']));
+      }, 2_000);
+    });
+  });
+});
+
+describe('inputs stream', () => {
+  it('shows every input in the order the reducer took it', () => {
+    run(() => {
+      const h = harness();
+      const kinds: ReducerInput['kind'][] = [];
+      h.graph.inputs$.pipe(map((i) => i.kind), toArray()).subscribe((k) => kinds.push(...k));
+      h.stopAt(11_000);
+      asyncScheduler.schedule(() => expect(kinds.slice(0, 3)).toEqual(['ManifestSetUpdated', 'AgentAdvanceTick', 'AgentAdvanceTick']), 100_000);
+    });
+  });
+});
