@@ -1,0 +1,112 @@
+// Every upstream flag and its environment variable, with defaults and the
+// usage errors a bad value gets (reference agent-runtime.md §2.1).
+import { parseInvocation, type Invocation } from '../../src/cli/program';
+
+const REQUIRED = ['--control-plane-url', 'https://cp.example:8443/', '--machine-id', 'web-01', '--trust-file', '/etc/nixfleet/agent/trust.json'];
+
+function withEnv<T>(env: Record<string, string>, f: () => T): T {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    return f();
+  } finally {
+    for (const k of Object.keys(env)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+}
+
+const run = (argv: string[], env: Record<string, string> = {}): Invocation => withEnv(env, () => parseInvocation(argv, '9.9.9'));
+const options = (argv: string[], env: Record<string, string> = {}) => {
+  const r = run(argv, env);
+  if (r.kind !== 'run') throw new Error(`expected run, got ${JSON.stringify(r)}`);
+  return r.options;
+};
+
+describe('daemon flags', () => {
+  it('takes the required flags and applies upstream defaults', () => {
+    expect(options(REQUIRED)).toEqual({
+      controlPlaneUrl: 'https://cp.example:8443',
+      machineId: 'web-01',
+      trustFile: '/etc/nixfleet/agent/trust.json',
+      manifestFreshnessWindowSecs: 3600,
+      stateDir: '/var/lib/nixfleet-agent',
+      sshHostKeyFile: '/etc/ssh/ssh_host_ed25519_key',
+      logLevel: 'info',
+      logFormat: 'auto',
+      currentSystemPath: '/run/current-system',
+      healthChecksFile: '/etc/nixfleet/agent/health-checks.json',
+    });
+  });
+
+  const EVERY: [string, string, string, string | number][] = [
+    ['--control-plane-url', 'NIXFLEET_AGENT_CP_URL', 'https://other:1', 'controlPlaneUrl'],
+    ['--machine-id', 'NIXFLEET_AGENT_MACHINE_ID', 'db-02', 'machineId'],
+    ['--trust-file', 'NIXFLEET_AGENT_TRUST_FILE', '/t.json', 'trustFile'],
+    ['--ca-cert', 'NIXFLEET_AGENT_CA_CERT', '/ca.pem', 'caCert'],
+    ['--client-cert', 'NIXFLEET_AGENT_CLIENT_CERT', '/c.pem', 'clientCert'],
+    ['--client-key', 'NIXFLEET_AGENT_CLIENT_KEY', '/k', 'clientKey'],
+    ['--manifest-freshness-window-secs', 'NIXFLEET_AGENT_MANIFEST_FRESHNESS_WINDOW_SECS', '31536000', 'manifestFreshnessWindowSecs'],
+    ['--bootstrap-token-file', 'NIXFLEET_AGENT_BOOTSTRAP_TOKEN_FILE', '/run/secrets/token', 'bootstrapTokenFile'],
+    ['--state-dir', 'NIXFLEET_AGENT_STATE_DIR', '/tmp/state', 'stateDir'],
+    ['--ssh-host-key-file', 'NIXFLEET_AGENT_SSH_HOST_KEY_FILE', '/k2', 'sshHostKeyFile'],
+    ['--renewal-threshold-fraction', 'NIXFLEET_AGENT_RENEWAL_THRESHOLD_FRACTION', '0.5', 'renewalThresholdFraction'],
+    ['--metrics-listen', 'NIXFLEET_AGENT_METRICS_LISTEN', '127.0.0.1:9101', 'metricsListen'],
+    ['--log-level', 'NIXFLEET_AGENT_LOG_LEVEL', 'debug', 'logLevel'],
+    ['--log-format', 'NIXFLEET_AGENT_LOG_FORMAT', 'json', 'logFormat'],
+    ['--current-system-path', 'NIXFLEET_AGENT_CURRENT_SYSTEM', '/tmp/current', 'currentSystemPath'],
+    ['--health-checks-file', 'NIXFLEET_AGENT_HEALTH_CHECKS_FILE', '/tmp/hc.json', 'healthChecksFile'],
+  ];
+  const parsed = (key: string, raw: string) => (['manifestFreshnessWindowSecs', 'renewalThresholdFraction'].includes(key) ? Number(raw) : raw);
+
+  it.each(EVERY)('%s (env %s) is parsed from the flag and from the environment; the flag wins', (flag, env, value, key) => {
+    const base = REQUIRED.filter((_, i) => REQUIRED[i - (i % 2)] !== flag);
+    expect(options([...base, flag, value])).toMatchObject({ [key]: parsed(String(key), value) });
+    expect(options(base, { [env]: value })).toMatchObject({ [key]: parsed(String(key), value) });
+    if (!flag.includes('url') && !flag.includes('level') && !flag.includes('format') && !flag.includes('listen') && !flag.includes('fraction') && !flag.includes('secs')) {
+      expect(options([...base, flag, `${value}-flag`], { [env]: value })).toMatchObject({ [key]: `${value}-flag` });
+    }
+  });
+
+  it.each([
+    [[], "error: required option '--control-plane-url <url>' not specified"],
+    [['--control-plane-url', 'https://cp', '--trust-file', 't'], "error: required option '--machine-id <id>' not specified"],
+    [['--control-plane-url', 'https://cp', '--machine-id', 'w'], "error: required option '--trust-file <path>' not specified"],
+    [[...REQUIRED, '--control-plane-url', 'ftp://x'], 'must be an http(s) URL'],
+    [[...REQUIRED, '--control-plane-url', 'not a url'], 'not a URL'],
+    [[...REQUIRED, '--machine-id', ' '], '--machine-id must not be empty'],
+    [[...REQUIRED, '--manifest-freshness-window-secs', '-1'], 'must be a non-negative integer'],
+    [[...REQUIRED, '--manifest-freshness-window-secs', '1.5'], 'must be a non-negative integer'],
+    [[...REQUIRED, '--renewal-threshold-fraction', '0'], 'must be strictly between 0 and 1'],
+    [[...REQUIRED, '--renewal-threshold-fraction', '1'], 'must be strictly between 0 and 1'],
+    [[...REQUIRED, '--renewal-threshold-fraction', 'half'], 'must be strictly between 0 and 1'],
+    [[...REQUIRED, '--metrics-listen', '0.0.0.0:9101'], 'must be a loopback host:port'],
+    [[...REQUIRED, '--log-level', 'loud'], "argument 'loud' is invalid. Allowed choices are debug, info, warn, error"],
+    [[...REQUIRED, '--poll-interval', '30'], "error: unknown option '--poll-interval'"],
+  ])('%j exits 2: %s', (argv, message) => {
+    const r = run(argv);
+    expect(r).toMatchObject({ kind: 'exit', code: 2 });
+    expect(r.kind === 'exit' && r.stderr).toContain(message);
+  });
+
+  it('rejects a bad value from the environment too', () => {
+    const r = run(REQUIRED, { NIXFLEET_AGENT_RENEWAL_THRESHOLD_FRACTION: '2' });
+    expect(r).toMatchObject({ kind: 'exit', code: 2 });
+  });
+
+  it('--help and --version exit 0', () => {
+    const help = run(['--help']);
+    expect(help).toMatchObject({ kind: 'exit', code: 0 });
+    expect(help.kind === 'exit' && help.stdout).toContain('--control-plane-url <url>');
+    expect(run(['--version'])).toEqual({ kind: 'exit', code: 0, stdout: '9.9.9\n', stderr: '' });
+  });
+});
+
+describe('subcommands', () => {
+  it('status does not need the daemon flags', () => {
+    expect(run(['status', '--state-dir', '/s', '--json'])).toEqual({ kind: 'status', stateDir: '/s', json: true });
+    expect(run(['status'], { NIXFLEET_AGENT_STATE_DIR: '/from-env' })).toMatchObject({ stateDir: '/from-env' });
+  });
+  it('dev-cp passes its arguments through', () => {
+    expect(run(['dev-cp', '--port', '8443'])).toEqual({ kind: 'dev-cp', args: ['--port', '8443'] });
+  });
+});

@@ -1,0 +1,111 @@
+// The daemon's flags: upstream's, each with its environment variable and
+// default (reference agent-runtime.md §2.1; flag wins over env), plus the
+// host-only additions marked "ours". Parsed with commander; a bad value
+// exits 2 with a message naming the flag, as upstream's clap does.
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+export const DEFAULT_STATE_DIR = '/var/lib/nixfleet-agent';
+export const DEFAULT_SSH_HOST_KEY_FILE = '/etc/ssh/ssh_host_ed25519_key';
+export const DEFAULT_FRESHNESS_WINDOW_SECS = 3600;
+export const DEFAULT_CURRENT_SYSTEM = '/run/current-system';
+export const DEFAULT_HEALTH_CHECKS = '/etc/nixfleet/agent/health-checks.json';
+
+export interface AgentOptions {
+  readonly controlPlaneUrl: string;
+  readonly machineId: string;
+  readonly trustFile: string;
+  readonly caCert?: string;
+  readonly clientCert?: string;
+  readonly clientKey?: string;
+  readonly manifestFreshnessWindowSecs: number;
+  readonly bootstrapTokenFile?: string;
+  readonly stateDir: string;
+  readonly sshHostKeyFile: string;
+  readonly renewalThresholdFraction?: number;
+  /** ours: Prometheus endpoint, `host:port` on loopback; off when absent. */
+  readonly metricsListen?: string;
+  /** ours */
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** ours: `auto` = journald prefixes when stdout is the journal, else text. */
+  readonly logFormat: 'auto' | 'text' | 'json' | 'journal';
+  /** ours: where the running system is read (tests and the demo point it into a temp tree). */
+  readonly currentSystemPath: string;
+  /** ours */
+  readonly healthChecksFile: string;
+}
+
+const u64 = (flag: string) => (v: string): number => {
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new InvalidArgumentError(`${flag} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return Number(v);
+};
+
+const fraction = (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1) throw new InvalidArgumentError(`must be strictly between 0 and 1, got ${JSON.stringify(v)}`);
+  return n;
+};
+
+const url = (v: string): string => {
+  let parsed: URL;
+  try {
+    parsed = new URL(v);
+  } catch {
+    throw new InvalidArgumentError(`not a URL: ${JSON.stringify(v)}`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new InvalidArgumentError(`must be an http(s) URL, got ${JSON.stringify(v)}`);
+  return v.replace(/\/+$/, '');
+};
+
+const nonEmpty = (flag: string) => (v: string): string => {
+  if (v.trim() === '') throw new InvalidArgumentError(`${flag} must not be empty`);
+  return v;
+};
+
+const loopback = (v: string): string => {
+  const m = /^(127\.0\.0\.1|localhost|\[::1\]):(\d{1,5})$/.exec(v);
+  if (m === null || Number(m[2]) > 65535) throw new InvalidArgumentError(`must be a loopback host:port (127.0.0.1:9101), got ${JSON.stringify(v)}`);
+  return v;
+};
+
+/** The daemon's options on `command` (upstream's flags first, then ours). */
+export function addAgentOptions(command: Command): Command {
+  const opt = (flags: string, description: string, env: string) => new Option(flags, description).env(env);
+  return command
+    .addOption(opt('--control-plane-url <url>', 'base URL of the control plane', 'NIXFLEET_AGENT_CP_URL').argParser(url))
+    .addOption(opt('--machine-id <id>', "this host's identity (the CN of its certificate)", 'NIXFLEET_AGENT_MACHINE_ID').argParser(nonEmpty('--machine-id')))
+    .addOption(opt('--trust-file <path>', 'trust roots (trust.json)', 'NIXFLEET_AGENT_TRUST_FILE'))
+    .addOption(opt('--ca-cert <path>', "CA that signs the control plane's certificate", 'NIXFLEET_AGENT_CA_CERT'))
+    .addOption(opt('--client-cert <path>', 'mTLS client certificate (written by enrollment when missing)', 'NIXFLEET_AGENT_CLIENT_CERT'))
+    .addOption(opt('--client-key <path>', 'mTLS client key: the SSH ed25519 host key', 'NIXFLEET_AGENT_CLIENT_KEY'))
+    .addOption(
+      opt('--manifest-freshness-window-secs <secs>', 'maximum age of signed artifacts', 'NIXFLEET_AGENT_MANIFEST_FRESHNESS_WINDOW_SECS')
+        .argParser(u64('--manifest-freshness-window-secs'))
+        .default(DEFAULT_FRESHNESS_WINDOW_SECS),
+    )
+    .addOption(opt('--bootstrap-token-file <path>', 'one-shot enrollment token, used only while the client certificate is missing', 'NIXFLEET_AGENT_BOOTSTRAP_TOKEN_FILE'))
+    .addOption(opt('--state-dir <path>', 'state directory (database, manifest cache)', 'NIXFLEET_AGENT_STATE_DIR').default(DEFAULT_STATE_DIR))
+    .addOption(opt('--ssh-host-key-file <path>', 'SSH host key that signs renewal CSRs', 'NIXFLEET_AGENT_SSH_HOST_KEY_FILE').default(DEFAULT_SSH_HOST_KEY_FILE))
+    .addOption(opt('--renewal-threshold-fraction <f>', 'renew the certificate below this remaining fraction of its validity (0 < f < 1); unset disables renewal', 'NIXFLEET_AGENT_RENEWAL_THRESHOLD_FRACTION').argParser(fraction))
+    .addOption(opt('--metrics-listen <host:port>', 'serve Prometheus metrics on this loopback address (ours)', 'NIXFLEET_AGENT_METRICS_LISTEN').argParser(loopback))
+    .addOption(opt('--log-level <level>', 'debug, info, warn or error (ours)', 'NIXFLEET_AGENT_LOG_LEVEL').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .addOption(opt('--log-format <format>', 'auto, text, json or journal (ours)', 'NIXFLEET_AGENT_LOG_FORMAT').choices(['auto', 'text', 'json', 'journal']).default('auto'))
+    .addOption(opt('--current-system-path <path>', 'the running system symlink (ours)', 'NIXFLEET_AGENT_CURRENT_SYSTEM').default(DEFAULT_CURRENT_SYSTEM))
+    .addOption(opt('--health-checks-file <path>', 'probe declarations (ours; upstream hard-codes it)', 'NIXFLEET_AGENT_HEALTH_CHECKS_FILE').default(DEFAULT_HEALTH_CHECKS));
+}
+
+// Checked in the daemon's action rather than with commander's mandatory
+// options, which would also demand them of `status` and `dev-cp`.
+const REQUIRED = [
+  ['controlPlaneUrl', '--control-plane-url <url>'],
+  ['machineId', '--machine-id <id>'],
+  ['trustFile', '--trust-file <path>'],
+] as const;
+
+/** The typed options of the parsed daemon command; a missing required flag is a usage error. */
+export function agentOptionsOf(command: Command): AgentOptions {
+  const opts = command.opts<Partial<AgentOptions>>();
+  for (const [key, flag] of REQUIRED) {
+    if (opts[key] === undefined) command.error(`error: required option '${flag}' not specified`, { exitCode: 2, code: 'commander.missingMandatoryOptionValue' });
+  }
+  return opts as AgentOptions;
+}
