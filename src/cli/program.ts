@@ -22,6 +22,8 @@ export function parseInvocation(argv: readonly string[], version: string): Invoc
   const program = addAgentOptions(new Command('nixfleet-agent'))
     .description('NixOS fleet host agent (TypeScript), wire-compatible with the nixfleet control plane')
     .version(version, '-V, --version')
+    // `status --state-dir x`: the subcommand's own flag, not the daemon's.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) })
     .action((_opts, cmd: Command) => {
