@@ -6,13 +6,10 @@
 // seq and hands it to `build`, so the seq inside the envelope and the seq of
 // the row are written in one transaction and can never disagree or repeat.
 import type { Observable } from 'rxjs';
+import type { Logger } from './logger';
 
-/** Structured logger handed to the store; loglevel's loggers fit it. */
-export interface StoreLogger {
-  info(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  error(message: string, fields?: Readonly<Record<string, unknown>>): void;
-}
+/** The part of the logger port the store writes to (moved-aside files, evictions, dead letters). */
+export type StoreLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
 
 /**
  * What went wrong, for the caller to branch on:

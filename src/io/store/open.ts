@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { StoreError, type StoreLogger } from '../../ports/store';
+import { StoreError, isStoreError, type StoreLogger } from '../../ports/store';
 import { guarded, toStoreError } from './errors';
 import { BUSY_TIMEOUT_MS, MAX_MOVED_ASIDE, WAL_SIZE_LIMIT_BYTES } from './limits';
 import { migrate, type Migration, MIGRATIONS } from './schema';
@@ -41,24 +41,40 @@ const prepareDir = (dir: string): void =>
     fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
   });
 
-const openChecked = (file: string, p: OpenParams): Database.Database => {
-  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+const configure = (db: Database.Database, p: OpenParams): void => {
+  const mode: unknown = db.pragma('journal_mode = WAL', { simple: true });
+  if (mode !== 'wal') throw new StoreError('io', `journal_mode is ${String(mode)}, not wal`);
+  // FULL in WAL mode: every commit fsyncs the WAL, so a committed enqueue
+  // survives power loss, not just a process crash.
+  db.pragma('synchronous = FULL');
+  db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+  const pageSize = Number(db.pragma('page_size', { simple: true }));
+  db.pragma(`max_page_count = ${Math.max(1, Math.floor(p.maxDatabaseBytes / pageSize))}`);
+  const check: unknown = db.pragma('quick_check', { simple: true });
+  if (check !== 'ok') throw new StoreError('corrupt', `quick_check: ${String(check)}`);
+  migrate(db, p.migrations ?? MIGRATIONS);
+};
+
+// Throws a StoreError; code `corrupt` only once the file has been moved aside.
+const openChecked = (file: string, p: OpenParams, mayMoveAside: boolean): Database.Database => {
+  let db: Database.Database | undefined;
   try {
-    const mode: unknown = db.pragma('journal_mode = WAL', { simple: true });
-    if (mode !== 'wal') throw new StoreError('io', `journal_mode is ${String(mode)}, not wal`);
-    // FULL in WAL mode: every commit fsyncs the WAL, so a committed enqueue
-    // survives power loss, not just a process crash.
-    db.pragma('synchronous = FULL');
-    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
-    const pageSize = Number(db.pragma('page_size', { simple: true }));
-    db.pragma(`max_page_count = ${Math.max(1, Math.floor(p.maxDatabaseBytes / pageSize))}`);
-    const check: unknown = db.pragma('quick_check', { simple: true });
-    if (check !== 'ok') throw new StoreError('corrupt', `quick_check: ${String(check)}`);
-    migrate(db, p.migrations ?? MIGRATIONS);
+    db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+    configure(db, p);
     return db;
   } catch (e) {
-    db.close();
-    throw e;
+    const err = toStoreError(e, `open ${file}`);
+    try {
+      // Rename while SQLite still holds the files open: closing would
+      // otherwise delete the WAL and shm of a file it cannot read.
+      if (err.code === 'corrupt' && mayMoveAside) moveAside(file, err.message, p);
+    } catch (moveErr) {
+      const m = toStoreError(moveErr, 'moving it aside');
+      throw new StoreError(m.code, `${err.message}; ${m.message}`, { cause: moveErr });
+    } finally {
+      db?.close();
+    }
+    throw err;
   }
 };
 
@@ -88,6 +104,7 @@ const moveAside = (file: string, reason: string, p: OpenParams): string => {
   let target = `${file}${ASIDE_MARK}${stamp}`;
   for (let n = 1; fs.existsSync(target); n++) target = `${file}${ASIDE_MARK}${stamp}-${n}`;
   // the WAL goes too: replaying an old WAL into the fresh file would be worse
+  // than losing it
   renameIfPresent(file, target);
   for (const suffix of SIDE_FILES) renameIfPresent(file + suffix, target + suffix);
   fsyncDir(path.dirname(file));
@@ -105,12 +122,10 @@ export const openDatabase = (p: OpenParams): Database.Database => {
   const file = path.join(p.stateDir, DB_FILE_NAME);
   let db: Database.Database;
   try {
-    db = openChecked(file, p);
+    db = openChecked(file, p, true);
   } catch (e) {
-    const err = toStoreError(e, `open ${file}`);
-    if (err.code !== 'corrupt') throw err;
-    guarded(`move aside ${file}`, () => moveAside(file, err.message, p));
-    db = guarded(`open fresh ${file}`, () => openChecked(file, p));
+    if (!isStoreError(e) || e.code !== 'corrupt') throw e;
+    db = openChecked(file, p, false);
   }
   // the file may have just been created: make its directory entry durable
   guarded(`fsync ${p.stateDir}`, () => fsyncDir(p.stateDir));

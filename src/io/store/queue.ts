@@ -82,9 +82,12 @@ export class OutboundQueue {
   private bytes: number;
 
   private readonly q;
+  private readonly enqueueTx;
+  private readonly buryTx;
+  private readonly raiseTx;
 
   constructor(
-    private readonly db: Database.Database,
+    db: Database.Database,
     private readonly limits: StoreLimits,
     private readonly logger: StoreLogger,
     private readonly clock: () => string,
@@ -123,6 +126,9 @@ export class OutboundQueue {
         'SELECT id, rollout_id, seq, kind, body, enqueued_at, dead_at, reason FROM dead_letter ORDER BY id DESC LIMIT ?',
       ),
     };
+    this.enqueueTx = db.transaction((req: EnqueueRequest) => this.enqueueRows(req));
+    this.buryTx = db.transaction((id: number, reason: string) => this.buryRow(id, reason));
+    this.raiseTx = db.transaction((rolloutId: string, lastSeq: number) => this.raiseRow(rolloutId, lastSeq));
     const t = this.q.totals.get();
     this.count = t?.n ?? 0;
     this.bytes = t?.b ?? 0;
@@ -146,21 +152,20 @@ export class OutboundQueue {
     return result;
   }
 
-  private readonly enqueueTx = (req: EnqueueRequest) =>
-    this.db.transaction(() => {
-      const last = this.q.counter.get(req.rolloutId)?.last_seq;
-      if (last === undefined) this.makeCounterRoom();
-      const seq = Math.max((last ?? 0) + 1, req.seqAtLeast ?? 0);
-      const body = build(req, seq);
-      const bytes = Buffer.byteLength(body, 'utf8');
-      if (bytes > this.limits.maxEnvelopeBytes) {
-        throw new StoreError('too-large', `envelope of ${bytes} bytes exceeds ${this.limits.maxEnvelopeBytes} (${req.kind})`);
-      }
-      const eviction = this.makeRoom(bytes, req);
-      this.q.raiseCounter.run(req.rolloutId, seq);
-      const info = this.q.insert.run(req.rolloutId, seq, req.kind, req.durable ? 1 : 0, body, bytes, this.clock());
-      return { result: { id: Number(info.lastInsertRowid), seq, evicted: eviction.rows }, eviction, bytes };
-    })();
+  private enqueueRows(req: EnqueueRequest): { result: Enqueued; eviction: Eviction; bytes: number } {
+    const last = this.q.counter.get(req.rolloutId)?.last_seq;
+    if (last === undefined) this.makeCounterRoom();
+    const seq = Math.max((last ?? 0) + 1, req.seqAtLeast ?? 0);
+    const body = build(req, seq);
+    const bytes = Buffer.byteLength(body, 'utf8');
+    if (bytes > this.limits.maxEnvelopeBytes) {
+      throw new StoreError('too-large', `envelope of ${bytes} bytes exceeds ${this.limits.maxEnvelopeBytes} (${req.kind})`);
+    }
+    const eviction = this.makeRoom(bytes, req);
+    this.q.raiseCounter.run(req.rolloutId, seq);
+    const info = this.q.insert.run(req.rolloutId, seq, req.kind, req.durable ? 1 : 0, body, bytes, this.clock());
+    return { result: { id: Number(info.lastInsertRowid), seq, evicted: eviction.rows }, eviction, bytes };
+  }
 
   private fits(rows: number, bytes: number): boolean {
     return rows <= this.limits.maxQueuedEvents && bytes <= this.limits.maxQueuedBytes;
@@ -215,7 +220,8 @@ export class OutboundQueue {
 
   deadLetter(id: number, reason: string): boolean {
     requireCount('id', id, 1);
-    const row = this.deadLetterTx(id, reason.slice(0, MAX_REASON_CHARS));
+    const why = reason.slice(0, MAX_REASON_CHARS);
+    const row = this.buryTx(id, why);
     if (row === undefined) return false;
     this.count -= 1;
     this.bytes -= row.bytes;
@@ -223,28 +229,29 @@ export class OutboundQueue {
       rolloutId: row.rollout_id,
       seq: row.seq,
       kind: row.kind,
-      reason,
+      reason: why,
     });
     return true;
   }
 
-  private readonly deadLetterTx = (id: number, reason: string) =>
-    this.db.transaction((): OutboundRow | undefined => {
-      const row = this.q.remove.get(id);
-      if (row === undefined) return undefined;
-      this.q.bury.run(row.id, row.rollout_id, row.seq, row.kind, row.body, row.enqueued_at, this.clock(), reason);
-      this.q.pruneDead.run(this.limits.maxDeadLetters);
-      return row;
-    })();
+  private buryRow(id: number, reason: string): OutboundRow | undefined {
+    const row = this.q.remove.get(id);
+    if (row === undefined) return undefined;
+    this.q.bury.run(row.id, row.rollout_id, row.seq, row.kind, row.body, row.enqueued_at, this.clock(), reason);
+    this.q.pruneDead.run(this.limits.maxDeadLetters);
+    return row;
+  }
+
+  private raiseRow(rolloutId: string, lastSeq: number): number {
+    if (this.q.counter.get(rolloutId) === undefined) this.makeCounterRoom();
+    this.q.raiseCounter.run(rolloutId, lastSeq);
+    return this.lastSeq(rolloutId);
+  }
 
   raiseSeqFloor(rolloutId: string, lastSeq: number): number {
     requireText('rolloutId', rolloutId);
     requireCount('lastSeq', lastSeq, 0);
-    return this.db.transaction(() => {
-      if (this.q.counter.get(rolloutId) === undefined) this.makeCounterRoom();
-      this.q.raiseCounter.run(rolloutId, lastSeq);
-      return this.lastSeq(rolloutId);
-    })();
+    return this.raiseTx(rolloutId, lastSeq);
   }
 
   lastSeq(rolloutId: string): number {

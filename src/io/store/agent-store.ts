@@ -1,0 +1,137 @@
+// The synchronous store: one SQLite file under --state-dir, opened once.
+// The daemon and the `status` command use it directly; the stream graph sees
+// it through the Observable port (./port.ts). Every method throws only
+// StoreError, never a raw SQLite or file-system error.
+import type Database from 'better-sqlite3';
+import * as path from 'node:path';
+import {
+  StoreError,
+  type CachedManifest,
+  type CertificateMeta,
+  type ConfirmedClosure,
+  type DeadLetter,
+  type Enqueued,
+  type EnqueueRequest,
+  type QueuedEvent,
+  type QueueStats,
+  type StoreLogger,
+} from '../../ports/store';
+import { guarded } from './errors';
+import { DEFAULT_LIMITS, type StoreLimits } from './limits';
+import { DB_FILE_NAME, openDatabase } from './open';
+import { OutboundQueue } from './queue';
+import type { Migration } from './schema';
+import { StateTables } from './state';
+
+export interface AgentStoreOptions {
+  readonly stateDir: string;
+  readonly logger: StoreLogger;
+  /** RFC 3339 "now" for bookkeeping stamps (enqueuedAt, deadAt, moved-aside names). */
+  readonly clock: () => string;
+  readonly limits?: Partial<StoreLimits>;
+  /** Tests only: a different migration list. */
+  readonly migrations?: readonly Migration[];
+}
+
+export class AgentStore {
+  private closed = false;
+
+  private constructor(
+    readonly file: string,
+    private readonly db: Database.Database,
+    private readonly queue: OutboundQueue,
+    private readonly state: StateTables,
+  ) {}
+
+  /** Opens or creates the database; throws StoreError (`read-only`, `disk-full`, `io`, ...). */
+  static open(o: AgentStoreOptions): AgentStore {
+    const limits: StoreLimits = { ...DEFAULT_LIMITS, ...o.limits };
+    const db = openDatabase({
+      stateDir: o.stateDir,
+      logger: o.logger,
+      clock: o.clock,
+      maxDatabaseBytes: limits.maxDatabaseBytes,
+      ...(o.migrations ? { migrations: o.migrations } : {}),
+    });
+    try {
+      return new AgentStore(
+        path.join(o.stateDir, DB_FILE_NAME),
+        db,
+        new OutboundQueue(db, limits, o.logger, o.clock),
+        new StateTables(db, limits),
+      );
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  private run<T>(doing: string, f: () => T): T {
+    if (this.closed) throw new StoreError('closed', `${doing}: the store is closed`);
+    return guarded(doing, f);
+  }
+
+  /** Assigns the next seq of the rollout and stores `build(seq)` in one transaction. */
+  enqueue(request: EnqueueRequest): Enqueued {
+    return this.run('enqueue', () => this.queue.enqueue(request));
+  }
+
+  pending(limit: number): QueuedEvent[] {
+    return this.run('pending', () => this.queue.pending(limit));
+  }
+
+  ack(id: number): boolean {
+    return this.run('ack', () => this.queue.ack(id));
+  }
+
+  deadLetter(id: number, reason: string): boolean {
+    return this.run('dead-letter', () => this.queue.deadLetter(id, reason));
+  }
+
+  raiseSeqFloor(rolloutId: string, lastSeq: number): number {
+    return this.run('raise seq floor', () => this.queue.raiseSeqFloor(rolloutId, lastSeq));
+  }
+
+  lastSeq(rolloutId: string): number {
+    return this.run('last seq', () => this.queue.lastSeq(rolloutId));
+  }
+
+  stats(): QueueStats {
+    return this.run('stats', () => this.queue.stats());
+  }
+
+  deadLetters(limit: number): DeadLetter[] {
+    return this.run('dead letters', () => this.queue.deadLetters(limit));
+  }
+
+  lastConfirmedClosure(): ConfirmedClosure | undefined {
+    return this.run('last confirmed closure', () => this.state.lastConfirmedClosure());
+  }
+
+  confirmClosure(closure: ConfirmedClosure): void {
+    this.run('confirm closure', () => this.state.confirmClosure(closure));
+  }
+
+  manifest(rolloutId: string): CachedManifest | undefined {
+    return this.run('manifest', () => this.state.manifest(rolloutId));
+  }
+
+  putManifest(manifest: CachedManifest): void {
+    this.run('put manifest', () => this.state.putManifest(manifest));
+  }
+
+  certificate(): CertificateMeta | undefined {
+    return this.run('certificate', () => this.state.certificate());
+  }
+
+  putCertificate(meta: CertificateMeta): void {
+    this.run('put certificate', () => this.state.putCertificate(meta));
+  }
+
+  /** Idempotent. Closing checkpoints the WAL into the main file. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    guarded('close', () => this.db.close());
+  }
+}

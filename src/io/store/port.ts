@@ -1,0 +1,26 @@
+// The Observable face of AgentStore (design §2 rule 6). SQLite calls are
+// synchronous, so each call is deferred to subscription time: nothing happens
+// until subscribed, an unsubscribed call never runs, and a failure arrives on
+// the error channel as a StoreError.
+import { defer, of, type Observable } from 'rxjs';
+import type { StorePort } from '../../ports/store';
+import type { AgentStore } from './agent-store';
+
+const lazy = <T>(f: () => T): Observable<T> => defer(() => of(f()));
+
+export const storePort = (store: AgentStore): StorePort => ({
+  enqueue: (request) => lazy(() => store.enqueue(request)),
+  pending: (limit) => lazy(() => store.pending(limit)),
+  ack: (id) => lazy(() => store.ack(id)),
+  deadLetter: (id, reason) => lazy(() => store.deadLetter(id, reason)),
+  raiseSeqFloor: (rolloutId, lastSeq) => lazy(() => store.raiseSeqFloor(rolloutId, lastSeq)),
+  lastSeq: (rolloutId) => lazy(() => store.lastSeq(rolloutId)),
+  stats: () => lazy(() => store.stats()),
+  deadLetters: (limit) => lazy(() => store.deadLetters(limit)),
+  lastConfirmedClosure: () => lazy(() => store.lastConfirmedClosure()),
+  confirmClosure: (closure) => lazy(() => store.confirmClosure(closure)),
+  manifest: (rolloutId) => lazy(() => store.manifest(rolloutId)),
+  putManifest: (manifest) => lazy(() => store.putManifest(manifest)),
+  certificate: () => lazy(() => store.certificate()),
+  putCertificate: (meta) => lazy(() => store.putCertificate(meta)),
+});
