@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AgentStore, DB_FILE_NAME, SCHEMA_VERSION } from '../../src/io/store';
 import { openDatabase } from '../../src/io/store/open';
+import { MIGRATIONS } from '../../src/io/store/schema';
 import { StoreError } from '../../src/ports/store';
 import { logicalClock, openStore, recordingLogger, tempDir, thrown } from './support';
 
@@ -40,6 +41,21 @@ describe('agent state', () => {
     expect(Array.from(m?.raw ?? [])).toEqual([1, 2, 3]);
     expect(Array.from(m?.signature ?? [])).toEqual([0xde, 0xad]);
     expect(m?.verifiedAt).toBe('2025-01-01T00:00:01Z');
+    store.close();
+  });
+
+  it('replaces the rollout records atomically, keeps them across a reopen, refuses too many', () => {
+    let { store } = openStore(dir);
+    expect(store.rollouts()).toEqual([]);
+    const row = (id: string, state: string) => ({ rolloutId: id, record: JSON.stringify({ rolloutId: id, state }), updatedAt: '2025-01-01T00:00:00Z' });
+    store.saveRollouts([row('a@1', 'Soaking'), row('b@1', 'Pending')]);
+    store.saveRollouts([row('b@1', 'Activating'), row('c@1', 'Pending')]);
+    store.close();
+    ({ store } = openStore(dir));
+    expect(store.rollouts()).toEqual([row('b@1', 'Activating'), row('c@1', 'Pending')]);
+    const tooMany = Array.from({ length: 257 }, (_, i) => row(`r${i}@1`, 'Pending'));
+    expect(thrown(() => store.saveRollouts(tooMany))).toMatchObject({ code: 'too-large' });
+    expect(store.rollouts()).toHaveLength(2);
     store.close();
   });
 
@@ -84,19 +100,19 @@ describe('agent state', () => {
   it('applies migrations in order, each atomically with its version bump', () => {
     const open = (migrations: { version: number; sql: string }[]) =>
       AgentStore.open({ stateDir: dir, logger: recordingLogger(), clock: logicalClock(), migrations });
-    const v1 = { version: 1, sql: 'CREATE TABLE outbound (id INTEGER PRIMARY KEY AUTOINCREMENT, rollout_id TEXT, seq INTEGER, kind TEXT, durable INTEGER, body TEXT, bytes INTEGER, enqueued_at TEXT); CREATE TABLE seq_counter (rollout_id TEXT PRIMARY KEY, last_seq INTEGER); CREATE TABLE dead_letter (id INTEGER PRIMARY KEY AUTOINCREMENT, outbound_id INTEGER, rollout_id TEXT, seq INTEGER, kind TEXT, body TEXT, enqueued_at TEXT, dead_at TEXT, reason TEXT); CREATE TABLE confirmed_closure (id INTEGER PRIMARY KEY, closure TEXT, confirmed_at TEXT); CREATE TABLE manifest (rollout_id TEXT PRIMARY KEY, raw BLOB, signature BLOB, verified_at TEXT); CREATE TABLE certificate (id INTEGER PRIMARY KEY, serial TEXT, fingerprint TEXT, not_before TEXT, not_after TEXT);' };
-    open([v1]).close();
-    // v2 fails halfway: its first statement must not survive
-    const bad = { version: 2, sql: 'CREATE TABLE extra (x); INSERT INTO no_such_table VALUES (1);' };
-    expect(thrown(() => open([v1, bad]))).toBeInstanceOf(StoreError);
+    const base = [...MIGRATIONS];
+    open(base).close();
+    // the next version fails halfway: its first statement must not survive
+    const bad = { version: base.length + 1, sql: 'CREATE TABLE extra (x); INSERT INTO no_such_table VALUES (1);' };
+    expect(thrown(() => open([...base, bad]))).toBeInstanceOf(StoreError);
     const db = new Database(path.join(dir, DB_FILE_NAME));
-    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(db.pragma('user_version', { simple: true })).toBe(base.length);
     expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'extra'").get()).toEqual({ n: 0 });
     db.close();
-    const good = { version: 2, sql: 'CREATE TABLE extra (x);' };
-    open([v1, good]).close();
+    const good = { version: base.length + 1, sql: 'CREATE TABLE extra (x);' };
+    open([...base, good]).close();
     const after = new Database(path.join(dir, DB_FILE_NAME));
-    expect(after.pragma('user_version', { simple: true })).toBe(2);
+    expect(after.pragma('user_version', { simple: true })).toBe(base.length + 1);
     after.close();
   });
 });

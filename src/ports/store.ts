@@ -126,7 +126,17 @@ export interface OutboundQueuePort {
   deadLetters(limit: number): Observable<readonly DeadLetter[]>;
 }
 
+/** One rollout record as JSON text (the HostRolloutState codec's output). */
+export interface RolloutRecordRow {
+  readonly rolloutId: string;
+  readonly record: string;
+  readonly updatedAt: string;
+}
+
 export interface AgentStatePort {
+  /** Replaces the stored rollout records with `records`, in one transaction. */
+  saveRollouts(records: readonly RolloutRecordRow[]): Observable<void>;
+  rollouts(): Observable<readonly RolloutRecordRow[]>;
   lastConfirmedClosure(): Observable<ConfirmedClosure | undefined>;
   confirmClosure(closure: ConfirmedClosure): Observable<void>;
   manifest(rolloutId: string): Observable<CachedManifest | undefined>;

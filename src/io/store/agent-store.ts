@@ -14,6 +14,7 @@ import {
   type EnqueueRequest,
   type QueuedEvent,
   type QueueStats,
+  type RolloutRecordRow,
   type StoreLogger,
 } from '../../ports/store';
 import { guarded } from './errors';
@@ -102,6 +103,14 @@ export class AgentStore {
 
   deadLetters(limit: number): DeadLetter[] {
     return this.run('dead letters', () => this.queue.deadLetters(limit));
+  }
+
+  saveRollouts(rows: readonly RolloutRecordRow[]): void {
+    this.run('save rollouts', () => this.state.saveRollouts(rows));
+  }
+
+  rollouts(): RolloutRecordRow[] {
+    return this.run('rollouts', () => this.state.rollouts());
   }
 
   lastConfirmedClosure(): ConfirmedClosure | undefined {

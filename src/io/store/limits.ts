@@ -45,6 +45,11 @@ export const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
 // the floor again.
 export const MAX_SEQ_COUNTERS = 4_096;
 
+// The agent reducer keeps at most 64 terminal records plus the live ones
+// (src/reducer/agent.ts); 256 leaves room for a fleet with many channels.
+// Beyond it the save is refused (`too-large`): a reducer bug, not a policy.
+export const MAX_ROLLOUT_RECORDS = 256;
+
 // CP error bodies can be large; the reason is for people, 4 KiB is plenty.
 export const MAX_REASON_CHARS = 4 * 1024;
 
@@ -75,6 +80,7 @@ export interface StoreLimits {
   readonly maxManifestBytes: number;
   readonly maxSeqCounters: number;
   readonly maxDatabaseBytes: number;
+  readonly maxRolloutRecords: number;
 }
 
 export const DEFAULT_LIMITS: StoreLimits = {
@@ -87,4 +93,5 @@ export const DEFAULT_LIMITS: StoreLimits = {
   maxManifestBytes: MAX_MANIFEST_BYTES,
   maxSeqCounters: MAX_SEQ_COUNTERS,
   maxDatabaseBytes: MAX_DATABASE_BYTES,
+  maxRolloutRecords: MAX_ROLLOUT_RECORDS,
 };

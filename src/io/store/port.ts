@@ -17,6 +17,8 @@ export const storePort = (store: AgentStore): StorePort => ({
   lastSeq: (rolloutId) => lazy(() => store.lastSeq(rolloutId)),
   stats: () => lazy(() => store.stats()),
   deadLetters: (limit) => lazy(() => store.deadLetters(limit)),
+  saveRollouts: (rows) => lazy(() => store.saveRollouts(rows)),
+  rollouts: () => lazy(() => store.rollouts()),
   lastConfirmedClosure: () => lazy(() => store.lastConfirmedClosure()),
   confirmClosure: (closure) => lazy(() => store.confirmClosure(closure)),
   manifest: (rolloutId) => lazy(() => store.manifest(rolloutId)),

@@ -68,7 +68,21 @@ CREATE TABLE certificate (
 ) STRICT;
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, sql: V1 }];
+// The agent's rollout records (its reducer state), so that `status` can show
+// them without a network and a restart can start warm. The JSON is the
+// HostRolloutState codec's output; the store treats it as opaque text.
+const V2 = `
+CREATE TABLE rollout_record (
+  rollout_id TEXT PRIMARY KEY,
+  record     TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, sql: V1 },
+  { version: 2, sql: V2 },
+];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

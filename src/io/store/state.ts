@@ -3,7 +3,7 @@
 // (opaque bytes; the trust layer verified them before storing), and the
 // metadata of the client certificate.
 import type Database from 'better-sqlite3';
-import { StoreError, type CachedManifest, type CertificateMeta, type ConfirmedClosure } from '../../ports/store';
+import { StoreError, type CachedManifest, type CertificateMeta, type ConfirmedClosure, type RolloutRecordRow } from '../../ports/store';
 import type { StoreLimits } from './limits';
 import { requireText } from './queue';
 
@@ -27,6 +27,7 @@ const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, 
 export class StateTables {
   private readonly q;
   private readonly putManifestTx;
+  private readonly saveRolloutsTx;
 
   constructor(
     db: Database.Database,
@@ -53,10 +54,35 @@ export class StateTables {
            not_before = excluded.not_before, not_after = excluded.not_after`,
       ),
     };
+    const clearRollouts = db.prepare('DELETE FROM rollout_record');
+    const putRollout = db.prepare<[string, string, string]>('INSERT INTO rollout_record (rollout_id, record, updated_at) VALUES (?, ?, ?)');
+    this.rolloutRows = db.prepare<[], RolloutRecordRow>('SELECT rollout_id AS rolloutId, record, updated_at AS updatedAt FROM rollout_record ORDER BY rowid');
+    this.saveRolloutsTx = db.transaction((rows: readonly RolloutRecordRow[]) => {
+      clearRollouts.run();
+      for (const r of rows) putRollout.run(r.rolloutId, r.record, r.updatedAt);
+    });
     this.putManifestTx = db.transaction((m: CachedManifest) => {
       this.q.putManifest.run(m.rolloutId, asBuffer(m.raw), asBuffer(m.signature), m.verifiedAt);
       this.q.pruneManifests.run(this.limits.maxCachedManifests);
     });
+  }
+
+  private readonly rolloutRows;
+
+  saveRollouts(rows: readonly RolloutRecordRow[]): void {
+    if (rows.length > this.limits.maxRolloutRecords) {
+      throw new StoreError('too-large', `${rows.length} rollout records, over ${this.limits.maxRolloutRecords}`);
+    }
+    for (const r of rows) {
+      requireText('rolloutId', r.rolloutId);
+      requireText('record', r.record);
+      requireText('updatedAt', r.updatedAt);
+    }
+    this.saveRolloutsTx(rows);
+  }
+
+  rollouts(): RolloutRecordRow[] {
+    return this.rolloutRows.all();
   }
 
   lastConfirmedClosure(): ConfirmedClosure | undefined {
