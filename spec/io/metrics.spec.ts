@@ -1,0 +1,79 @@
+// Metrics read from a real graph run (virtual time), then scraped over HTTP.
+import * as http from 'http';
+import { asyncScheduler } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { fromEpochMillis } from '../../src/codecs/timestamp';
+import { createMetrics, serveMetrics } from '../../src/io/metrics';
+import { MemoryLogger, probe } from '../fakes/ports';
+import { dispatchAfter, harness, type Harness } from '../support/graph-harness';
+
+function rollout(): Harness {
+  let h: Harness | undefined;
+  new TestScheduler((a, b) => expect(a).toEqual(b)).run(() => {
+    h = harness({ probes: [probe('web'), probe('ev', 'observe')] });
+    h.activation.durationMs = 42_000;
+    h.probes.result = (name) => ({ status: name === 'ev' ? 'fail' : 'pass' });
+    h.cp.dispatchScript = [dispatchAfter(1_000, 300_000)];
+    h.stopAt(400_000);
+  });
+  return h as Harness;
+}
+
+describe('metrics', () => {
+  it('show the rollout state, probes, activation duration, queue and certificate', async () => {
+    const h = rollout();
+    const m = createMetrics({
+      graph: h.graph,
+      queueStats: () => ({ queued: 2, deadLettered: 1 }),
+      certNotAfter: () => fromEpochMillis(86_400_000),
+      currentClosure: () => 'target-closure',
+      nowMs: () => asyncScheduler.now(),
+    });
+    const text = await m.registry.metrics();
+    expect(text).toContain('nixfleet_agent_rollout_state{rollout_id="stable@r1",state="Converged"} 1');
+    expect(text).toContain('nixfleet_agent_rollout_state{rollout_id="stable@r1",state="Soaking"} 0');
+    expect(text).toContain('nixfleet_agent_current_closure_info{closure="target-closure"} 1');
+    expect(text).toContain('nixfleet_agent_outbound_queue_depth 2');
+    expect(text).toContain('nixfleet_agent_outbound_dead_letters 1');
+    expect(text).toContain('nixfleet_agent_client_cert_not_after_timestamp_seconds 86400');
+    expect(text).toContain('nixfleet_agent_needs_reboot 0');
+    expect(text).toContain('nixfleet_agent_reducer_inputs_dropped_total 0');
+    m.close();
+  });
+
+  it('time activations from Started to the outcome', async () => {
+    let text = '';
+    new TestScheduler((a, b) => expect(a).toEqual(b)).run(() => {
+      const h = harness();
+      h.activation.durationMs = 42_000;
+      h.cp.dispatchScript = [dispatchAfter(1_000, 300_000)];
+      const m = createMetrics({ graph: h.graph, queueStats: () => undefined, certNotAfter: () => undefined, currentClosure: () => undefined, nowMs: () => asyncScheduler.now() });
+      h.stopAt(100_000);
+      asyncScheduler.schedule(() => void m.registry.getSingleMetricAsString('nixfleet_agent_activation_duration_seconds').then((t) => (text = t)), 99_000);
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(text).toContain('nixfleet_agent_activation_duration_seconds_sum{outcome="completed"} 42');
+    expect(text).toContain('nixfleet_agent_activation_duration_seconds_count{outcome="completed"} 1');
+  });
+
+  it('serve GET /metrics on loopback, 404 elsewhere', async () => {
+    const h = rollout();
+    const m = createMetrics({ graph: h.graph, queueStats: () => undefined, certNotAfter: () => undefined, currentClosure: () => undefined, nowMs: () => 0 });
+    let server: http.Server | undefined;
+    const port = await new Promise<number>((resolve) => (server = serveMetrics(m.registry, '127.0.0.1:0', new MemoryLogger(), resolve)));
+    const get = (p: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) =>
+        http.get({ host: '127.0.0.1', port, path: p }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        }).on('error', reject),
+      );
+    const ok = await get('/metrics');
+    expect(ok.status).toBe(200);
+    expect(ok.body).toContain('nixfleet_agent_rollout_state');
+    expect((await get('/')).status).toBe(404);
+    m.close();
+    await new Promise((r) => server?.close(r));
+  });
+});
