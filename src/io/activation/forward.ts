@@ -1,0 +1,112 @@
+// The forward pipeline (reference agent-runtime.md §11.2): lock check,
+// realise, set the profile, read the pre-switch closure, fire (or defer to
+// the next boot), verify poll, self-correct the profile.
+import * as E from 'fp-ts/Either';
+import { catchError, concatMap, defer, map, of, type Observable } from 'rxjs';
+import { storePathOf } from '../../codecs/store-path';
+import type { ActivationOutcome } from '../../ports/activation';
+import { exitCodeOf, succeeded, type ProcessResult } from '../../ports/process';
+import type { ActivationConfig } from './config';
+import { readlinkBasename } from './host-fs';
+import { switchInhibitor } from './inhibitors';
+import { selfCorrectProfile } from './profile';
+import { classifyRealise } from './realise';
+import { errorMessage } from '../process';
+import { fireDetached, realise, resetFailed, setProfile, switchBoot, switchInProgress, unitExitCode } from './tools';
+import { verifyPoll } from './verify-poll';
+
+export const LOCK_HELD_REASON = 'switch-to-configuration lock held by another process; will retry on next tick';
+
+
+export function switchFailed(phase: string, r: ProcessResult | number | undefined): ActivationOutcome {
+  const code = typeof r === 'object' ? exitCodeOf(r) : r;
+  return code === undefined ? { kind: 'SwitchFailed', phase } : { kind: 'SwitchFailed', phase, exitCode: code };
+}
+
+/** A tool that could not even start is a pipeline error (upstream's `Err`), not a phase failure. */
+function spawnError(what: string, r: ProcessResult): ActivationOutcome | undefined {
+  return r.termination.kind === 'spawn-failed' ? { kind: 'PipelineError', message: `spawn ${what}: ${r.termination.message}` } : undefined;
+}
+
+export function activate(cfg: ActivationConfig, closure: string, channelRef: string): Observable<ActivationOutcome> {
+  return defer((): Observable<ActivationOutcome> => {
+    if (cfg.testMode()) return of({ kind: 'FiredAndPolled', observedClosure: closure });
+    const target = storePathOf(cfg.storeDir, closure);
+    // Refused before any process sees it: nothing runs for a bad target.
+    if (E.isLeft(target)) return of({ kind: 'RealiseFailed', reason: `refusing target: ${target.left.message}` });
+    cfg.logger.info('activation: activating target', { closure, channelRef });
+    const storePath = target.right.path;
+    return switchInProgress(cfg).pipe(
+      concatMap((held) => (held ? of<ActivationOutcome>({ kind: 'RealiseFailed', reason: LOCK_HELD_REASON }) : realiseThenSet(cfg, closure, storePath))),
+    );
+  }).pipe(catchError((err: unknown) => of<ActivationOutcome>({ kind: 'PipelineError', message: errorMessage(err) })));
+}
+
+function realiseThenSet(cfg: ActivationConfig, closure: string, storePath: string): Observable<ActivationOutcome> {
+  return realise(cfg, storePath).pipe(
+    concatMap((r) => {
+      const stop = classifyRealise(r, closure, storePath);
+      if (stop !== undefined) return of(stop);
+      // The profile is set before the switch: switch-to-configuration reads it
+      // to number the generation it writes into the bootloader.
+      return setProfile(cfg, storePath).pipe(
+        concatMap((s) => {
+          const err = spawnError('nix-env --set', s);
+          if (err !== undefined) return of(err);
+          if (!succeeded(s)) return of(switchFailed('nix-env-set', s));
+          return readlinkBasename(cfg.currentSystem).pipe(
+            concatMap((previous) => fire(cfg, closure, storePath, previous)),
+            catchError((e: unknown) =>
+              of<ActivationOutcome>({ kind: 'RealiseFailed', reason: `pre-switch ${cfg.currentSystem} read failed: ${errorMessage(e)}` }),
+            ),
+          );
+        }),
+      );
+    }),
+  );
+}
+
+function fire(cfg: ActivationConfig, closure: string, storePath: string, previous: string): Observable<ActivationOutcome> {
+  return switchInhibitor(cfg.currentSystem, storePath).pipe(
+    concatMap((component) => {
+      if (component !== undefined) {
+        cfg.logger.warn('activation: live switch unsafe; deferring to next boot', { closure, component });
+        return switchBoot(cfg, storePath).pipe(
+          map((r): ActivationOutcome => spawnError('switch-to-configuration boot', r) ?? (succeeded(r) ? { kind: 'DeferredPendingReboot', component } : switchFailed('defer-bootloader-update', r))),
+        );
+      }
+      return resetFailed(cfg, cfg.switchUnit).pipe(
+        concatMap(() => fireDetached(cfg, cfg.switchUnit, storePath)),
+        concatMap((r) => {
+          const err = spawnError(`systemd-run --unit=${cfg.switchUnit}`, r);
+          if (err !== undefined) return of(err);
+          if (!succeeded(r)) return of(switchFailed('systemd-run-fire', r));
+          return poll(cfg, closure, storePath, previous);
+        }),
+      );
+    }),
+  );
+}
+
+function poll(cfg: ActivationConfig, closure: string, storePath: string, previous: string): Observable<ActivationOutcome> {
+  return verifyPoll({
+    expected: closure,
+    previous,
+    read: () => readlinkBasename(cfg.currentSystem),
+    intervalMs: cfg.pollIntervalMs,
+    budgetMs: cfg.pollBudgetMs,
+    scheduler: cfg.scheduler,
+  }).pipe(
+    concatMap((outcome): Observable<ActivationOutcome> => {
+      switch (outcome.kind) {
+        case 'Settled':
+          return selfCorrectProfile(cfg, storePath).pipe(map((): ActivationOutcome => ({ kind: 'FiredAndPolled', observedClosure: closure })));
+        case 'Timeout':
+          cfg.logger.error('activation: switch poll timed out', { closure, lastObserved: outcome.lastObserved });
+          return unitExitCode(cfg, cfg.switchUnit).pipe(map((code) => switchFailed('switch-poll-timeout', code)));
+        case 'FlippedToUnexpected':
+          return of({ kind: 'VerifyMismatch', expected: closure, actual: outcome.observed });
+      }
+    }),
+  );
+}

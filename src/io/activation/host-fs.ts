@@ -1,0 +1,36 @@
+// Symlink reads as cold Observables: a readlink is cheap, but the graph
+// never sees a Promise (design §2 rule 6).
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { defer, from, map, type Observable } from 'rxjs';
+
+export const readlink = (p: string): Observable<string> => defer(() => from(fs.readlink(p)));
+
+/** Fully resolved path, or undefined when any part is missing. */
+export const realpathOrUndefined = (p: string): Observable<string | undefined> =>
+  defer(() => from(fs.realpath(p).catch(() => undefined)));
+
+export const exists = (p: string): Observable<boolean> =>
+  defer(() =>
+    from(
+      fs.lstat(p).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+
+/** Basename of a symlink's target (`/run/current-system` → `<hash>-nixos-system-…`). */
+export const readlinkBasename = (p: string): Observable<string> => readlink(p).pipe(map((target) => path.basename(target)));
+
+/**
+ * profile → `system-<N>-link` (relative to the profile's directory) →
+ * `/nix/store/<basename>`. When the second hop is not a link, the first
+ * hop's target is the answer (upstream's `profile_matches`).
+ */
+export const resolveProfile = (profile: string): Observable<string> =>
+  defer(async () => {
+    const hop = await fs.readlink(profile);
+    const abs = path.isAbsolute(hop) ? hop : path.join(path.dirname(profile), hop);
+    return fs.readlink(abs).catch(() => abs);
+  });

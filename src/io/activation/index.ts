@@ -1,0 +1,26 @@
+// The NixOS ActivationPort (reference agent-runtime.md §11, Linux backend).
+import type { ActivationPort } from '../../ports/activation';
+import { activationConfig, type ActivationConfigInput } from './config';
+import { activate } from './forward';
+import { rollback } from './rollback';
+
+export function createNixosActivation(input: ActivationConfigInput = {}): ActivationPort {
+  const cfg = activationConfig(input);
+  return {
+    activate: (closure, channelRef) => activate(cfg, closure, channelRef),
+    rollback: (closure) => rollback(cfg, closure),
+  };
+}
+
+export {
+  ACTIVATION_TEST_MODE_ENV,
+  activationConfig,
+  DEFAULT_TOOLS,
+  type ActivationConfig,
+  type ActivationConfigInput,
+  type ActivationTools,
+} from './config';
+export { LOCK_HELD_REASON } from './forward';
+export { SWITCH_INHIBITORS } from './inhibitors';
+export { looksLikeSignatureError, SIGNATURE_ERROR_NEEDLES } from './realise';
+export { verifyPoll, type PollOutcome, type VerifyPollOptions } from './verify-poll';

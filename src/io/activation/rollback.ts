@@ -1,0 +1,73 @@
+// The rollback pipeline. Upstream runs `nix-env --rollback`, which moves the
+// profile one generation back whatever that generation is; after a forward
+// failure that happened before `nix-env --set` it lands one generation too
+// far (reference §18 item 16). Here the profile is set to the recorded
+// last-good closure itself, then that closure's own switch-to-configuration
+// runs detached and the verify poll waits for it (reference §11.3 otherwise).
+import * as E from 'fp-ts/Either';
+import { catchError, concatMap, defer, map, of, type Observable } from 'rxjs';
+import { storePathOf } from '../../codecs/store-path';
+import type { RollbackOutcome } from '../../ports/activation';
+import { exitCodeOf, succeeded, type ProcessResult } from '../../ports/process';
+import type { ActivationConfig } from './config';
+import { readlinkBasename } from './host-fs';
+import { selfCorrectProfile } from './profile';
+import { errorMessage } from '../process';
+import { fireDetached, resetFailed, setProfile, unitExitCode } from './tools';
+import { verifyPoll } from './verify-poll';
+
+export function rollbackFailed(phase: string, r: ProcessResult | number | undefined): RollbackOutcome {
+  const code = typeof r === 'object' ? exitCodeOf(r) : r;
+  return code === undefined ? { kind: 'Failed', phase } : { kind: 'Failed', phase, exitCode: code };
+}
+
+const spawnError = (what: string, r: ProcessResult): RollbackOutcome | undefined =>
+  r.termination.kind === 'spawn-failed' ? { kind: 'PipelineError', message: `spawn ${what}: ${r.termination.message}` } : undefined;
+
+export function rollback(cfg: ActivationConfig, closure: string): Observable<RollbackOutcome> {
+  return defer((): Observable<RollbackOutcome> => {
+    if (cfg.testMode()) return of({ kind: 'FiredAndPolled', revertedTo: closure });
+    const target = storePathOf(cfg.storeDir, closure);
+    if (E.isLeft(target)) {
+      cfg.logger.error('activation: refusing rollback target', { error: target.left.message });
+      return of({ kind: 'Failed', phase: 'invalid-target' });
+    }
+    const storePath = target.right.path;
+    cfg.logger.warn('activation: rolling back to last-good closure', { closure });
+    return setProfile(cfg, storePath).pipe(
+      concatMap((s) => {
+        const err = spawnError('nix-env --set', s);
+        if (err !== undefined) return of(err);
+        if (!succeeded(s)) return of(rollbackFailed('nix-env-set', s));
+        return resetFailed(cfg, cfg.rollbackUnit).pipe(
+          concatMap(() => fireDetached(cfg, cfg.rollbackUnit, storePath)),
+          concatMap((r) => {
+            const fireErr = spawnError(`systemd-run --unit=${cfg.rollbackUnit}`, r);
+            if (fireErr !== undefined) return of(fireErr);
+            if (!succeeded(r)) return of(rollbackFailed('systemd-run-fire', r));
+            return poll(cfg, closure, storePath);
+          }),
+        );
+      }),
+    );
+  }).pipe(catchError((err: unknown) => of<RollbackOutcome>({ kind: 'PipelineError', message: errorMessage(err) })));
+}
+
+function poll(cfg: ActivationConfig, closure: string, storePath: string): Observable<RollbackOutcome> {
+  // No "previous": the abandoned generation is no meaningful pre-state, so
+  // anything but the target simply keeps the poll going until the budget ends.
+  return verifyPoll({
+    expected: closure,
+    read: () => readlinkBasename(cfg.currentSystem),
+    intervalMs: cfg.pollIntervalMs,
+    budgetMs: cfg.pollBudgetMs,
+    scheduler: cfg.scheduler,
+  }).pipe(
+    concatMap((outcome): Observable<RollbackOutcome> => {
+      if (outcome.kind === 'Settled')
+        return selfCorrectProfile(cfg, storePath).pipe(map((): RollbackOutcome => ({ kind: 'FiredAndPolled', revertedTo: closure })));
+      cfg.logger.error('activation: rollback poll timed out', { closure, outcome });
+      return unitExitCode(cfg, cfg.rollbackUnit).pipe(map((code) => rollbackFailed('rollback-poll-timeout', code)));
+    }),
+  );
+}

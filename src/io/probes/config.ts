@@ -1,0 +1,53 @@
+// Everything the probe adapter reads or bounds, configurable so the specs
+// run the real runners against temporary files and loopback servers
+// (docs/activation-and-probes.md lists each option and its default).
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { DEFAULT_HEALTH_CHECKS_PATH } from '../../codecs/health-checks';
+import { silentLogger, type Logger } from '../../ports/logger';
+import type { ProcessPort } from '../../ports/process';
+import { createNodeProcessPort, inheritedEnv } from '../process';
+
+export interface ProbeConfig {
+  /** Upstream hard-codes this path (reference §8.7). */
+  readonly healthChecksPath: string;
+  readonly maxHealthChecksBytes: number;
+  /** Private host key path; the evidence runner reads `<path>.pub` (reference §10.4 step 3). */
+  readonly sshHostKeyFile: string;
+  readonly maxEvidenceBytes: number;
+  /** Body bytes searched for `bodyContains`. */
+  readonly maxHttpBodyBytes: number;
+  /** stderr bytes kept from an exec probe (the last three lines are reported). */
+  readonly execStderrTailBytes: number;
+  /** Environment of exec probes. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Timeouts of every runner. */
+  readonly scheduler: SchedulerLike;
+  readonly process: ProcessPort;
+  readonly logger: Logger;
+  /** Checked on every `declarations()` call (reference §8.7 step 2). */
+  readonly testMode: () => boolean;
+}
+
+export type ProbeConfigInput = Partial<ProbeConfig>;
+
+export const PROBE_TEST_MODE_ENV = 'NIXFLEET_AGENT_PROBE_TEST_MODE';
+export const SSH_HOST_KEY_FILE_ENV = 'NIXFLEET_AGENT_SSH_HOST_KEY_FILE';
+export const DEFAULT_SSH_HOST_KEY_FILE = '/etc/ssh/ssh_host_ed25519_key';
+
+export function probeConfig(input: ProbeConfigInput = {}): ProbeConfig {
+  const scheduler = input.scheduler ?? asyncScheduler;
+  const env = input.env ?? inheritedEnv();
+  return {
+    healthChecksPath: input.healthChecksPath ?? DEFAULT_HEALTH_CHECKS_PATH,
+    maxHealthChecksBytes: input.maxHealthChecksBytes ?? 1024 * 1024,
+    sshHostKeyFile: input.sshHostKeyFile ?? process.env[SSH_HOST_KEY_FILE_ENV] ?? DEFAULT_SSH_HOST_KEY_FILE,
+    maxEvidenceBytes: input.maxEvidenceBytes ?? 16 * 1024 * 1024,
+    maxHttpBodyBytes: input.maxHttpBodyBytes ?? 1024 * 1024,
+    execStderrTailBytes: input.execStderrTailBytes ?? 16 * 1024,
+    env,
+    scheduler,
+    process: input.process ?? createNodeProcessPort({ scheduler, env }),
+    logger: input.logger ?? silentLogger,
+    testMode: input.testMode ?? (() => process.env[PROBE_TEST_MODE_ENV] !== undefined),
+  };
+}

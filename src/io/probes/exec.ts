@@ -1,0 +1,43 @@
+// Exec probe (reference §10.3): argv, stdin closed, stdout discarded, exit 0
+// passes. On timeout the child's whole process group is killed — upstream
+// left it running (reference §18 item 20).
+import { map, of, type Observable } from 'rxjs';
+import type { ProbeEntry } from '../../codecs/health-checks';
+import type { ProbeRunResult } from '../../ports/probes';
+import type { ProbeConfig } from './config';
+import { fail, pass } from './reason';
+
+/** Rust's `str::lines`: split on `\n`, drop one trailing `\r`, no empty last line. */
+export function rustLines(text: string): string[] {
+  if (text.length === 0) return [];
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+}
+
+/** Up to the last three stderr lines, newest first. */
+export function stderrSummary(stderr: Uint8Array): string {
+  return rustLines(Buffer.from(stderr).toString('utf8')).reverse().slice(0, 3).join(' / ');
+}
+
+export function runExec(entry: ProbeEntry, cfg: ProbeConfig): Observable<ProbeRunResult> {
+  const [program, ...args] = entry.command;
+  if (program === undefined) return of(fail('exec probe: command argv missing'));
+  return cfg.process
+    .run({ argv: [program, ...args], env: cfg.env, timeoutMs: entry.timeoutSecs * 1000, stdoutTailBytes: 0, stderrTailBytes: cfg.execStderrTailBytes })
+    .pipe(
+      map((r): ProbeRunResult => {
+        const t = r.termination;
+        switch (t.kind) {
+          case 'exited':
+            return t.code === 0 ? pass() : fail(`exec probe: exit Some(${t.code}); stderr: ${stderrSummary(r.stderr)}`);
+          case 'signaled':
+            return fail(`exec probe: exit None (killed by ${t.signal}); stderr: ${stderrSummary(r.stderr)}`);
+          case 'timed-out':
+            return fail(`exec probe: timed out after ${entry.timeoutSecs}s`);
+          case 'spawn-failed':
+            return fail(`exec probe: spawn: ${t.message}`);
+        }
+      }),
+    );
+}

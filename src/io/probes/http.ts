@@ -1,0 +1,94 @@
+// HTTP probe (reference §10.3): `GET url` with a total budget of
+// `timeoutSecs`; passes iff the status equals `expectStatus` and, when
+// `bodyContains` is declared, the body contains it. Redirects are followed
+// (10 hops, reqwest's default); environment proxies are not used, since
+// probes target the host's own services.
+import * as https from 'node:https';
+import * as tls from 'node:tls';
+import type { Readable } from 'node:stream';
+import axios from 'axios';
+import { firstValueFrom, Observable, of, timeout } from 'rxjs';
+import type { ProbeEntry } from '../../codecs/health-checks';
+import type { ProbeRunResult } from '../../ports/probes';
+import type { ProbeConfig } from './config';
+import { readBounded } from './read-bounded';
+import { errorText, fail, pass } from './reason';
+
+export const MAX_REDIRECTS = 10;
+
+async function tlsAgent(entry: ProbeEntry): Promise<https.Agent | undefined> {
+  if (entry.tlsCaFile === undefined && !entry.tlsSkipVerify) return undefined;
+  const extra = entry.tlsCaFile === undefined ? [] : [(await firstValueFrom(readBounded(entry.tlsCaFile, 1024 * 1024))).toString('utf8')];
+  // `ca` replaces Node's roots, so keep them beside the declared CA.
+  return new https.Agent({ ca: [...tls.rootCertificates, ...extra], rejectUnauthorized: !entry.tlsSkipVerify, keepAlive: false });
+}
+
+/** Reads up to `max` bytes; true as soon as `needle` is seen. */
+async function bodyContains(stream: Readable, needle: string, max: number): Promise<boolean> {
+  const want = Buffer.from(needle, 'utf8');
+  let seen = Buffer.alloc(0);
+  for await (const chunk of stream) {
+    seen = Buffer.concat([seen, chunk as Buffer]).subarray(0, max);
+    if (seen.includes(want)) return true;
+    if (seen.length >= max) return false;
+  }
+  return false;
+}
+
+export function runHttp(entry: ProbeEntry, cfg: ProbeConfig): Observable<ProbeRunResult> {
+  const url = entry.url;
+  if (url === undefined) return of(fail('http probe: url missing'));
+  const secs = entry.timeoutSecs;
+  return new Observable<ProbeRunResult>((subscriber) => {
+    const abort = new AbortController();
+    let agent: https.Agent | undefined;
+    let body: Readable | undefined;
+    const go = async (): Promise<ProbeRunResult> => {
+      try {
+        agent = await tlsAgent(entry);
+      } catch (err) {
+        return fail(`http probe: tls options: ${errorText(err)}`);
+      }
+      let status: number;
+      try {
+        const resp = await axios.request<Readable>({
+          method: 'get',
+          url,
+          responseType: 'stream',
+          validateStatus: () => true,
+          maxRedirects: MAX_REDIRECTS,
+          proxy: false,
+          signal: abort.signal,
+          ...(agent === undefined ? {} : { httpsAgent: agent }),
+        });
+        status = resp.status;
+        body = resp.data;
+      } catch (err) {
+        return fail(`http probe: send: ${errorText(err)}`);
+      }
+      if (status !== entry.expectStatus) return fail(`http probe: status ${status} != expected ${entry.expectStatus}`);
+      if (entry.bodyContains === undefined) return pass();
+      try {
+        if (await bodyContains(body, entry.bodyContains, cfg.maxHttpBodyBytes)) return pass();
+      } catch (err) {
+        return fail(`http probe: reading body: ${errorText(err)}`);
+      }
+      return fail(`http probe: body does not contain ${JSON.stringify(entry.bodyContains)} (searched up to ${cfg.maxHttpBodyBytes} bytes)`);
+    };
+    go().then(
+      (r) => {
+        subscriber.next(r);
+        subscriber.complete();
+      },
+      (err: unknown) => {
+        subscriber.next(fail(`http probe: ${errorText(err)}`));
+        subscriber.complete();
+      },
+    );
+    return () => {
+      abort.abort();
+      body?.destroy();
+      agent?.destroy();
+    };
+  }).pipe(timeout({ first: secs * 1000, scheduler: cfg.scheduler, with: () => of(fail(`http probe: timed out after ${secs}s`)) }));
+}
