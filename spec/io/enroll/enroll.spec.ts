@@ -1,0 +1,241 @@
+// First-boot enrollment against a real loopback HTTPS server: the request on
+// the wire, the not-ready retry on the injected scheduler, every refusal, and
+// a certificate written atomically (0600) only when it is usable.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { firstValueFrom, lastValueFrom, toArray, VirtualTimeScheduler } from 'rxjs';
+import { createCpClient } from '../../../src/io/http/client';
+import { enrollIfNeeded, type EnrollConfig, type EnrollError } from '../../../src/io/enroll/enroll';
+import { loadTlsMaterial } from '../../../src/io/enroll/identity';
+import { createCa, issueFromCsr, issueServerCert, makeHostKey, type TestCa, type TestHostKey } from '../../support/pki';
+import { startTlsServer, type TlsTestServer } from '../../support/tls-server';
+import { ts } from '../../support/decode';
+import { memoryLogger, tempDir } from '../http/support';
+
+const NOT_READY = { status: 503, headers: { 'Retry-After': '30' }, body: { error: 'control plane not ready', reason: 'awaiting first signed artifact' } };
+
+describe('first-boot enrollment', () => {
+  let ca: TestCa;
+  let srv: TlsTestServer;
+  let key: TestHostKey;
+  let dir: string;
+  let files: { ca: string; key: string; token: string; cert: string };
+
+  const token = (over: Record<string, unknown> = {}) => ({
+    version: 1,
+    claims: {
+      hostname: 'web-01',
+      expectedPubkeyFingerprint: key.fingerprint,
+      issuedAt: '2026-05-17T09:00:00Z',
+      expiresAt: '2026-05-18T09:00:00Z',
+      nonce: 'c0ffee1234567890abcdef0123456789',
+      ...over,
+    },
+    signature: 'c2lnbmF0dXJl',
+  });
+
+  const config = (extra: Partial<EnrollConfig> = {}): EnrollConfig => ({
+    controlPlaneUrl: srv.url,
+    machineId: 'web-01',
+    caFile: files.ca,
+    clientCertFile: files.cert,
+    clientKeyFile: files.key,
+    bootstrapTokenFile: files.token,
+    ...extra,
+  });
+
+  const issue = () => async (req: { json(): unknown }) => {
+    const { csrPem } = req.json() as { csrPem: string };
+    const cert = await issueFromCsr(ca, csrPem, { cnSuffix: 'fleet.lab.internal', validitySecs: 30 * 86_400 });
+    return { status: 200, body: { certPem: cert.certPem, notAfter: cert.notAfter.toISOString() } };
+  };
+
+  const failure = (cfg: EnrollConfig): Promise<EnrollError> =>
+    firstValueFrom(enrollIfNeeded(cfg)).then(
+      (v) => {
+        throw new Error(`expected failure, got ${JSON.stringify(v)}`);
+      },
+      (e: unknown) => e as EnrollError,
+    );
+
+  beforeAll(async () => {
+    ca = await createCa();
+    srv = await startTlsServer({ clientCa: ca, server: await issueServerCert(ca) });
+    key = makeHostKey();
+  });
+  afterAll(() => srv.close());
+
+  beforeEach(() => {
+    dir = tempDir('enroll');
+    files = { ca: path.join(dir, 'fleet-ca.pem'), key: path.join(dir, 'ssh_host_ed25519_key'), token: path.join(dir, 'token.json'), cert: path.join(dir, 'agent-cert.pem') };
+    fs.writeFileSync(files.ca, ca.certPem);
+    fs.writeFileSync(files.key, key.openssh, { mode: 0o600 });
+    fs.writeFileSync(files.token, JSON.stringify(token()));
+    srv.requests.length = 0;
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('POSTs {token, csrPem} without a client identity, writes the cert 0600, and the cert then works for mTLS', async () => {
+    srv.route('POST', '/v1/enroll', issue(), { auth: 'none' });
+    const outcome = await firstValueFrom(enrollIfNeeded(config()));
+    expect(outcome).toMatchObject({ kind: 'enrolled', certFile: files.cert, attempts: 1 });
+
+    const req = srv.requests[0];
+    expect(req?.headers['x-nixfleet-protocol']).toBe('1');
+    expect(req?.headers['content-type']).toBe('application/json');
+    expect(req?.peer).toBeUndefined();
+    const body = req?.json() as { token: unknown; csrPem: string };
+    expect(Object.keys(body)).toEqual(['token', 'csrPem']);
+    expect(req?.body.toString()).toBe(JSON.stringify({ token: token(), csrPem: body.csrPem }));
+
+    expect(fs.statSync(files.cert).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(dir).sort()).toEqual(['agent-cert.pem', 'fleet-ca.pem', 'ssh_host_ed25519_key', 'token.json']);
+
+    // The written cert + the host key are the agent's identity from now on.
+    srv.route('POST', '/v1/agent/heartbeat', () => ({ status: 200, body: {} }));
+    const tls = await firstValueFrom(loadTlsMaterial({ caFile: files.ca, clientCertFile: files.cert, clientKeyFile: files.key }));
+    const c = createCpClient({ baseUrl: srv.url, tls });
+    await firstValueFrom(c.heartbeat({ hostname: 'web-01', at: ts('2026-05-17T12:00:00Z') }));
+    expect(srv.requests[1]?.peer?.cn).toBe('agent-web-01.fleet.lab.internal');
+    c.close();
+  });
+
+  it('sends the token as upstream re-serialises it: chrono timestamps, struct key order, unknown keys dropped', async () => {
+    fs.writeFileSync(
+      files.token,
+      JSON.stringify({
+        signature: 'c2ln',
+        extra: true,
+        claims: { nonce: 'n', expiresAt: '2026-05-18T11:00:00.000+02:00', issuedAt: '2026-05-17T09:00:00.000Z', hostname: 'web-01', expectedPubkeyFingerprint: key.fingerprint, note: 'x' },
+        version: 1,
+      }),
+    );
+    srv.route('POST', '/v1/enroll', issue(), { auth: 'none' });
+    await firstValueFrom(enrollIfNeeded(config()));
+    const sent = srv.requests[0]?.body.toString() ?? '';
+    expect(sent.startsWith(`{"token":{"version":1,"claims":{"hostname":"web-01","expectedPubkeyFingerprint":"${key.fingerprint}","issuedAt":"2026-05-17T09:00:00Z","expiresAt":"2026-05-18T09:00:00Z","nonce":"n"},"signature":"c2ln"},"csrPem":"-----BEGIN CERTIFICATE REQUEST-----\\n`)).toBe(true);
+  });
+
+  it('is skipped when the cert already exists or a file is not configured, without any request', async () => {
+    fs.writeFileSync(files.cert, 'existing');
+    expect(await firstValueFrom(enrollIfNeeded(config()))).toEqual({ kind: 'skipped', reason: 'cert-present' });
+    fs.rmSync(files.cert);
+    const { bootstrapTokenFile: _t, ...noToken } = config();
+    expect(await firstValueFrom(enrollIfNeeded(noToken))).toEqual({ kind: 'skipped', reason: 'not-configured' });
+    const { clientKeyFile: _k, ...noKey } = config();
+    expect(await firstValueFrom(enrollIfNeeded(noKey))).toEqual({ kind: 'skipped', reason: 'not-configured' });
+    expect(srv.requests).toHaveLength(0);
+    expect(fs.readFileSync(path.join(dir, 'token.json'), 'utf8')).toContain('c0ffee');
+  });
+
+  it('retries a "control plane not ready" 503 every 10 s on the injected scheduler, then enrolls', async () => {
+    const vts = new VirtualTimeScheduler();
+    const seenAt: number[] = [];
+    let answers = [NOT_READY, NOT_READY];
+    srv.route(
+      'POST',
+      '/v1/enroll',
+      async (req) => {
+        seenAt.push(vts.now());
+        const next = answers[0];
+        answers = answers.slice(1);
+        return next ?? issue()(req);
+      },
+      { auth: 'none' },
+    );
+    const logger = memoryLogger();
+    const done = lastValueFrom(enrollIfNeeded(config({ scheduler: vts, logger })).pipe(toArray()));
+    const advanceTo = (frame: number) => {
+      vts.maxFrames = frame;
+      vts.flush();
+    };
+    await srv.nextRequest('/v1/enroll', 1);
+    await waitFor(() => logger.lines.length === 1);
+    advanceTo(9_999);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(srv.requests).toHaveLength(1);
+    advanceTo(10_000);
+    await srv.nextRequest('/v1/enroll', 2);
+    await waitFor(() => logger.lines.length === 2);
+    advanceTo(20_000);
+    await srv.nextRequest('/v1/enroll', 3);
+    const [outcome] = await done;
+    expect(seenAt).toEqual([0, 10_000, 20_000]);
+    expect(outcome).toMatchObject({ kind: 'enrolled', attempts: 3 });
+    expect(logger.lines.filter((l) => l.message.startsWith('enroll: control plane cold-starting'))).toHaveLength(2);
+    expect(fs.existsSync(files.cert)).toBe(true);
+  });
+
+  it.each([
+    ['a 503 without the not-ready text (no database)', { status: 503 }, /^enroll https:\/\/127\.0\.0\.1:\d+\/v1\/enroll: 503: \(empty body\)$/],
+    ['409 (nonce already used)', { status: 409, body: 'nonce already used' }, /: 409: nonce already used$/],
+    ['401 (token refused)', { status: 401, body: '' }, /: 401: \(empty body\)$/],
+    ['400 (CSR refused)', { status: 400, body: 'bad csr' }, /: 400: bad csr$/],
+    ['426 (protocol)', { status: 426, body: 'upgrade' }, /: 426: upgrade$/],
+  ])('fails at once on %s, writing nothing', async (_name, reply, message) => {
+    srv.route('POST', '/v1/enroll', () => reply, { auth: 'none' });
+    const e = await failure(config());
+    expect(e.name).toBe('EnrollError');
+    expect(e.message).toMatch(message);
+    expect(e.cpError?.kind).toBe('status');
+    expect(srv.requests).toHaveLength(1);
+    expect(fs.existsSync(files.cert)).toBe(false);
+  });
+
+  it.each([
+    ['truncated JSON', '{"certPem":"-----BEGIN'],
+    ['wrong type', '{"certPem":42,"notAfter":"2026-06-16T09:00:05Z"}'],
+    ['missing notAfter', '{"certPem":"x"}'],
+    ['bad timestamp', '{"certPem":"x","notAfter":"tomorrow"}'],
+    ['an array', '[]'],
+    ['not UTF-8', Buffer.from([0x7b, 0xff, 0x7d])],
+  ])('a malformed 200 (%s) is a typed error with a log line and writes nothing', async (_name, body) => {
+    srv.route('POST', '/v1/enroll', () => ({ status: 200, body }), { auth: 'none' });
+    const logger = memoryLogger();
+    const e = await failure(config({ logger }));
+    expect(e.cpError?.kind).toBe('decode');
+    expect(logger.lines.map((l) => l.message)).toEqual(['control plane answer did not decode']);
+    expect(fs.existsSync(files.cert)).toBe(false);
+  });
+
+  it('refuses a certificate issued for another key (it could never be used), writing nothing', async () => {
+    const other = makeHostKey();
+    srv.route(
+      'POST',
+      '/v1/enroll',
+      async () => {
+        const { issueClientCert } = await import('../../support/pki');
+        const cert = await issueClientCert(ca, { cn: 'web-01', publicRaw: other.publicRaw });
+        return { status: 200, body: { certPem: cert.certPem, notAfter: cert.notAfter.toISOString() } };
+      },
+      { auth: 'none' },
+    );
+    expect((await failure(config())).message).toBe('enroll: issued certificate: certificate public key is not the host key');
+    expect(fs.existsSync(files.cert)).toBe(false);
+  });
+
+  it('names the mistake when the token is for another host or another key, before any request', async () => {
+    fs.writeFileSync(files.token, JSON.stringify(token({ hostname: 'db-02' })));
+    expect((await failure(config())).message).toBe('bootstrap token is for host "db-02", this agent\'s machine id is "web-01"');
+    fs.writeFileSync(files.token, JSON.stringify(token({ expectedPubkeyFingerprint: makeHostKey().fingerprint })));
+    expect((await failure(config())).message).toMatch(/^bootstrap token expects key fingerprint .+, the host key's is /);
+    fs.writeFileSync(files.token, '{"version":1}');
+    expect((await failure(config())).message).toBe(`parse bootstrap token ${files.token}: invalid BootstrapToken: $.claims: missing required field; $.signature: missing required field`);
+    expect(srv.requests).toHaveLength(0);
+  });
+
+  it('fails with a clear message when the host key is unusable', async () => {
+    fs.chmodSync(files.key, 0o604);
+    expect((await failure(config())).message).toBe(`enroll: host key ${files.key}: permissions 0604 are too open: the key is accessible to every user; chmod o-rwx (0600 expected)`);
+  });
+
+  it('a refused connection is a transport error (not retried)', async () => {
+    const e = await failure(config({ controlPlaneUrl: 'https://127.0.0.1:1' }));
+    expect(e.cpError?.kind).toBe('transport');
+  });
+});
+
+async function waitFor(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  if (!cond()) throw new Error('condition not reached');
+}

@@ -1,0 +1,41 @@
+// The agent's TLS material from its files: CA alone unless both client files
+// are configured; the certificate must hold the host key.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { firstValueFrom } from 'rxjs';
+import { loadTlsMaterial } from '../../../src/io/enroll/identity';
+import { createCa, issueClientCert, makeHostKey } from '../../support/pki';
+import { tempDir } from '../http/support';
+
+describe('loadTlsMaterial', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir('identity');
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('reads the CA, and the client identity only when both files are configured', async () => {
+    const ca = await createCa();
+    const key = makeHostKey();
+    const cert = await issueClientCert(ca, { cn: 'web-01', publicRaw: key.publicRaw });
+    const files = { caFile: path.join(dir, 'ca.pem'), clientCertFile: path.join(dir, 'cert.pem'), clientKeyFile: path.join(dir, 'key') };
+    fs.writeFileSync(files.caFile, ca.certPem);
+    fs.writeFileSync(files.clientCertFile, cert.certPem);
+    fs.writeFileSync(files.clientKeyFile, key.openssh, { mode: 0o600 });
+    expect(await firstValueFrom(loadTlsMaterial(files))).toEqual({ ca: ca.certPem, cert: cert.certPem, key: key.pkcs8Pem });
+    expect(await firstValueFrom(loadTlsMaterial({ caFile: files.caFile, clientKeyFile: files.clientKeyFile }))).toEqual({ ca: ca.certPem });
+    expect(await firstValueFrom(loadTlsMaterial({}))).toEqual({});
+  });
+
+  it('refuses a certificate that does not hold the host key, and a missing certificate', async () => {
+    const ca = await createCa();
+    const key = makeHostKey();
+    const other = await issueClientCert(ca, { cn: 'web-01', publicRaw: makeHostKey().publicRaw });
+    const files = { clientCertFile: path.join(dir, 'cert.pem'), clientKeyFile: path.join(dir, 'key') };
+    fs.writeFileSync(files.clientKeyFile, key.openssh, { mode: 0o600 });
+    fs.writeFileSync(files.clientCertFile, other.certPem);
+    await expect(firstValueFrom(loadTlsMaterial(files))).rejects.toThrow(`client certificate ${files.clientCertFile}: certificate public key is not the host key`);
+    fs.rmSync(files.clientCertFile);
+    await expect(firstValueFrom(loadTlsMaterial(files))).rejects.toThrow(/^client certificate .*cert\.pem: ENOENT/);
+  });
+});

@@ -1,0 +1,55 @@
+// Facts read from the client certificate: validity (for the renewal
+// threshold), its public key (it must be the host key before we install it)
+// and its serial (for logs). Pure over PEM text; Left is a readable reason.
+import 'reflect-metadata';
+import * as crypto from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import * as E from 'fp-ts/Either';
+import { fromEpochMillis, instantOf, type Timestamp } from '../../codecs/timestamp';
+import type { CertValidity } from '../../ports/host';
+import { errorMessage } from '../http/from-work';
+
+export interface CertInfo extends CertValidity {
+  readonly serial: string;
+  readonly subject: string;
+  /** Raw 32-byte key when the certificate holds an ed25519 key, else undefined. */
+  readonly ed25519PublicRaw: Uint8Array | undefined;
+  /** Lowercase hex SHA-256 of the DER certificate. */
+  readonly fingerprint: string;
+}
+
+const FIRST_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
+
+/** The leaf (first certificate) of a PEM bundle. */
+export function parseCertPem(pem: string): E.Either<string, CertInfo> {
+  const block = FIRST_CERT.exec(pem)?.[0];
+  if (block === undefined) return E.left('no PEM certificate found');
+  try {
+    const cert = new x509.X509Certificate(block);
+    const spki = crypto.createPublicKey({ key: Buffer.from(cert.publicKey.rawData), format: 'der', type: 'spki' });
+    const ed25519PublicRaw =
+      spki.asymmetricKeyType === 'ed25519' ? new Uint8Array(spki.export({ format: 'der', type: 'spki' }).subarray(-32)) : undefined;
+    return E.right({
+      notBefore: fromEpochMillis(cert.notBefore.getTime()),
+      notAfter: fromEpochMillis(cert.notAfter.getTime()),
+      serial: cert.serialNumber,
+      subject: cert.subject,
+      ed25519PublicRaw,
+      fingerprint: crypto.createHash('sha256').update(Buffer.from(cert.rawData)).digest('hex'),
+    });
+  } catch (e) {
+    return E.left(`unreadable certificate: ${errorMessage(e)}`);
+  }
+}
+
+/**
+ * Upstream's `cert_remaining_fraction`: whole seconds, total at least 1 s,
+ * elapsed clamped at 0; renew when the result drops below the threshold.
+ */
+export function remainingFraction(validity: CertValidity, now: Timestamp): number {
+  const nb = instantOf(validity.notBefore).seconds;
+  const na = instantOf(validity.notAfter).seconds;
+  const total = Math.max(na - nb, 1);
+  const elapsed = Math.max(instantOf(now).seconds - nb, 0);
+  return Math.max(total - elapsed, 0) / total;
+}

@@ -1,0 +1,154 @@
+// First-boot enrollment (reference agent-runtime.md §2.3, wire-protocol.md
+// §4.1): only when cert, key and token file are configured and the cert file
+// does not exist yet. One POST /v1/enroll without a client identity; a 503
+// whose body says "control plane not ready" is retried every 10 s on the
+// injected scheduler (unbounded, as upstream: the CP is still starting);
+// anything else fails. The issued cert must hold the host key before it is
+// written — atomically, mode 0600.
+import { promises as fs } from 'node:fs';
+import * as E from 'fp-ts/Either';
+import { asyncScheduler, catchError, concatMap, defer, finalize, map, of, retry, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { decodeJson } from '../../codecs/decode';
+import type { Timestamp } from '../../codecs/timestamp';
+import { BootstrapToken, NOT_READY_MARKER } from '../../codecs/wire';
+import { isCpError, type CpError } from '../../ports/control-plane';
+import { silentLogger, type Logger } from '../../ports/logger';
+import { fromWork, errorMessage } from '../http/from-work';
+import { createCpClient, type CpClientConfig } from '../http/client';
+import { writeAtomic } from './atomic-write';
+import { parseCertPem } from './cert-info';
+import { createCsrPem } from './csr';
+import { readHostKey, type HostKey } from './host-key';
+import { checkCertMatchesKey, readPemFile } from './identity';
+
+export interface EnrollConfig {
+  readonly controlPlaneUrl: string;
+  /** `--machine-id`: the CSR's CN, and the host the token must be for. */
+  readonly machineId: string;
+  readonly caFile?: string;
+  readonly clientCertFile?: string;
+  readonly clientKeyFile?: string;
+  readonly bootstrapTokenFile?: string;
+  /** The not-ready retry timer and the HTTP deadlines run here. Default asyncScheduler. */
+  readonly scheduler?: SchedulerLike;
+  readonly logger?: Logger;
+  /** Default 10 000 (upstream). */
+  readonly notReadyRetryMs?: number;
+  /** Transport settings for the enrollment client (timeouts, caps). */
+  readonly http?: Omit<CpClientConfig, 'baseUrl' | 'tls' | 'scheduler' | 'logger'>;
+}
+
+export const ENROLL_NOT_READY_RETRY_MS = 10_000;
+
+export type EnrollOutcome =
+  | { readonly kind: 'skipped'; readonly reason: 'not-configured' | 'cert-present' }
+  | { readonly kind: 'enrolled'; readonly certFile: string; readonly notAfter: Timestamp; readonly serial: string; readonly attempts: number };
+
+export class EnrollError extends Error {
+  override readonly name = 'EnrollError';
+  constructor(
+    message: string,
+    readonly cpError?: CpError,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_TOKEN_BYTES = 64 * 1024;
+
+const exists = (file: string): Observable<boolean> =>
+  fromWork(async () => {
+    try {
+      await fs.lstat(file);
+      return true;
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'ENOENT') return false;
+      throw e;
+    }
+  });
+
+export const readBootstrapToken = (file: string): Observable<BootstrapToken> =>
+  fromWork(async () => {
+    const st = await fs.stat(file);
+    if (st.size > MAX_TOKEN_BYTES) throw new EnrollError(`bootstrap token ${file}: ${st.size} bytes is not a token`);
+    const r = decodeJson(BootstrapToken, await fs.readFile(file, 'utf8'));
+    if (E.isLeft(r)) throw new EnrollError(`parse bootstrap token ${file}: ${r.left.message}`);
+    return r.right;
+  });
+
+/** The CP would answer 401 to both; saying so here names the actual mistake. */
+function checkTokenFor(token: BootstrapToken, machineId: string, key: HostKey): E.Either<string, void> {
+  if (token.claims.hostname !== machineId) return E.left(`bootstrap token is for host "${token.claims.hostname}", this agent's machine id is "${machineId}"`);
+  if (token.claims.expectedPubkeyFingerprint !== key.fingerprint) {
+    return E.left(`bootstrap token expects key fingerprint ${token.claims.expectedPubkeyFingerprint}, the host key's is ${key.fingerprint}`);
+  }
+  return E.right(undefined);
+}
+
+const isNotReady = (e: unknown): boolean => isCpError(e) && e.kind === 'status' && e.status === 503 && e.message.includes(NOT_READY_MARKER);
+
+export function enrollIfNeeded(config: EnrollConfig): Observable<EnrollOutcome> {
+  const { clientCertFile: certFile, clientKeyFile: keyFile, bootstrapTokenFile: tokenFile } = config;
+  if (certFile === undefined || keyFile === undefined || tokenFile === undefined) return of({ kind: 'skipped', reason: 'not-configured' });
+  const scheduler = config.scheduler ?? asyncScheduler;
+  const logger = config.logger ?? silentLogger;
+  const retryMs = config.notReadyRetryMs ?? ENROLL_NOT_READY_RETRY_MS;
+
+  const enroll = (): Observable<EnrollOutcome> =>
+    readBootstrapToken(tokenFile).pipe(
+      concatMap((token) =>
+        readHostKey(keyFile).pipe(
+          concatMap((key) => {
+            const fit = checkTokenFor(token, config.machineId, key);
+            if (E.isLeft(fit)) return throwError(() => new EnrollError(fit.left));
+            const ca$: Observable<string | undefined> = config.caFile === undefined ? of(undefined) : readPemFile(config.caFile, 'CA certificate');
+            return ca$.pipe(
+              concatMap((ca) => fromWork(() => createCsrPem(key, config.machineId)).pipe(map((csrPem) => ({ ca, csrPem })))),
+              concatMap(({ ca, csrPem }) => post(ca, token, csrPem, key)),
+            );
+          }),
+        ),
+      ),
+    );
+
+  const post = (ca: string | undefined, token: BootstrapToken, csrPem: string, key: HostKey): Observable<EnrollOutcome> =>
+    defer(() => {
+      // No client identity: enrollment is how we get one.
+      const client = createCpClient({ ...config.http, baseUrl: config.controlPlaneUrl, tls: ca === undefined ? {} : { ca }, scheduler, logger });
+      let attempts = 0;
+      return defer(() => {
+        attempts += 1;
+        return client.enroll({ token, csrPem });
+      }).pipe(
+        retry({
+          delay: (e: unknown) => {
+            if (!isNotReady(e)) return throwError(() => e);
+            logger.info('enroll: control plane cold-starting (awaiting first signed artifact); retrying', { retryInMs: retryMs, attempts });
+            return timer(retryMs, scheduler);
+          },
+        }),
+        concatMap((issued) => {
+          const fit = checkCertMatchesKey(issued.certPem, key, 'enroll: issued certificate');
+          if (E.isLeft(fit)) return throwError(() => new EnrollError(fit.left));
+          const info = parseCertPem(issued.certPem);
+          const serial = E.isRight(info) ? info.right.serial : 'unknown';
+          return writeAtomic(certFile, issued.certPem).pipe(
+            map((): EnrollOutcome => {
+              logger.info('enrolled - wrote cert (key is ssh host key, not written)', { cert: certFile, notAfter: issued.notAfter, serial });
+              return { kind: 'enrolled', certFile, notAfter: issued.notAfter, serial, attempts };
+            }),
+          );
+        }),
+        finalize(() => client.close()),
+      );
+    });
+
+  return exists(certFile).pipe(
+    concatMap((present) => (present ? of<EnrollOutcome>({ kind: 'skipped', reason: 'cert-present' }) : enroll())),
+    // One error type for the daemon to print; the CP's typed error stays attached.
+    catchError((e: unknown) => throwError(() => toEnrollError(e))),
+  );
+}
+
+const toEnrollError = (e: unknown): EnrollError =>
+  e instanceof EnrollError ? e : isCpError(e) ? new EnrollError(e.message, e) : new EnrollError(`enroll: ${errorMessage(e)}`);

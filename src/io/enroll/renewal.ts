@@ -1,0 +1,132 @@
+// CertPort: the client certificate's validity and its renewal (reference
+// wire-protocol.md §4.2, agent-runtime.md §8.8). A renewal is one CSR from
+// the host key, one POST /v1/agent/renew over the current identity, then —
+// only if the answer is a certificate for the host key that TLS accepts —
+// an atomic write and a live swap of the client's HTTPS identity. Any
+// failure before that point changes nothing: the working cert stays on disk
+// and in use. `renewWithBackoff` retries on the injected scheduler.
+import * as E from 'fp-ts/Either';
+import { catchError, concatMap, defer, map, retry, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { describeCpError, isCpError, type CpError } from '../../ports/control-plane';
+import type { CertPort, CertValidity } from '../../ports/host';
+import { silentLogger, type Logger } from '../../ports/logger';
+import type { CpClient } from '../http/client';
+import { fromWork, errorMessage } from '../http/from-work';
+import { writeFileAtomic } from './atomic-write';
+import { parseCertPem } from './cert-info';
+import { createCsrPem } from './csr';
+import { readHostKey } from './host-key';
+import { checkCertMatchesKey, readPemFile } from './identity';
+
+export interface CertPortConfig {
+  /** The client every port shares; its identity is swapped after a renewal. */
+  readonly client: CpClient;
+  readonly machineId: string;
+  /** `--client-cert`: read for validity, replaced on renewal. */
+  readonly certFile: string;
+  /** `--ssh-host-key-file`: signs the CSR (and is the TLS key of the renewed identity). */
+  readonly hostKeyFile: string;
+  readonly logger?: Logger;
+}
+
+export class CertRenewError extends Error {
+  override readonly name = 'CertRenewError';
+  constructor(
+    message: string,
+    readonly cpError?: CpError,
+  ) {
+    super(message);
+  }
+}
+
+const toRenewError = (e: unknown): CertRenewError =>
+  e instanceof CertRenewError ? e : isCpError(e) ? new CertRenewError(describeCpError(e), e) : new CertRenewError(errorMessage(e));
+
+export function createCertPort(config: CertPortConfig): CertPort {
+  const logger = config.logger ?? silentLogger;
+  const { client, certFile } = config;
+
+  const validity = (): Observable<CertValidity> =>
+    readPemFile(certFile, 'client certificate').pipe(
+      map((pem) => {
+        const info = parseCertPem(pem);
+        if (E.isLeft(info)) throw new Error(`client certificate ${certFile}: ${info.left}`);
+        return { notBefore: info.right.notBefore, notAfter: info.right.notAfter };
+      }),
+    );
+
+  const renew = (): Observable<CertValidity> =>
+    defer(() => readHostKey(config.hostKeyFile)).pipe(
+      concatMap((key) =>
+        fromWork(() => createCsrPem(key, config.machineId)).pipe(
+          concatMap((csrPem) => client.renew(csrPem)),
+          concatMap((issued) => {
+            const fit = checkCertMatchesKey(issued.certPem, key, 'renew: issued certificate');
+            if (E.isLeft(fit)) return throwError(() => new CertRenewError(fit.left));
+            const info = parseCertPem(issued.certPem);
+            if (E.isLeft(info)) return throwError(() => new CertRenewError(`renew: issued certificate: ${info.left}`));
+            // Validate the new identity before touching the file: a cert TLS
+            // would refuse must never replace the one that works.
+            const prepared = client.prepareIdentity({ ...client.identity, cert: issued.certPem, key: key.pkcs8Pem });
+            // Write and install in one unit that an unsubscribe cannot split,
+            // so the file on disk and the identity in use never disagree.
+            return fromWork(async () => {
+              await writeFileAtomic(certFile, issued.certPem);
+              client.installIdentity(prepared);
+              logger.info('renewed - wrote cert and swapped the live HTTPS identity (key unchanged: ssh host key)', {
+                cert: certFile,
+                notAfter: info.right.notAfter,
+                serial: info.right.serial,
+              });
+              return { notBefore: info.right.notBefore, notAfter: info.right.notAfter };
+            });
+          }),
+        ),
+      ),
+      // A throw inside an operator (prepareIdentity) lands here too.
+      catchError((e: unknown) => throwError(() => toRenewError(e))),
+    );
+
+  return { validity, renew };
+}
+
+export interface RenewBackoffOptions {
+  readonly scheduler: SchedulerLike;
+  readonly logger?: Logger;
+  /** First wait after a failure. Default 30 000 (upstream `ERROR_BACKOFF`). */
+  readonly initialDelayMs?: number;
+  /** Default 2. */
+  readonly factor?: number;
+  /** Default 1 800 000 (30 min): renewal starts with days of validity left. */
+  readonly maxDelayMs?: number;
+  /** Total attempts including the first; default unbounded. */
+  readonly maxAttempts?: number;
+}
+
+export const RENEW_BACKOFF_DEFAULTS = { initialDelayMs: 30_000, factor: 2, maxDelayMs: 1_800_000 } as const;
+
+/** Delay before retry `attempt` (1-based): initial × factor^(attempt−1), capped. */
+export const backoffDelay = (attempt: number, initialMs: number, factor: number, maxMs: number): number =>
+  Math.min(maxMs, initialMs * factor ** Math.max(0, attempt - 1));
+
+/** `cert.renew()` retried with exponential back-off; the working cert is untouched by every failed attempt. */
+export function renewWithBackoff(cert: CertPort, options: RenewBackoffOptions): Observable<CertValidity> {
+  const initial = options.initialDelayMs ?? RENEW_BACKOFF_DEFAULTS.initialDelayMs;
+  const factor = options.factor ?? RENEW_BACKOFF_DEFAULTS.factor;
+  const max = options.maxDelayMs ?? RENEW_BACKOFF_DEFAULTS.maxDelayMs;
+  const logger = options.logger ?? silentLogger;
+  return defer(() => cert.renew()).pipe(
+    retry({
+      ...(options.maxAttempts === undefined ? {} : { count: Math.max(0, options.maxAttempts - 1) }),
+      delay: (err: unknown, attempt: number) => {
+        const ms = backoffDelay(attempt, initial, factor, max);
+        logger.warn('cert renewal failed; keeping the current certificate and retrying', {
+          error: isCpError(err) ? describeCpError(err) : errorMessage(err),
+          attempt,
+          retryInMs: ms,
+        });
+        return timer(ms, options.scheduler);
+      },
+    }),
+  );
+}

@@ -1,0 +1,157 @@
+// The HTTPS agent behind every request, and its live replacement after a
+// certificate renewal. Upstream builds each worker's client once and needs a
+// restart to pick up a renewed cert (reference agent-runtime §8.8); here new
+// requests take the new identity at once, requests in flight finish on the
+// agent they started with, and a retired agent is destroyed when its last
+// request ends.
+import * as https from 'node:https';
+import type { Duplex } from 'node:stream';
+import * as tls from 'node:tls';
+import type { SchedulerLike } from 'rxjs';
+
+/** PEM texts; `cert` and `key` go together or not at all. */
+export interface TlsMaterial {
+  /** CA bundle that must sign the CP's server certificate. */
+  readonly ca?: string;
+  /** Client certificate (leaf first). */
+  readonly cert?: string;
+  /** Client private key, PKCS#8 PEM. */
+  readonly key?: string;
+}
+
+export interface AgentOptions {
+  readonly scheduler: SchedulerLike;
+  /** TCP + TLS handshake budget; upstream's connect timeout is 10 s. */
+  readonly connectTimeoutMs: number;
+  /** Also trust the system roots when a CA is given (upstream does; we default to the CA alone). */
+  readonly trustSystemRoots: boolean;
+  /** Concurrent sockets per agent: long-poll, heartbeat, event, artifact, renew at most. */
+  readonly maxSockets: number;
+}
+
+/** A validated identity, ready to be installed. */
+export interface PreparedAgent {
+  readonly material: TlsMaterial;
+  readonly agent: https.Agent;
+}
+
+export interface Lease {
+  readonly agent: https.Agent;
+  release(): void;
+}
+
+export interface AgentPool {
+  /** Take the current agent for one request; `release` exactly once when the request ends. */
+  lease(): Lease;
+  /** Builds (and so validates) an agent; throws on unusable material, changing nothing. */
+  prepare(material: TlsMaterial): PreparedAgent;
+  /** Makes `prepared` current; the previous agent retires once idle. */
+  install(prepared: PreparedAgent): void;
+  readonly material: TlsMaterial;
+  /** Number of installs so far (0 for the first identity). */
+  readonly generation: number;
+  close(): void;
+}
+
+/** https.Agent whose sockets are destroyed if TCP + TLS are not up within the budget. */
+class ConnectTimeoutAgent extends https.Agent {
+  constructor(
+    options: https.AgentOptions,
+    private readonly connectTimeoutMs: number,
+    private readonly scheduler: SchedulerLike,
+  ) {
+    super(options);
+  }
+
+  override createConnection(options: https.RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    const socket = super.createConnection(options, callback);
+    if (socket instanceof tls.TLSSocket) {
+      const ms = this.connectTimeoutMs;
+      const timer = this.scheduler.schedule(() => socket.destroy(Object.assign(new Error(`connect timeout after ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
+      const clear = (): void => timer.unsubscribe();
+      socket.once('secureConnect', clear);
+      socket.once('close', clear);
+    }
+    return socket;
+  }
+}
+
+function secureContextOptions(material: TlsMaterial, trustSystemRoots: boolean): tls.SecureContextOptions {
+  if ((material.cert === undefined) !== (material.key === undefined)) throw new Error('client certificate and key must be given together');
+  const ca = material.ca === undefined ? undefined : trustSystemRoots ? [...tls.rootCertificates, material.ca] : [material.ca];
+  return {
+    minVersion: 'TLSv1.2',
+    ...(ca === undefined ? {} : { ca }),
+    ...(material.cert === undefined ? {} : { cert: material.cert }),
+    ...(material.key === undefined ? {} : { key: material.key }),
+  };
+}
+
+export function createAgentPool(initial: TlsMaterial, options: AgentOptions): AgentPool {
+  const prepare = (material: TlsMaterial): PreparedAgent => {
+    // createSecureContext parses everything now (bad PEM, key/cert mismatch throw here).
+    const secureContext = tls.createSecureContext(secureContextOptions(material, options.trustSystemRoots));
+    const agent = new ConnectTimeoutAgent(
+      { secureContext, minVersion: 'TLSv1.2', rejectUnauthorized: true, keepAlive: false, maxSockets: options.maxSockets },
+      options.connectTimeoutMs,
+      options.scheduler,
+    );
+    return { material, agent };
+  };
+
+  let current = prepare(initial);
+  let generation = 0;
+  let closed = false;
+  const inFlight = new Map<https.Agent, number>();
+  const retired = new Set<https.Agent>();
+
+  const retireIfIdle = (agent: https.Agent): void => {
+    if (retired.has(agent) && (inFlight.get(agent) ?? 0) === 0) {
+      retired.delete(agent);
+      inFlight.delete(agent);
+      agent.destroy();
+    }
+  };
+
+  return {
+    lease() {
+      if (closed) throw new Error('HTTP client is closed');
+      const agent = current.agent;
+      inFlight.set(agent, (inFlight.get(agent) ?? 0) + 1);
+      let released = false;
+      return {
+        agent,
+        release() {
+          if (released) return;
+          released = true;
+          inFlight.set(agent, (inFlight.get(agent) ?? 1) - 1);
+          retireIfIdle(agent);
+        },
+      };
+    },
+    prepare,
+    install(prepared) {
+      if (closed) {
+        prepared.agent.destroy();
+        return;
+      }
+      const old = current.agent;
+      current = prepared;
+      generation += 1;
+      retired.add(old);
+      retireIfIdle(old);
+    },
+    get material() {
+      return current.material;
+    },
+    get generation() {
+      return generation;
+    },
+    close() {
+      closed = true;
+      for (const agent of [current.agent, ...retired]) agent.destroy();
+      retired.clear();
+      inFlight.clear();
+    },
+  };
+}

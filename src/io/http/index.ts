@@ -1,0 +1,18 @@
+// The control-plane HTTP client (axios over a swappable mTLS https.Agent).
+export { createAgentPool, type AgentOptions, type AgentPool, type Lease, type PreparedAgent, type TlsMaterial } from './agents';
+export { CP_CLIENT_DEFAULTS, createCpClient, MAX_WAIT_SECS, rolloutPath, type CpClient, type CpClientConfig } from './client';
+export {
+  artifactBytes,
+  decodeBody,
+  deliveryOutcome,
+  dispatchAnswer,
+  errorText,
+  heartbeatAnswer,
+  issuedCert,
+  MAX_ERROR_TEXT,
+  parseRetryAfter,
+  replayFromOf,
+  statusError,
+} from './decode';
+export { fromWork } from './from-work';
+export { createTransport, type HttpRequest, type HttpResponse, type Transport, type TransportOptions } from './transport';
