@@ -10,22 +10,35 @@ import { dispatchAfter, harness } from '../support/graph-harness';
 const run = (f: () => void) => new TestScheduler((a, b) => expect(a).toEqual(b)).run(f);
 
 describe('isolation inside the graph', () => {
-  it('ports that throw synchronously (heartbeat, probe declarations) do not stop the rollout', () => {
+  it('a port that throws synchronously (heartbeat) does not stop the rollout', () => {
     run(() => {
       const h = harness({ probes: [probe('web')] });
       h.cp.heartbeat = () => {
         throw new Error('heartbeat port bug');
       };
-      h.probes.declarations = () => {
-        throw new Error('declarations port bug');
-      };
       h.cp.dispatchScript = [dispatchAfter(1_000, 300_000)];
       h.stopAt(400_000);
       asyncScheduler.schedule(() => {
         expect(h.transitions()).toEqual(['1:Pending→Activating', '11:Activating→Soaking', '300:Soaking→Converged']);
-        expect(h.logger.messages('warn')).toEqual(expect.arrayContaining(['heartbeat failed', 'health checks unreadable; running no probes']));
+        expect(h.logger.messages('warn')).toEqual(expect.arrayContaining(['heartbeat failed']));
         expect(h.logger.messages('error')).toEqual([]);
       }, 399_000);
+    });
+  });
+
+  it('an unusable health-checks file fails closed: the soak fails and the CP is told why', () => {
+    run(() => {
+      const h = harness({ manifests: manifestSet('rollback-and-halt') });
+      h.probes.declarations = () => {
+        throw new Error('$.web.kind: unknown kind "htp"');
+      };
+      h.cp.dispatchScript = [dispatchAfter(1_000, 300_000)];
+      h.stopAt(300_000);
+      asyncScheduler.schedule(() => {
+        expect(h.transitions()).toEqual(['1:Pending→Activating', '11:Activating→Soaking', '135:Soaking→Failed', '145:Failed→Reverted']);
+        const result = h.effects.find((e) => e.effect.kind === 'LocalEmitEvent' && e.effect.payload.kind === 'ProbeResult');
+        expect(result?.effect).toMatchObject({ payload: { probeName: 'health-checks', status: 'fail', failureReason: 'health checks unusable: $.web.kind: unknown kind "htp"' } });
+      }, 299_000);
     });
   });
 

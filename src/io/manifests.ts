@@ -118,7 +118,9 @@ export function createManifestPort(config: ManifestPortConfig): ManifestPort {
   };
 
   const refresh = (): Observable<ManifestSet> =>
-    defer(() => cache.fetchOrLoadFleet()).pipe(
+    // Network first (cache as fallback): upstream reuses a cached fleet until it goes
+    // stale, so a newer fleet.resolved is missed for up to an hour (§18 item 8).
+    defer(() => cache.refreshFleet()).pipe(
       first(),
       concatMap((r) => {
         if (E.isLeft(r)) return throwError(() => new ManifestPortError(`fleet.resolved: ${r.left.reason}`, r.left.kind));

@@ -8,7 +8,8 @@
 // LocalProbeObservedFirst; a move into fail from nothing or pass →
 // LocalProbeFailureFirst; every run → LocalProbeResult. A reset replaces the
 // previous probe set; a stop for the current rollout ends it (upstream keeps
-// probing after terminal states and logs every rejected result).
+// probing after terminal states and logs every rejected result). An unusable
+// health-checks file fails closed (see INVALID_HEALTH_CHECKS_PROBE).
 import { catchError, concat, defer, EMPTY, exhaustMap, filter, from, map, merge, mergeMap, of, scan, switchMap, take, takeUntil, timer, type Observable } from 'rxjs';
 import type { Event } from '../codecs/events';
 import type { ProbeStatus } from '../codecs/scalars';
@@ -18,6 +19,22 @@ import type { ReducerInput } from '../reducer/agent';
 import { describeError, nowOf, type SourceContext } from './context';
 
 export const MIN_PROBE_INTERVAL_SECS = 5;
+
+// A health-checks file that exists but cannot be read or decoded fails
+// closed: one enforce probe under this name reports the error on every run,
+// so the rollout that shipped the broken file fails its soak and the CP sees
+// why. (Upstream runs no probes then, and the host converges unchecked.)
+export const INVALID_HEALTH_CHECKS_PROBE = 'health-checks';
+const INVALID_HEALTH_CHECKS_KIND = 'health-checks-file';
+
+function invalidDeclarations(reason: string): ProbeDeclaration {
+  return { name: INVALID_HEALTH_CHECKS_PROBE, kind: INVALID_HEALTH_CHECKS_KIND, mode: 'enforce', intervalSeconds: 30, runOnce: false, spec: { reason } };
+}
+
+function runProbe(port: ProbePort, probe: ProbeDeclaration): Observable<ProbeRunResult> {
+  if (probe.kind === INVALID_HEALTH_CHECKS_KIND) return of({ status: 'fail', failureReason: `health checks unusable: ${String(probe.spec['reason'])}` });
+  return defer(() => port.run(probe));
+}
 
 export type ProbeCommand = { readonly kind: 'reset'; readonly rolloutId: string } | { readonly kind: 'stop'; readonly rolloutId: string };
 
@@ -50,7 +67,7 @@ function task(port: ProbePort, rolloutId: string, probe: ProbeDeclaration, ctx: 
   return ticks.pipe(
     exhaustMap(() => {
       const observedAt = nowOf(ctx.scheduler);
-      return defer(() => port.run(probe)).pipe(
+      return runProbe(port, probe).pipe(
         take(1),
         catchError((err: unknown) => of<ProbeRunResult>({ status: 'fail', failureReason: `probe runner error: ${describeError(err)}` })),
         map((result) => ({ result, observedAt })),
@@ -66,8 +83,8 @@ function probeSet(port: ProbePort, rolloutId: string, ctx: SourceContext): Obser
   return defer(() => port.declarations()).pipe(
     take(1),
     catchError((err: unknown) => {
-      ctx.logger.warn('health checks unreadable; running no probes', { error: describeError(err) });
-      return of<readonly ProbeDeclaration[]>([]);
+      ctx.logger.error('health checks unusable; failing the soak until they are fixed', { error: describeError(err) });
+      return of<readonly ProbeDeclaration[]>([invalidDeclarations(describeError(err))]);
     }),
     mergeMap((probes) =>
       concat(
