@@ -33,8 +33,7 @@ describe('daemon flags', () => {
       sshHostKeyFile: '/etc/ssh/ssh_host_ed25519_key',
       logLevel: 'info',
       logFormat: 'auto',
-      currentSystemPath: '/run/current-system',
-      healthChecksFile: '/etc/nixfleet/agent/health-checks.json',
+      hostRoot: '/',
     });
   });
 
@@ -53,8 +52,7 @@ describe('daemon flags', () => {
     ['--metrics-listen', 'NIXFLEET_AGENT_METRICS_LISTEN', '127.0.0.1:9101', 'metricsListen'],
     ['--log-level', 'NIXFLEET_AGENT_LOG_LEVEL', 'debug', 'logLevel'],
     ['--log-format', 'NIXFLEET_AGENT_LOG_FORMAT', 'json', 'logFormat'],
-    ['--current-system-path', 'NIXFLEET_AGENT_CURRENT_SYSTEM', '/tmp/current', 'currentSystemPath'],
-    ['--health-checks-file', 'NIXFLEET_AGENT_HEALTH_CHECKS_FILE', '/tmp/hc.json', 'healthChecksFile'],
+    ['--host-root', 'NIXFLEET_AGENT_HOST_ROOT', '/tmp/host', 'hostRoot'],
   ];
   const parsed = (key: string, raw: string) => (['manifestFreshnessWindowSecs', 'renewalThresholdFraction'].includes(key) ? Number(raw) : raw);
 

@@ -7,8 +7,6 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 export const DEFAULT_STATE_DIR = '/var/lib/nixfleet-agent';
 export const DEFAULT_SSH_HOST_KEY_FILE = '/etc/ssh/ssh_host_ed25519_key';
 export const DEFAULT_FRESHNESS_WINDOW_SECS = 3600;
-export const DEFAULT_CURRENT_SYSTEM = '/run/current-system';
-export const DEFAULT_HEALTH_CHECKS = '/etc/nixfleet/agent/health-checks.json';
 
 export interface AgentOptions {
   readonly controlPlaneUrl: string;
@@ -28,10 +26,13 @@ export interface AgentOptions {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** ours: `auto` = journald prefixes when stdout is the journal, else text. */
   readonly logFormat: 'auto' | 'text' | 'json' | 'journal';
-  /** ours: where the running system is read (tests and the demo point it into a temp tree). */
-  readonly currentSystemPath: string;
-  /** ours */
-  readonly healthChecksFile: string;
+  /**
+   * ours: prefix for every host path the agent touches (/nix/store, the
+   * system profile, /run/current-system, the switch lock, health-checks.json),
+   * so tests and the demo run the real code against a host tree in a
+   * temporary directory. `/` on a real host.
+   */
+  readonly hostRoot: string;
 }
 
 const u64 = (flag: string) => (v: string): number => {
@@ -89,8 +90,7 @@ export function addAgentOptions(command: Command): Command {
     .addOption(opt('--metrics-listen <host:port>', 'serve Prometheus metrics on this loopback address (ours)', 'NIXFLEET_AGENT_METRICS_LISTEN').argParser(loopback))
     .addOption(opt('--log-level <level>', 'debug, info, warn or error (ours)', 'NIXFLEET_AGENT_LOG_LEVEL').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .addOption(opt('--log-format <format>', 'auto, text, json or journal (ours)', 'NIXFLEET_AGENT_LOG_FORMAT').choices(['auto', 'text', 'json', 'journal']).default('auto'))
-    .addOption(opt('--current-system-path <path>', 'the running system symlink (ours)', 'NIXFLEET_AGENT_CURRENT_SYSTEM').default(DEFAULT_CURRENT_SYSTEM))
-    .addOption(opt('--health-checks-file <path>', 'probe declarations (ours; upstream hard-codes it)', 'NIXFLEET_AGENT_HEALTH_CHECKS_FILE').default(DEFAULT_HEALTH_CHECKS));
+    .addOption(opt('--host-root <dir>', 'prefix for every host path, for tests and demos (ours)', 'NIXFLEET_AGENT_HOST_ROOT').default('/'));
 }
 
 // Checked in the daemon's action rather than with commander's mandatory

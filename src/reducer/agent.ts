@@ -62,8 +62,9 @@ export const HELD_DISPATCH_CAPACITY = 8;
 // and late duplicates. One rollout per release per channel, so 64 is months.
 export const TERMINAL_RECORD_CAPACITY = 64;
 
-export function initialAgentState(seqFloors: Readonly<Record<string, number>> = {}): AgentState {
-  return { hosts: {}, seqFloors, held: [] };
+/** The state before any input: empty, or restored from the durable store after a restart. */
+export function initialAgentState(seqFloors: Readonly<Record<string, number>> = {}, hosts: Readonly<Record<string, HostRolloutState>> = {}): AgentState {
+  return { hosts, seqFloors, held: [] };
 }
 
 export interface AgentTransition {

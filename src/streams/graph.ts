@@ -24,7 +24,7 @@
 // 6. Effects are applied in order, inside the turn that produced them and
 //    before the next input is taken (state is updated first).
 import { BehaviorSubject, concat, EMPTY, finalize, map, merge, of, race, ReplaySubject, scan, share, Subject, take, timer, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import type { HostRolloutSnapshot } from '../codecs/host-state';
+import type { HostRolloutSnapshot, HostRolloutState } from '../codecs/host-state';
 import type { ActivationIntent, ActivationPort } from '../ports/activation';
 import type { ControlPlanePort } from '../ports/control-plane';
 import type { CertPort, HostPort } from '../ports/host';
@@ -90,6 +90,8 @@ export interface AgentGraphConfig {
   readonly periodsMs?: Partial<{ readonly tick: number; readonly heartbeat: number; readonly manifestPoll: number; readonly drain: number }>;
   /** Highest seq ever queued per rollout (from the durable queue), so no seq is reused. */
   readonly seqFloors?: Readonly<Record<string, number>>;
+  /** Rollout records saved before a restart (a warm start: CP snapshots then merge into them). */
+  readonly hosts?: Readonly<Record<string, HostRolloutState>>;
   /** Boot-recovery snapshots; all are applied before any source starts. */
   readonly bootstrap$?: Observable<HostRolloutSnapshot>;
 }
@@ -139,7 +141,7 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
 
   const inputs$ = new Subject<ReducerInput>();
   const effects$ = new Subject<AgentEffect>();
-  const states$ = new BehaviorSubject<AgentState>(initialAgentState(config.seqFloors));
+  const states$ = new BehaviorSubject<AgentState>(initialAgentState(config.seqFloors, config.hosts));
   const feedback = new Subject<ReducerInput>();
   const intents = new BoundedQueue<ActivationIntent>(ACTIVATION_INTENT_CAPACITY);
   const probeCommands = new LatestChannel<ProbeCommand>();

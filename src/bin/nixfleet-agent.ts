@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// Entry point of the `nixfleet-agent` command.
+import 'reflect-metadata';
+import { asyncScheduler } from 'rxjs';
+import { fromEpochMillis } from '../codecs/timestamp';
+import { parseInvocation, EXIT_FAILURE } from '../cli/program';
+import { readStatus, renderStatus, statusJson } from '../cli/status';
+import { runDaemon } from '../daemon/run';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { version } = require('../../package.json') as { version: string };
+
+async function main(): Promise<number> {
+  const inv = parseInvocation(process.argv.slice(2), version);
+  switch (inv.kind) {
+    case 'exit':
+      process.stdout.write(inv.stdout);
+      process.stderr.write(inv.stderr);
+      return inv.code;
+    case 'status': {
+      const report = readStatus(inv.stateDir, () => fromEpochMillis(asyncScheduler.now()));
+      process.stdout.write(inv.json ? statusJson(report, inv.stateDir) : renderStatus(report, inv.stateDir));
+      return 0;
+    }
+    case 'dev-cp': {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runDevCpCli } = require('../devcp/cli') as { runDevCpCli(args: readonly string[]): Promise<number> };
+      return runDevCpCli(inv.args);
+    }
+    case 'run': {
+      const daemon = await runDaemon(inv.options);
+      process.once('SIGTERM', () => daemon.stop());
+      process.once('SIGINT', () => daemon.stop());
+      return daemon.done;
+    }
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`nixfleet-agent: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(EXIT_FAILURE);
+  },
+);

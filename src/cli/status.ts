@@ -1,0 +1,100 @@
+// `nixfleet-agent status`: what this host's agent knows, read from the state
+// store alone (no network), for a person (text) or a script (--json).
+import * as fs from 'fs';
+import * as path from 'path';
+import * as E from 'fp-ts/Either';
+import { decodeJson } from '../codecs/decode';
+import { HostRolloutState } from '../codecs/host-state';
+import { DB_FILE_NAME } from '../io/store';
+import { AgentStore } from '../io/store';
+import type { CertificateMeta, ConfirmedClosure, DeadLetter, QueueStats } from '../ports/store';
+import { silentLogger } from '../ports/logger';
+
+export interface StatusReport {
+  readonly stateDir: string;
+  readonly lastConfirmedClosure?: ConfirmedClosure;
+  readonly rollouts: readonly HostRolloutState[];
+  readonly queue: QueueStats;
+  readonly deadLetters: readonly Pick<DeadLetter, 'rolloutId' | 'seq' | 'kind' | 'deadAt' | 'reason'>[];
+  readonly certificate?: CertificateMeta;
+}
+
+/** Reads the report; undefined when the state directory holds no database yet. */
+export function readStatus(stateDir: string, now: () => string): StatusReport | undefined {
+  if (!fs.existsSync(path.join(stateDir, DB_FILE_NAME))) return undefined;
+  const store = AgentStore.open({ stateDir, logger: silentLogger, clock: now });
+  try {
+    const rollouts = store
+      .rollouts()
+      .map((row) => decodeJson(HostRolloutState, row.record))
+      .flatMap((r) => (E.isRight(r) ? [r.right] : []));
+    const closure = store.lastConfirmedClosure();
+    const certificate = store.certificate();
+    return {
+      stateDir,
+      ...(closure !== undefined ? { lastConfirmedClosure: closure } : {}),
+      rollouts,
+      queue: store.stats(),
+      deadLetters: store.deadLetters(5).map(({ rolloutId, seq, kind, deadAt, reason }) => ({ rolloutId, seq, kind, deadAt, reason })),
+      ...(certificate !== undefined ? { certificate } : {}),
+    };
+  } finally {
+    store.close();
+  }
+}
+
+const ACTIVE = new Set(['Pending', 'Activating', 'Deferred', 'Soaking']);
+
+function rolloutLines(r: HostRolloutState): string[] {
+  const times: [string, string | undefined][] = [
+    ['dispatched', r.dispatchedAt],
+    ['acknowledged', r.dispatchAckedAt],
+    ['activation started', r.activationStartedAt],
+    ['activation completed', r.activationCompletedAt],
+    ['activation failed', r.activationFailedAt],
+    ['soak due', r.soakDueAt],
+    ['first probe failure', r.probeFailureFirstAt],
+    ['converged', r.convergedAt],
+    ['failed', r.failedAt],
+    ['reverted', r.revertedAt],
+  ];
+  const lines = [`  ${r.rolloutId}  ${r.state}${ACTIVE.has(r.state) ? '' : ' (done)'}`, `    target   ${r.targetClosure}`];
+  if (r.currentClosureAtDispatch !== undefined) lines.push(`    before   ${r.currentClosureAtDispatch}`);
+  if (r.revertedTo !== undefined) lines.push(`    reverted to ${r.revertedTo}`);
+  for (const [label, at] of times) if (at !== undefined) lines.push(`    ${label.padEnd(21)} ${at}`);
+  if (r.policyApplied !== undefined) lines.push(`    policy applied        ${r.policyApplied}`);
+  for (const [name, p] of Object.entries(r.probes)) {
+    lines.push(`    probe ${name} (${p.mode}): ${p.status} at ${p.lastObservedAt}${p.failureReason !== undefined ? ` — ${p.failureReason}` : ''}`);
+  }
+  lines.push(`    last seq ${r.lastEventSeq}`);
+  return lines;
+}
+
+export function renderStatus(report: StatusReport | undefined, stateDir: string): string {
+  if (report === undefined) return `No agent state in ${stateDir} yet (the agent has not run here).\n`;
+  const active = report.rollouts.filter((r) => ACTIVE.has(r.state));
+  const done = report.rollouts.filter((r) => !ACTIVE.has(r.state)).slice(-5);
+  const out = [
+    `nixfleet-agent status (${report.stateDir})`,
+    '',
+    `Last confirmed closure: ${report.lastConfirmedClosure ? `${report.lastConfirmedClosure.closure} (since ${report.lastConfirmedClosure.confirmedAt})` : 'none yet'}`,
+    `Client certificate:     ${report.certificate ? `serial ${report.certificate.serial}, valid until ${report.certificate.notAfter}` : 'unknown'}`,
+    `Outbound queue:         ${report.queue.queued} event(s) waiting, ${report.queue.deadLettered} dead letter(s)`,
+    '',
+    `Active rollouts (${active.length}):`,
+    ...(active.length === 0 ? ['  none'] : active.flatMap(rolloutLines)),
+    '',
+    `Recent finished rollouts (${done.length}):`,
+    ...(done.length === 0 ? ['  none'] : done.flatMap(rolloutLines)),
+  ];
+  if (report.deadLetters.length > 0) {
+    out.push('', 'Dead letters (newest first, never resent):');
+    for (const d of report.deadLetters) out.push(`  ${d.rolloutId} seq ${d.seq} ${d.kind} at ${d.deadAt}: ${d.reason}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export function statusJson(report: StatusReport | undefined, stateDir: string): string {
+  if (report === undefined) return `${JSON.stringify({ stateDir, present: false })}\n`;
+  return `${JSON.stringify({ present: true, ...report, rollouts: report.rollouts.map((r) => HostRolloutState.encode(r)) }, null, 2)}\n`;
+}

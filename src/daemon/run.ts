@@ -1,0 +1,232 @@
+// The daemon: upstream's startup order (reference agent-runtime.md §2.2)
+// with the real adapters plugged into the graph. This is the outermost
+// shell — the only place that knows every adapter, the process and its
+// signals.
+//
+//   1. logger  2. trust-file check (exit 1)  3. first-boot enrollment (exit 1)
+//   4. open the state store (exit 1)  5. mTLS client  6. boot-recovery
+//   handshake (its snapshots are the graph's first inputs)  7. graph start,
+//   READY=1, watchdog, metrics  8. SIGTERM/SIGINT → STOPPING=1, drain ≤ 25 s, exit 0
+import * as fs from 'fs';
+import * as path from 'path';
+import * as E from 'fp-ts/Either';
+import { asyncScheduler, firstValueFrom, type Subscription } from 'rxjs';
+import { decodeJson } from '../codecs/decode';
+import { HostRolloutState } from '../codecs/host-state';
+import { fromEpochMillis } from '../codecs/timestamp';
+import type { AgentOptions } from '../cli/options';
+import { createNixosActivation } from '../io/activation';
+import { createCertPort, enrollIfNeeded, loadTlsMaterial, parseCertPem } from '../io/enroll';
+import { createCpClient } from '../io/http';
+import { createHostPort } from '../io/host';
+import { createLogger } from '../io/log';
+import { createManifestPort } from '../io/manifests';
+import { createMetrics, serveMetrics } from '../io/metrics';
+import { createProbeAdapter } from '../io/probes';
+import { bootRecovery } from '../io/recovery';
+import { AgentStore, storePort } from '../io/store';
+import { createNotifier } from '../io/systemd';
+import type { Logger } from '../ports/logger';
+import type { AgentState } from '../reducer/agent';
+import { createAgentGraph } from '../streams/graph';
+import { readTrustFile } from '../trust';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+
+/** Host paths under `--host-root` (`/` on a real host). */
+export function hostPaths(root: string) {
+  const at = (p: string) => path.join(root, p);
+  return {
+    storeDir: at('/nix/store'),
+    profile: at('/nix/var/nix/profiles/system'),
+    currentSystem: at('/run/current-system'),
+    switchLock: at('/run/nixos/switch-to-configuration.lock'),
+    healthChecks: at('/etc/nixfleet/agent/health-checks.json'),
+  };
+}
+
+const wallClock = () => fromEpochMillis(asyncScheduler.now());
+const message = (err: unknown) => (err instanceof Error ? err.message : typeof err === 'object' && err !== null && 'message' in err ? String((err as { message: unknown }).message) : String(err));
+
+/** Rollout records saved by a previous run, decoded; a bad row is skipped with a warning. */
+function restoredHosts(store: AgentStore, logger: Logger): Record<string, HostRolloutState> {
+  const hosts: Record<string, HostRolloutState> = {};
+  for (const row of store.rollouts()) {
+    const r = decodeJson(HostRolloutState, row.record);
+    if (E.isRight(r)) hosts[row.rolloutId] = r.right;
+    else logger.warn('saved rollout record unreadable; skipped', { rolloutId: row.rolloutId, error: r.left.message });
+  }
+  return hosts;
+}
+
+/** Keeps the saved rollout records in step with the reducer (for `status` and warm restarts). */
+function persistRecords(state$: ReturnType<typeof createAgentGraph>['states$'], store: AgentStore, logger: Logger): Subscription {
+  let last: AgentState['hosts'] | undefined;
+  return state$.subscribe((state) => {
+    if (state.hosts === last) return;
+    const previous = last;
+    last = state.hosts;
+    try {
+      const at = wallClock();
+      store.saveRollouts(Object.values(state.hosts).map((h) => ({ rolloutId: h.rolloutId, record: JSON.stringify(HostRolloutState.encode(h)), updatedAt: at })));
+      for (const h of Object.values(state.hosts)) {
+        if (h.state === 'Converged' && previous?.[h.rolloutId]?.state !== 'Converged' && previous !== undefined) {
+          store.confirmClosure({ closure: h.targetClosure, confirmedAt: h.convergedAt ?? at });
+        }
+      }
+    } catch (err) {
+      logger.error('could not save rollout records', { error: message(err) });
+    }
+  });
+}
+
+export interface RunningDaemon {
+  /** Resolves with the exit code once the daemon has stopped. */
+  readonly done: Promise<number>;
+  stop(): void;
+}
+
+export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = process.env): Promise<RunningDaemon> {
+  const logger = createLogger({ level: opts.logLevel, format: opts.logFormat, clock: wallClock });
+  const fail = (msg: string, fields: Record<string, unknown> = {}): RunningDaemon => {
+    logger.error(msg, fields);
+    return { done: Promise.resolve(EXIT_FAILURE), stop() {} };
+  };
+  const host = hostPaths(opts.hostRoot);
+  const scheduler = asyncScheduler;
+
+  // 2. Trust roots must parse before anything talks to the network.
+  try {
+    await firstValueFrom(readTrustFile(opts.trustFile));
+  } catch (err) {
+    return fail('trust file unusable', { trustFile: opts.trustFile, error: message(err) });
+  }
+
+  // 3. First-boot enrollment (only when the cert is missing and a token is given).
+  try {
+    const outcome = await firstValueFrom(
+      enrollIfNeeded({
+        controlPlaneUrl: opts.controlPlaneUrl,
+        machineId: opts.machineId,
+        ...(opts.caCert !== undefined ? { caFile: opts.caCert } : {}),
+        ...(opts.clientCert !== undefined ? { clientCertFile: opts.clientCert } : {}),
+        ...(opts.clientKey !== undefined ? { clientKeyFile: opts.clientKey } : {}),
+        ...(opts.bootstrapTokenFile !== undefined ? { bootstrapTokenFile: opts.bootstrapTokenFile } : {}),
+        scheduler,
+        logger,
+      }),
+    );
+    if (outcome.kind === 'enrolled') logger.info('enrolled with the control plane', { certFile: outcome.certFile, notAfter: outcome.notAfter });
+  } catch (err) {
+    return fail('enrollment failed', { error: message(err) });
+  }
+
+  // 4. The durable store.
+  let store: AgentStore;
+  try {
+    fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+    store = AgentStore.open({ stateDir: opts.stateDir, logger, clock: wallClock });
+  } catch (err) {
+    return fail('state store unusable', { stateDir: opts.stateDir, error: message(err) });
+  }
+
+  // 5. mTLS client.
+  let tls;
+  try {
+    tls = await firstValueFrom(
+      loadTlsMaterial({
+        ...(opts.caCert !== undefined ? { caFile: opts.caCert } : {}),
+        ...(opts.clientCert !== undefined ? { clientCertFile: opts.clientCert } : {}),
+        ...(opts.clientKey !== undefined ? { clientKeyFile: opts.clientKey } : {}),
+      }),
+    );
+  } catch (err) {
+    store.close();
+    return fail('TLS material unusable', { error: message(err) });
+  }
+  const client = createCpClient({ baseUrl: opts.controlPlaneUrl, tls, scheduler, logger });
+  const hostPort = createHostPort({ currentSystemPath: host.currentSystem });
+  const certInfo = () => {
+    if (opts.clientCert === undefined) return undefined;
+    try {
+      const r = parseCertPem(fs.readFileSync(opts.clientCert, 'utf8'));
+      return E.isRight(r) ? r.right : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const cert = certInfo();
+  if (cert !== undefined) store.putCertificate({ serial: cert.serial, fingerprint: cert.fingerprint, notBefore: cert.notBefore, notAfter: cert.notAfter });
+
+  // 6–7. The graph; the handshake's snapshots are its first inputs.
+  const seqFloors: Record<string, number> = {};
+  const hosts = restoredHosts(store, logger);
+  for (const id of Object.keys(hosts)) seqFloors[id] = store.lastSeq(id);
+  const queue = storePort(store);
+  const graph = createAgentGraph({
+    ports: {
+      cp: client,
+      manifests: createManifestPort({ source: client.artifacts, stateDir: opts.stateDir, trustFile: opts.trustFile, scheduler, freshnessWindowSecs: opts.manifestFreshnessWindowSecs, logger }),
+      activation: createNixosActivation({ storeDir: host.storeDir, profile: host.profile, currentSystem: host.currentSystem, switchLock: host.switchLock, scheduler, logger }),
+      probes: createProbeAdapter({ healthChecksPath: host.healthChecks, sshHostKeyFile: opts.sshHostKeyFile, scheduler, logger }),
+      host: hostPort,
+      cert:
+        opts.clientCert !== undefined
+          ? createCertPort({ client, machineId: opts.machineId, certFile: opts.clientCert, hostKeyFile: opts.sshHostKeyFile, logger })
+          : { validity: () => { throw new Error('no client certificate configured'); }, renew: () => { throw new Error('no client certificate configured'); } },
+      queue,
+    },
+    config: {
+      machineId: opts.machineId,
+      ...(opts.renewalThresholdFraction !== undefined ? { renewalThresholdFraction: opts.renewalThresholdFraction } : {}),
+      seqFloors,
+      hosts,
+      bootstrap$: bootRecovery({ cp: client, host: hostPort, machineId: opts.machineId, scheduler, logger }),
+    },
+    scheduler,
+    logger,
+  });
+  const persisting = persistRecords(graph.states$, store, logger);
+  const notifier = createNotifier(logger, env);
+  const metrics = createMetrics({
+    graph,
+    queueStats: () => store.stats(),
+    certNotAfter: () => certInfo()?.notAfter,
+    currentClosure: () => {
+      try {
+        return path.basename(fs.readlinkSync(host.currentSystem));
+      } catch {
+        return undefined;
+      }
+    },
+    nowMs: () => scheduler.now(),
+  });
+  const metricsServer = opts.metricsListen !== undefined ? serveMetrics(metrics.registry, opts.metricsListen, logger) : undefined;
+
+  graph.start();
+  logger.info('agent running', { machineId: opts.machineId, controlPlane: opts.controlPlaneUrl, restoredRollouts: Object.keys(hosts).length, stateDir: opts.stateDir });
+  notifier.ready('running');
+  notifier.startWatchdog();
+
+  let stopping: Promise<number> | undefined;
+  let resolveDone: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => (resolveDone = resolve));
+  const stop = () => {
+    if (stopping !== undefined) return;
+    notifier.stopping();
+    stopping = firstValueFrom(graph.stop()).then((result) => {
+      if (result === 'deadline') logger.warn('drain deadline reached; in-flight work was cancelled');
+      persisting.unsubscribe();
+      metrics.close();
+      metricsServer?.close();
+      client.close();
+      notifier.close();
+      store.close();
+      logger.info('agent stopped', { result });
+      return EXIT_OK;
+    });
+    void stopping.then(resolveDone);
+  };
+  return { done, stop };
+}
