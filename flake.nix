@@ -1,0 +1,103 @@
+{
+  description = "nixfleet-agent: NixOS fleet host agent (TypeScript), wire-compatible with the nixfleet control plane";
+
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
+
+  outputs = { self, nixpkgs }:
+    let
+      systems = [ "x86_64-linux" "aarch64-linux" ];
+      forAll = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+    in
+    {
+      packages = forAll (pkgs: {
+        # Built from package-lock.json with Nix's npm tooling; importNpmLock
+        # needs no separate dependency hash. better-sqlite3 and unix-dgram are
+        # native addons, built here with python3 and the C++ toolchain.
+        default = pkgs.buildNpmPackage {
+          pname = "nixfleet-agent";
+          version = (builtins.fromJSON (builtins.readFile ./package.json)).version;
+          src = ./.;
+          nodejs = pkgs.nodejs_20;
+          npmDeps = pkgs.importNpmLock { npmRoot = ./.; };
+          npmConfigHook = pkgs.importNpmLock.npmConfigHook;
+          nativeBuildInputs = [ pkgs.python3 ];
+          npmBuildScript = "build";
+          meta.mainProgram = "nixfleet-agent";
+        };
+      });
+
+      nixosModules.default = { config, lib, pkgs, ... }:
+        let
+          cfg = config.services.nixfleet-agent;
+          inherit (lib) mkEnableOption mkIf mkOption types;
+          json = pkgs.formats.json { };
+        in
+        {
+          # Option names are upstream's (services.nixfleet-agent.*), so a
+          # fleet switches agents by changing `package`.
+          options.services.nixfleet-agent = {
+            enable = mkEnableOption "the nixfleet host agent";
+            package = mkOption {
+              type = types.package;
+              default = self.packages.${pkgs.stdenv.hostPlatform.system}.default;
+              description = "The agent package.";
+            };
+            controlPlaneUrl = mkOption { type = types.str; description = "Base URL of the control plane."; };
+            machineId = mkOption { type = types.str; default = config.networking.hostName; description = "This host's identity (the CN of its certificate)."; };
+            trust = mkOption {
+              type = types.nullOr json.type;
+              default = null;
+              description = "Trust roots, rendered to /etc/nixfleet/agent/trust.json when set.";
+            };
+            trustFile = mkOption { type = types.path; default = "/etc/nixfleet/agent/trust.json"; description = "Trust roots (trust.json)."; };
+            manifestFreshnessWindowSecs = mkOption { type = types.ints.unsigned; default = 3600; description = "Maximum age of signed artifacts."; };
+            tls = {
+              caCert = mkOption { type = types.nullOr types.path; default = null; description = "CA of the control plane's certificate."; };
+              clientCert = mkOption { type = types.nullOr types.path; default = "/var/lib/nixfleet/agent-cert.pem"; description = "mTLS client certificate (written by enrollment)."; };
+              clientKey = mkOption { type = types.nullOr types.path; default = "/etc/ssh/ssh_host_ed25519_key"; description = "mTLS client key: the SSH host key."; };
+            };
+            bootstrapTokenFile = mkOption { type = types.nullOr types.path; default = null; description = "One-shot enrollment token."; };
+            stateDir = mkOption { type = types.path; default = "/var/lib/nixfleet-agent"; description = "State directory."; };
+            sshHostKeyFile = mkOption { type = types.path; default = "/etc/ssh/ssh_host_ed25519_key"; description = "SSH host key that signs renewal CSRs."; };
+            renewalThresholdFraction = mkOption { type = types.nullOr types.float; default = null; description = "Renew the certificate below this remaining fraction of validity (0 < f < 1)."; };
+            metricsListen = mkOption { type = types.nullOr types.str; default = null; example = "127.0.0.1:9101"; description = "Serve Prometheus metrics on this loopback address (ours)."; };
+            tags = mkOption { type = types.listOf types.str; default = [ ]; description = "Host tags (exported as NIXFLEET_TAGS, as upstream)."; };
+            effectiveHealthChecks = mkOption {
+              type = json.type;
+              default = { };
+              description = "Probe declarations, rendered to /etc/nixfleet/agent/health-checks.json.";
+            };
+            watchdogSec = mkOption { type = types.ints.positive; default = 60; description = "systemd watchdog; the agent pings at half of it (ours)."; };
+          };
+
+          config = mkIf cfg.enable {
+            environment.etc."nixfleet/agent/health-checks.json".source = json.generate "health-checks.json" cfg.effectiveHealthChecks;
+            environment.etc."nixfleet/agent/trust.json" = mkIf (cfg.trust != null) { source = json.generate "trust.json" cfg.trust; };
+
+            systemd.services.nixfleet-agent = {
+              description = "nixfleet host agent";
+              wantedBy = [ "multi-user.target" ];
+              after = [ "network-online.target" ];
+              wants = [ "network-online.target" ];
+              # A change to what the agent reads at start restarts it.
+              restartTriggers = [
+                config.environment.etc."nixfleet/agent/health-checks.json".source
+              ] ++ lib.optional (cfg.trust != null) config.environment.etc."nixfleet/agent/trust.json".source;
+              path = [ config.nix.package pkgs.systemd pkgs.util-linux ];
+              environment.NIXFLEET_TAGS = lib.concatStringsSep "," cfg.tags;
+              serviceConfig = {
+                Type = "notify";
+                NotifyAccess = "main";
+                WatchdogSec = cfg.watchdogSec;
+                ExecStart = lib.escapeShellArgs ([ (lib.getExe cfg.package) ] ++ import ./nix/agent-flags.nix cfg);
+                Restart = "always";
+                RestartSec = 30;
+                TimeoutStopSec = 30;
+                NoNewPrivileges = true;
+                StateDirectory = "nixfleet-agent";
+              };
+            };
+          };
+        };
+    };
+}

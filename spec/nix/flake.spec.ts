@@ -1,0 +1,75 @@
+// flake.nix parses, and the NixOS module's ExecStart uses only flags the
+// binary accepts: the flag list (nix/agent-flags.nix, pure builtins) is
+// evaluated with nix-instantiate and fed to the real CLI parser.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseInvocation } from '../../src/cli/program';
+
+const root = path.resolve(__dirname, '../..');
+const nix = (args: string[]) => execFileSync('nix-instantiate', args, { cwd: root, encoding: 'utf8' });
+
+function renderFlags(cfg: string): string[] {
+  return JSON.parse(nix(['--eval', '--strict', '--json', '-E', `import ./nix/agent-flags.nix (${cfg})`])) as string[];
+}
+
+const FULL = `{
+  controlPlaneUrl = "https://cp.fleet.example:8443"; machineId = "web-01";
+  trustFile = "/etc/nixfleet/agent/trust.json"; manifestFreshnessWindowSecs = 3600;
+  stateDir = "/var/lib/nixfleet-agent"; sshHostKeyFile = "/etc/ssh/ssh_host_ed25519_key";
+  renewalThresholdFraction = 0.5; metricsListen = "127.0.0.1:9101";
+  tls = { caCert = "/etc/nixfleet/fleet-ca.pem"; clientCert = "/var/lib/nixfleet/agent-cert.pem"; clientKey = "/etc/ssh/ssh_host_ed25519_key"; };
+  bootstrapTokenFile = "/run/secrets/bootstrap-token";
+}`;
+const MINIMAL = `{
+  controlPlaneUrl = "https://cp"; machineId = "db-02"; trustFile = "/etc/nixfleet/agent/trust.json";
+  manifestFreshnessWindowSecs = 60; stateDir = "/var/lib/nixfleet-agent"; sshHostKeyFile = "/k";
+  renewalThresholdFraction = null; metricsListen = null; bootstrapTokenFile = null;
+  tls = { caCert = null; clientCert = null; clientKey = null; };
+}`;
+
+describe('flake.nix', () => {
+  it('parses', () => {
+    expect(() => nix(['--parse', 'flake.nix'])).not.toThrow();
+  });
+
+  it('declares upstream’s module options', () => {
+    const text = fs.readFileSync(path.join(root, 'flake.nix'), 'utf8');
+    for (const name of ['enable', 'package', 'controlPlaneUrl', 'machineId', 'trustFile', 'manifestFreshnessWindowSecs', 'caCert', 'clientCert', 'clientKey', 'bootstrapTokenFile', 'stateDir', 'sshHostKeyFile', 'renewalThresholdFraction', 'tags', 'effectiveHealthChecks']) {
+      expect([name, new RegExp(`\\b${name} = mk(Option|EnableOption)`).test(text)]).toEqual([name, true]);
+    }
+    expect(text).toContain('Type = "notify"');
+    expect(text).toContain('WatchdogSec');
+    expect(text).toContain('restartTriggers');
+  });
+
+  it('renders an ExecStart the CLI accepts, with every option set', () => {
+    const inv = parseInvocation(renderFlags(FULL), '0');
+    expect(inv).toEqual({
+      kind: 'run',
+      options: {
+        controlPlaneUrl: 'https://cp.fleet.example:8443',
+        machineId: 'web-01',
+        trustFile: '/etc/nixfleet/agent/trust.json',
+        manifestFreshnessWindowSecs: 3600,
+        stateDir: '/var/lib/nixfleet-agent',
+        sshHostKeyFile: '/etc/ssh/ssh_host_ed25519_key',
+        renewalThresholdFraction: 0.5,
+        metricsListen: '127.0.0.1:9101',
+        caCert: '/etc/nixfleet/fleet-ca.pem',
+        clientCert: '/var/lib/nixfleet/agent-cert.pem',
+        clientKey: '/etc/ssh/ssh_host_ed25519_key',
+        bootstrapTokenFile: '/run/secrets/bootstrap-token',
+        logLevel: 'info',
+        logFormat: 'auto',
+        hostRoot: '/',
+      },
+    });
+  });
+
+  it('renders an ExecStart the CLI accepts, with the optional ones unset', () => {
+    const flags = renderFlags(MINIMAL);
+    expect(flags).not.toContain('--ca-cert');
+    expect(parseInvocation(flags, '0')).toMatchObject({ kind: 'run', options: { machineId: 'db-02', manifestFreshnessWindowSecs: 60 } });
+  });
+});
