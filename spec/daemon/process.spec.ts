@@ -1,0 +1,102 @@
+// The built daemon as a process: sd_notify readiness, watchdog and stopping
+// on a stand-in NOTIFY_SOCKET, a clean exit on SIGTERM, usage errors, and the
+// status command on the state it left. The CP is unreachable here; the
+// end-to-end specs run it against the development CP.
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const BIN = path.resolve(__dirname, '../../dist/bin/nixfleet-agent.js');
+
+interface Server {
+  bind(p: string): void;
+  close(): void;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const unix = require('unix-dgram') as { createSocket(type: 'unix_dgram', f?: (buf: Buffer) => void): Server };
+
+const TRUST = {
+  schemaVersion: 1,
+  ciReleaseKey: { current: { algorithm: 'ed25519', public: 'XGEGLc7caQGxOHt9EcWsRyhKk2fj6v5OVdDd+BFO8KY=' }, previous: null, rejectBefore: null },
+  cacheKeys: [],
+  orgRootKey: null,
+};
+
+describe('the daemon process', () => {
+  let dir: string;
+  let server: Server;
+  const received: { at: number; message: string }[] = [];
+  let child: ChildProcess | undefined;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'daemon-'));
+    fs.writeFileSync(path.join(dir, 'trust.json'), JSON.stringify(TRUST));
+    received.length = 0;
+    server = unix.createSocket('unix_dgram', (buf) => received.push({ at: performance.now(), message: buf.toString() }));
+    server.bind(path.join(dir, 'notify'));
+  });
+  afterEach(() => {
+    child?.kill('SIGKILL');
+    server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const args = () => [
+    '--control-plane-url', 'https://127.0.0.1:1',
+    '--machine-id', 'web-01',
+    '--trust-file', path.join(dir, 'trust.json'),
+    '--state-dir', path.join(dir, 'state'),
+    '--host-root', path.join(dir, 'host'),
+    '--log-format', 'json',
+  ];
+  const until = async (f: () => boolean, what: string, ms = 20_000) => {
+    const start = performance.now();
+    while (!f()) {
+      if (performance.now() - start > ms) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(received)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  it('sends READY=1, WATCHDOG=1 at half of WATCHDOG_USEC, STOPPING=1 on SIGTERM, and exits 0', async () => {
+    let stdout = '';
+    child = spawn(process.execPath, [BIN, ...args()], { env: { ...process.env, NOTIFY_SOCKET: path.join(dir, 'notify'), WATCHDOG_USEC: '300000' } });
+    child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child?.on('exit', (code) => resolve(code)));
+    await until(() => received.some((r) => r.message.startsWith('READY=1')), 'READY=1');
+    await until(() => received.filter((r) => r.message === 'WATCHDOG=1').length >= 3, 'three WATCHDOG=1');
+    const pings = received.filter((r) => r.message === 'WATCHDOG=1').map((r) => r.at);
+    const gaps = pings.slice(1).map((t, i) => t - (pings[i] as number));
+    expect(Math.min(...gaps)).toBeGreaterThan(100); // ~150 ms apart, not a burst
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(received.map((r) => r.message)).toContain('STOPPING=1');
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { message: string });
+    expect(lines.map((l) => l.message)).toEqual(expect.arrayContaining(['agent running', 'stopping: finishing in-flight work', 'agent stopped']));
+
+    const status = spawnSync(process.execPath, [BIN, 'status', '--state-dir', path.join(dir, 'state')], { encoding: 'utf8' });
+    expect(status.status).toBe(0);
+    expect(status.stdout).toContain('Active rollouts (0):');
+    const json = spawnSync(process.execPath, [BIN, 'status', '--json', '--state-dir', path.join(dir, 'state')], { encoding: 'utf8' });
+    expect(JSON.parse(json.stdout)).toMatchObject({ present: true, rollouts: [], queue: { queued: 0 } });
+  });
+
+  it('exits 1 with a clear message when the trust file does not parse', () => {
+    fs.writeFileSync(path.join(dir, 'trust.json'), '{"schemaVersion": 2}');
+    const r = spawnSync(process.execPath, [BIN, ...args()], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('trust file unusable');
+  });
+
+  it('exits 2 on a usage error, 0 on --version', () => {
+    const bad = spawnSync(process.execPath, [BIN, '--machine-id', 'x'], { encoding: 'utf8' });
+    expect([bad.status, bad.stderr.trim()]).toEqual([2, "error: required option '--control-plane-url <url>' not specified"]);
+    const v = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8' });
+    expect([v.status, v.stdout.trim()]).toEqual([0, JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')).version]);
+  });
+
+  it('status without any state says so', () => {
+    const r = spawnSync(process.execPath, [BIN, 'status', '--state-dir', path.join(dir, 'none')], { encoding: 'utf8' });
+    expect([r.status, r.stdout]).toEqual([0, `No agent state in ${path.join(dir, 'none')} yet (the agent has not run here).\n`]);
+  });
+});
