@@ -34,6 +34,8 @@ describe('daemon flags', () => {
       logLevel: 'info',
       logFormat: 'auto',
       hostRoot: '/',
+      sustainedFailureThresholdSecs: 120,
+      workerPeriods: {},
     });
   });
 
@@ -53,14 +55,15 @@ describe('daemon flags', () => {
     ['--log-level', 'NIXFLEET_AGENT_LOG_LEVEL', 'debug', 'logLevel'],
     ['--log-format', 'NIXFLEET_AGENT_LOG_FORMAT', 'json', 'logFormat'],
     ['--host-root', 'NIXFLEET_AGENT_HOST_ROOT', '/tmp/host', 'hostRoot'],
+    ['--sustained-failure-threshold-secs', 'NIXFLEET_AGENT_SUSTAINED_FAILURE_THRESHOLD_SECS', '15', 'sustainedFailureThresholdSecs'],
   ];
-  const parsed = (key: string, raw: string) => (['manifestFreshnessWindowSecs', 'renewalThresholdFraction'].includes(key) ? Number(raw) : raw);
+  const parsed = (key: string, raw: string) => (['manifestFreshnessWindowSecs', 'renewalThresholdFraction', 'sustainedFailureThresholdSecs'].includes(key) ? Number(raw) : raw);
 
   it.each(EVERY)('%s (env %s) is parsed from the flag and from the environment; the flag wins', (flag, env, value, key) => {
     const base = REQUIRED.filter((_, i) => REQUIRED[i - (i % 2)] !== flag);
     expect(options([...base, flag, value])).toMatchObject({ [key]: parsed(String(key), value) });
     expect(options(base, { [env]: value })).toMatchObject({ [key]: parsed(String(key), value) });
-    if (!flag.includes('url') && !flag.includes('level') && !flag.includes('format') && !flag.includes('listen') && !flag.includes('fraction') && !flag.includes('secs')) {
+    if (!/url|level|format|listen|fraction|secs/.test(flag)) {
       expect(options([...base, flag, `${value}-flag`], { [env]: value })).toMatchObject({ [key]: `${value}-flag` });
     }
   });
@@ -80,10 +83,17 @@ describe('daemon flags', () => {
     [[...REQUIRED, '--metrics-listen', '0.0.0.0:9101'], 'must be a loopback host:port'],
     [[...REQUIRED, '--log-level', 'loud'], "argument 'loud' is invalid. Allowed choices are debug, info, warn, error"],
     [[...REQUIRED, '--poll-interval', '30'], "error: unknown option '--poll-interval'"],
+    [[...REQUIRED, '--worker-periods', 'tick=5'], 'expected tick=<ms>,heartbeat=<ms>,manifestPoll=<ms>,drain=<ms> (each >= 10)'],
+    [[...REQUIRED, '--worker-periods', 'longpoll=100'], 'expected tick=<ms>'],
   ])('%j exits 2: %s', (argv, message) => {
     const r = run(argv);
     expect(r).toMatchObject({ kind: 'exit', code: 2 });
     expect(r.kind === 'exit' && r.stderr).toContain(message);
+  });
+
+  it('--worker-periods sets the periodic workers (tests and demos)', () => {
+    expect(options([...REQUIRED, '--worker-periods', 'tick=1000, drain=2000'])).toMatchObject({ workerPeriods: { tick: 1000, drain: 2000 } });
+    expect(options(REQUIRED, { NIXFLEET_AGENT_WORKER_PERIODS: 'heartbeat=5000' })).toMatchObject({ workerPeriods: { heartbeat: 5000 } });
   });
 
   it('rejects a bad value from the environment too', () => {

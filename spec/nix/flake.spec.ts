@@ -63,6 +63,8 @@ describe('flake.nix', () => {
         logLevel: 'info',
         logFormat: 'auto',
         hostRoot: '/',
+        sustainedFailureThresholdSecs: 120,
+        workerPeriods: {},
       },
     });
   });

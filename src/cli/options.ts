@@ -33,7 +33,27 @@ export interface AgentOptions {
    * temporary directory. `/` on a real host.
    */
   readonly hostRoot: string;
+  /** ours: upstream hard-codes 120 s (its RFC says 60 s, from config). */
+  readonly sustainedFailureThresholdSecs: number;
+  /** ours: periods of the periodic workers, for tests and demos (`tick=1000,drain=2000`). */
+  readonly workerPeriods: Readonly<Partial<Record<WorkerPeriod, number>>>;
 }
+
+export const WORKER_PERIODS = ['tick', 'heartbeat', 'manifestPoll', 'drain'] as const;
+export type WorkerPeriod = (typeof WORKER_PERIODS)[number];
+
+const periods = (v: string): Partial<Record<WorkerPeriod, number>> => {
+  const out: Partial<Record<WorkerPeriod, number>> = {};
+  for (const part of v.split(',').filter((p) => p.trim() !== '')) {
+    const m = /^\s*(\w+)=(\d+)\s*$/.exec(part);
+    const name = m?.[1] as WorkerPeriod | undefined;
+    if (m === null || name === undefined || !WORKER_PERIODS.includes(name) || Number(m[2]) < 10) {
+      throw new InvalidArgumentError(`expected ${WORKER_PERIODS.map((w) => `${w}=<ms>`).join(',')} (each >= 10), got ${JSON.stringify(part)}`);
+    }
+    out[name] = Number(m[2]);
+  }
+  return out;
+};
 
 const u64 = (flag: string) => (v: string): number => {
   if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new InvalidArgumentError(`${flag} must be a non-negative integer, got ${JSON.stringify(v)}`);
@@ -90,7 +110,13 @@ export function addAgentOptions(command: Command): Command {
     .addOption(opt('--metrics-listen <host:port>', 'serve Prometheus metrics on this loopback address (ours)', 'NIXFLEET_AGENT_METRICS_LISTEN').argParser(loopback))
     .addOption(opt('--log-level <level>', 'debug, info, warn or error (ours)', 'NIXFLEET_AGENT_LOG_LEVEL').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .addOption(opt('--log-format <format>', 'auto, text, json or journal (ours)', 'NIXFLEET_AGENT_LOG_FORMAT').choices(['auto', 'text', 'json', 'journal']).default('auto'))
-    .addOption(opt('--host-root <dir>', 'prefix for every host path, for tests and demos (ours)', 'NIXFLEET_AGENT_HOST_ROOT').default('/'));
+    .addOption(opt('--host-root <dir>', 'prefix for every host path, for tests and demos (ours)', 'NIXFLEET_AGENT_HOST_ROOT').default('/'))
+    .addOption(
+      opt('--sustained-failure-threshold-secs <secs>', 'enforce-probe failure time that fails the soak (ours)', 'NIXFLEET_AGENT_SUSTAINED_FAILURE_THRESHOLD_SECS')
+        .argParser(u64('--sustained-failure-threshold-secs'))
+        .default(120),
+    )
+    .addOption(opt('--worker-periods <list>', 'periodic workers in ms, e.g. tick=1000,drain=2000 — tests and demos (ours)', 'NIXFLEET_AGENT_WORKER_PERIODS').argParser(periods).default({}));
 }
 
 // Checked in the daemon's action rather than with commander's mandatory

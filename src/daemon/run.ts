@@ -180,6 +180,8 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     config: {
       machineId: opts.machineId,
       ...(opts.renewalThresholdFraction !== undefined ? { renewalThresholdFraction: opts.renewalThresholdFraction } : {}),
+      sustainedFailureThresholdSecs: opts.sustainedFailureThresholdSecs,
+      periodsMs: opts.workerPeriods,
       seqFloors,
       hosts,
       bootstrap$: bootRecovery({ cp: client, host: hostPort, machineId: opts.machineId, scheduler, logger }),
