@@ -1,6 +1,6 @@
 // A NixOS host in a temporary directory: a store with fake closures, the
 // system profile and its generations, /run/current-system, the switch lock,
-// and the stand-in tools of spec/fixtures/host-tree wired in through the
+// and the stand-in tools of demo/host-tools wired in through the
 // activation config. The real pipeline runs against it unchanged.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -11,7 +11,8 @@ import { inheritedEnv } from '../../../src/io/process';
 import type { ActivationConfigInput } from '../../../src/io/activation';
 import type { Fields, Logger } from '../../../src/ports/logger';
 
-const FIXTURES = path.resolve(__dirname, '../../fixtures/host-tree');
+// The stand-ins ship with the demo (demo/host-tools); the specs use the same scripts.
+const FIXTURES = path.resolve(__dirname, '../../../demo/host-tools');
 const TOOLS = ['nix-store', 'nix-env', 'systemctl', 'systemd-run'] as const;
 
 /** A valid-looking nix-base32 hash derived from a label. */
