@@ -144,6 +144,39 @@ function hostEvent(state: AgentState, rolloutId: string, event: Event, now: Time
   };
 }
 
+/**
+ * A CP snapshot of one rollout (boot recovery, and every heartbeat upstream).
+ * Cold (unknown rollout): rebuild it and re-prime the probes. Warm: the side
+ * with the higher seq knows more — a snapshot behind the local record (our
+ * events are still on their way) is ignored, so a record never moves back;
+ * one that only repeats what we know changes nothing (upstream restarts the
+ * probes on every heartbeat); one ahead (the CP synthesised recovery events)
+ * is merged, keeping the agent-local fields, and re-primes the probes if the
+ * state moved.
+ */
+function bootstrap(state: AgentState, snapshot: HostRolloutSnapshot): AgentTransition {
+  const id = snapshot.rolloutId;
+  const existing = Object.prototype.hasOwnProperty.call(state.hosts, id) ? state.hosts[id] : undefined;
+  if (existing !== undefined && snapshot.lastEventSeq <= existing.lastEventSeq) {
+    const behind = snapshot.lastEventSeq < existing.lastEventSeq || snapshot.state !== existing.state;
+    return { state, effects: [log('debug', behind ? 'snapshot behind the local record; kept local' : 'snapshot matches the local record', { rolloutId: id, cpSeq: snapshot.lastEventSeq, localSeq: existing.lastEventSeq })] };
+  }
+  const merged = mergeSnapshot(snapshot, existing);
+  const moved = existing === undefined || existing.state !== merged.state;
+  return {
+    state: {
+      ...state,
+      hosts: withEntry(state.hosts, id, merged),
+      // The CP may raise the counter, never lower it (a queued event may hold a higher seq).
+      seqFloors: withEntry(state.seqFloors, id, Math.max(state.seqFloors[id] ?? 0, merged.lastEventSeq)),
+    },
+    effects: [
+      log('info', existing === undefined ? 'rollout rehydrated (cold)' : 'rollout rehydrated (warm)', { rolloutId: id, state: merged.state, lastEventSeq: merged.lastEventSeq }),
+      ...(moved ? rehydrationEffects(merged) : []),
+    ],
+  };
+}
+
 /** Apply inputs one after another, threading state and concatenating effects. */
 function chain(state: AgentState, effects: readonly AgentEffect[], steps: readonly ((s: AgentState) => AgentTransition)[]): AgentTransition {
   let s = state;
@@ -189,19 +222,7 @@ export function agentStep(
       }
       return chain(refreshed, effects, retry);
     }
-    case 'BootstrapHost': {
-      const id = input.snapshot.rolloutId;
-      const existing = Object.prototype.hasOwnProperty.call(state.hosts, id) ? state.hosts[id] : undefined;
-      const merged = mergeSnapshot(input.snapshot, existing);
-      return {
-        state: {
-          ...state,
-          hosts: withEntry(state.hosts, id, merged),
-          // The CP may raise the counter, never lower it (a queued event may hold a higher seq).
-          seqFloors: withEntry(state.seqFloors, id, Math.max(state.seqFloors[id] ?? 0, merged.lastEventSeq)),
-        },
-        effects: [log('info', existing === undefined ? 'rollout rehydrated (cold)' : 'rollout rehydrated (warm)', { rolloutId: id, state: merged.state }), ...rehydrationEffects(merged)],
-      };
-    }
+    case 'BootstrapHost':
+      return bootstrap(state, input.snapshot);
   }
 }

@@ -1,0 +1,70 @@
+// The agent reducer around step(): seq assignment, held dispatches, and the
+// snapshot rules (reference agent-runtime.md §5), table by table.
+import type { HostRolloutSnapshot } from '../../src/codecs/host-state';
+import { agentStep, initialAgentState, type AgentEffect, type AgentState } from '../../src/reducer';
+import { manifestSet } from '../fakes/ports';
+import { at, t0 } from '../support/fixtures';
+
+const kinds = (effects: readonly AgentEffect[]) => effects.filter((e) => e.kind !== 'Log').map((e) => e.kind);
+const snapshot = (over: Partial<HostRolloutSnapshot> = {}): HostRolloutSnapshot => ({
+  rolloutId: 'stable@r1',
+  hostname: 'web-01',
+  channel: 'stable',
+  state: 'Soaking',
+  targetClosure: 't',
+  currentClosure: 't',
+  dispatchedAt: t0,
+  soakDueAt: at(300),
+  lastEventSeq: 4,
+  ...over,
+});
+const withPolicy = (s: AgentState = initialAgentState()): AgentState => ({ ...s, manifests: manifestSet() });
+const activate = { kind: 'HostEvent', rolloutId: 'stable@r1', event: { kind: 'LocalActivate', currentClosureAtDispatch: 'p', targetClosure: 't', receivedAt: at(1), soakDueAt: at(300), seq: 0 } } as const;
+
+describe('agentStep: snapshots', () => {
+  const cold = agentStep(withPolicy(), { kind: 'BootstrapHost', snapshot: snapshot() }, at(10));
+
+  it('cold: rebuilds the record and re-primes the probes', () => {
+    expect(cold.state.hosts['stable@r1']).toMatchObject({ state: 'Soaking', lastEventSeq: 4, probes: {} });
+    expect(kinds(cold.effects)).toEqual(['LocalResetProbeCache']);
+  });
+  it('a snapshot that repeats what we know changes nothing (no probe restart)', () => {
+    const again = agentStep(cold.state, { kind: 'BootstrapHost', snapshot: snapshot() }, at(20));
+    expect(again.state).toBe(cold.state);
+    expect(kinds(again.effects)).toEqual([]);
+  });
+  it('a snapshot behind the local record is ignored: the record never moves back', () => {
+    const local = { ...cold.state, hosts: { 'stable@r1': { ...cold.state.hosts['stable@r1']!, state: 'Converged' as const, lastEventSeq: 6 } } };
+    const r = agentStep(local, { kind: 'BootstrapHost', snapshot: snapshot({ lastEventSeq: 5 }) }, at(20));
+    expect(r.state).toBe(local);
+  });
+  it('a snapshot ahead of us is merged, keeping agent-local fields; a state move re-primes probes', () => {
+    const activating = { ...cold.state, hosts: { 'stable@r1': { ...cold.state.hosts['stable@r1']!, state: 'Activating' as const, lastEventSeq: 2, probeFailureFirstAt: at(5) } } };
+    const r = agentStep(activating, { kind: 'BootstrapHost', snapshot: snapshot({ lastEventSeq: 3 }) }, at(20));
+    expect(r.state.hosts['stable@r1']).toMatchObject({ state: 'Soaking', lastEventSeq: 3, probeFailureFirstAt: at(5) });
+    expect(kinds(r.effects)).toEqual(['LocalResetProbeCache']);
+  });
+  it('raises the seq floor, never lowers it', () => {
+    const r = agentStep({ ...withPolicy(), seqFloors: { 'stable@r1': 9 } }, { kind: 'BootstrapHost', snapshot: snapshot() }, at(10));
+    expect(r.state.seqFloors['stable@r1']).toBe(9);
+  });
+});
+
+describe('agentStep: host events', () => {
+  it('stamps Local events with max(record, floor) + 1', () => {
+    const r = agentStep(withPolicy(initialAgentState({ 'stable@r1': 41 })), activate, at(1));
+    expect(r.state.hosts['stable@r1']?.lastEventSeq).toBe(42);
+    expect(r.effects.find((e) => e.kind === 'LocalEmitEvent')).toMatchObject({ payload: { kind: 'DispatchAck', seq: 42 } });
+  });
+  it('drops events for unknown rollouts other than LocalActivate', () => {
+    const r = agentStep(withPolicy(), { kind: 'HostEvent', rolloutId: 'x@1', event: { kind: 'LocalProbeTopologyDeclared', probes: [], declaredAt: at(1), seq: 0 } }, at(1));
+    expect(r.state.hosts).toEqual({});
+  });
+  it('holds a dispatch without a policy and applies it when manifests arrive', () => {
+    const held = agentStep(initialAgentState(), activate, at(1));
+    expect(held.state.held).toHaveLength(1);
+    const r = agentStep(held.state, { kind: 'ManifestSetUpdated', manifests: manifestSet() }, at(2));
+    expect(r.state.hosts['stable@r1']?.state).toBe('Activating');
+    expect(r.state.held).toEqual([]);
+  });
+});
