@@ -12,7 +12,8 @@ import { makeHostKey } from '../devcp/pki';
 import { startDevCp, type DevCp, type DevCpOptions } from '../devcp/dev-cp';
 import { DemoHostTree } from './host-tree';
 
-export const AGENT_BIN = path.resolve(__dirname, '../bin/nixfleet-agent.js');
+// The built entry point, from src/demo (specs) as from dist/demo (the demo).
+export const AGENT_BIN = path.resolve(__dirname, '../../dist/bin/nixfleet-agent.js');
 
 /** Compressed timings for demos and end-to-end runs (upstream: 5 s, 60 s, 30 s, 15 s, 120 s). */
 export const FAST_TIMINGS = {

@@ -115,7 +115,8 @@ function hostEvent(state: AgentState, rolloutId: string, event: Event, now: Time
   const channel = existing?.channel ?? rolloutChannel(rolloutId);
   const policy = resolvePolicy(state.manifests, channel);
   if (policy === undefined) {
-    if (event.kind === 'LocalActivate' && existing === undefined) return hold(state, rolloutId, event);
+    // Also when a boot snapshot already created the Pending record.
+    if (event.kind === 'LocalActivate') return hold(state, rolloutId, event);
     return { state, effects: [log('warn', 'rollout policy not cached yet; event dropped', { rolloutId, event: event.kind })] };
   }
   const host =
