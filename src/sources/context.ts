@@ -14,5 +14,22 @@ export interface SourceContext {
 /** `now` as the reducer and the wire see it: the scheduler's reading, as a timestamp. */
 export const nowOf = (scheduler: SchedulerLike): Timestamp => fromEpochMillis(scheduler.now());
 
+/**
+ * A `now` for hot paths: formatting a timestamp costs more than a reducer
+ * turn, and many turns share one millisecond, so the last one is reused.
+ */
+export function cachedNow(scheduler: SchedulerLike): () => Timestamp {
+  let lastMs = Number.NaN;
+  let last = fromEpochMillis(0);
+  return () => {
+    const ms = scheduler.now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      last = fromEpochMillis(ms);
+    }
+    return last;
+  };
+}
+
 export const describeError = (err: unknown): string =>
   err instanceof Error ? err.message : typeof err === 'object' && err !== null && 'message' in err ? String((err as { message: unknown }).message) : String(err);

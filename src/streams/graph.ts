@@ -39,7 +39,7 @@ import { activationWorker } from '../sources/activation';
 import { advanceTicker, TICK_INTERVAL_MS } from '../sources/advance-ticker';
 import { certRenewal } from '../sources/cert-renewal';
 import { BoundedQueue, LatestChannel } from '../sources/channels';
-import { nowOf, type SourceContext } from '../sources/context';
+import { cachedNow, type SourceContext } from '../sources/context';
 import { heartbeat, HEARTBEAT_INTERVAL_MS } from '../sources/heartbeat';
 import { longpoll } from '../sources/longpoll';
 import { manifestPoll, MANIFEST_POLL_INTERVAL_MS } from '../sources/manifest-poll';
@@ -137,7 +137,7 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
   };
   const shutdown$ = new ReplaySubject<void>(1);
   const ctx: SourceContext = { scheduler, logger, shutdown$ };
-  const now = () => nowOf(scheduler);
+  const now = cachedNow(scheduler);
 
   const inputs$ = new Subject<ReducerInput>();
   const effects$ = new Subject<AgentEffect>();
