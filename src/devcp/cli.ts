@@ -1,0 +1,216 @@
+// `nixfleet-agent dev-cp …`: the development control plane as a process.
+// It writes what an agent needs into its state directory (ca.pem,
+// trust.json, a bootstrap token per declared host, the admin token), prints
+// the URL and those paths, optionally opens a rollout, and runs until
+// SIGTERM or SIGINT.
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as E from 'fp-ts/Either';
+import { asyncScheduler } from 'rxjs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { fromEpochMillis } from '../codecs/timestamp';
+import { parseHostKey } from '../io/enroll/host-key';
+import { parseOpenSshEd25519 } from '../io/enroll/openssh';
+import { createLogger } from '../io/log';
+import type { ReleaseResult } from './core';
+import { DEVCP_DEFAULTS, startDevCp, type DevCp } from './dev-cp';
+import { DEFAULT_CHANNEL, DEFAULT_SOAK_MINUTES, type HostDecl } from './fleet';
+import { sshPublicLineOf } from './pki';
+import { DEFAULT_TOKEN_TTL_SECS } from './tokens';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export interface CliIo {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+}
+
+interface Parsed {
+  readonly port: number;
+  readonly stateDir?: string;
+  readonly host: readonly [string, string][];
+  readonly channel: string;
+  readonly release: readonly [string, string][];
+  readonly onHealthFailure: 'halt' | 'rollback-and-halt';
+  readonly soakMinutes: number;
+  readonly cnSuffix: string;
+  readonly bareCn: boolean;
+  readonly certValiditySecs: number;
+  readonly tokenTtlSecs: number;
+  readonly emptyDatabase: boolean;
+  readonly allowUnlistedNonces: boolean;
+  readonly strict: boolean;
+  readonly replanIntervalSecs: number;
+  readonly resignIntervalSecs: number;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly json: boolean;
+}
+
+const pair = (flag: string) => (v: string, acc: [string, string][] = []): [string, string][] => {
+  const i = v.indexOf('=');
+  if (i <= 0 || i === v.length - 1) throw new InvalidArgumentError(`${flag} expects NAME=VALUE, got ${JSON.stringify(v)}`);
+  return [...acc, [v.slice(0, i), v.slice(i + 1)]];
+};
+
+const integer = (flag: string, min: number) => (v: string): number => {
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)) || Number(v) < min) throw new InvalidArgumentError(`${flag} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  return Number(v);
+};
+
+const minutes = (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`--soak-minutes must be a number >= 0, got ${JSON.stringify(v)}`);
+  return n;
+};
+
+function command(io: CliIo): Command {
+  return new Command('nixfleet-agent dev-cp')
+    .description('Development control plane: HTTPS with mTLS on 127.0.0.1, its own fleet CA and CI release key, enrollment, dispatch, events.')
+    .addOption(new Option('--port <n>', 'TCP port on 127.0.0.1 (0 = any free port)').argParser(integer('--port', 0)).default(0))
+    .addOption(new Option('--state-dir <dir>', 'keys, CA, trust.json, tokens and state (default: a new temporary directory)'))
+    .addOption(new Option('--host <name=file>', 'declare a host: its OpenSSH public key file (or host private key); repeatable').argParser(pair('--host')).default([]))
+    .addOption(new Option('--channel <name>', 'channel of the declared hosts').default(DEFAULT_CHANNEL))
+    .addOption(new Option('--release <host=closure>', 'open a rollout at start with this closure (store path basename); repeatable').argParser(pair('--release')).default([]))
+    .addOption(new Option('--on-health-failure <policy>', 'policy of the rollout opened by --release').choices(['halt', 'rollback-and-halt']).default('rollback-and-halt'))
+    .addOption(new Option('--soak-minutes <n>', 'soak of the rollout opened by --release (fractions allowed)').argParser(minutes).default(DEFAULT_SOAK_MINUTES))
+    .addOption(new Option('--cn-suffix <suffix>', 'issued certificates get CN agent-<host>.<suffix>').default('fleet.lab.internal'))
+    .addOption(new Option('--bare-cn', 'issue certificates with the bare host name as CN').default(false))
+    .addOption(new Option('--cert-validity-secs <n>', 'validity of issued agent certificates (>= 60)').argParser(integer('--cert-validity-secs', 60)).default(DEVCP_DEFAULTS.certValiditySecs))
+    .addOption(new Option('--token-ttl-secs <n>', 'lifetime of the bootstrap tokens written at start').argParser(integer('--token-ttl-secs', 1)).default(DEFAULT_TOKEN_TTL_SECS))
+    .addOption(new Option('--empty-database', 'forget records, burnt nonces and the event log from a previous run (keys, CA and fleet stay)').default(false))
+    .addOption(new Option('--allow-unlisted-nonces', 'accept valid tokens this CP did not mint (no nonce allowlist)').default(false))
+    .addOption(new Option('--strict', 'answer 400 to requests without X-Nixfleet-Protocol (upstream --strict)').default(false))
+    .addOption(new Option('--replan-interval-secs <n>', 're-offer Pending dispatches this often').argParser(integer('--replan-interval-secs', 1)).default(DEVCP_DEFAULTS.replanIntervalMs / 1000))
+    .addOption(new Option('--resign-interval-secs <n>', 're-sign fleet.resolved and manifests this often').argParser(integer('--resign-interval-secs', 1)).default(DEVCP_DEFAULTS.resignIntervalMs / 1000))
+    .addOption(new Option('--log-level <level>', 'debug, info, warn or error').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .addOption(new Option('--json', 'print the URL and paths as one JSON line').default(false))
+    .helpOption('-h, --help', 'show this help')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+}
+
+// A public key file is one line; a host key a few hundred bytes.
+const MAX_KEY_FILE_BYTES = 64 * 1024;
+
+/** `ssh-ed25519 …` line from a public key file, or derived from an OpenSSH / PKCS#8 private key. */
+export async function publicLineFromFile(file: string): Promise<string> {
+  const st = await fs.stat(file);
+  if (st.size > MAX_KEY_FILE_BYTES) throw new Error(`${file}: ${st.size} bytes is not a key file`);
+  const text = await fs.readFile(file, 'utf8');
+  if (text.includes('-----BEGIN OPENSSH PRIVATE KEY-----')) {
+    const k = parseOpenSshEd25519(text);
+    if (E.isLeft(k)) throw new Error(`${file}: ${k.left}`);
+    return sshPublicLineOf(k.right.publicRaw, k.right.comment);
+  }
+  if (text.includes('-----BEGIN')) {
+    const k = parseHostKey(text);
+    if (E.isLeft(k)) throw new Error(`${file}: ${k.left}`);
+    return sshPublicLineOf(k.right.publicRaw, '');
+  }
+  const line = text.split('\n').find((l) => l.trim() !== '');
+  if (line === undefined) throw new Error(`${file}: empty`);
+  return line.trim();
+}
+
+export interface StartedCli {
+  readonly devCp: DevCp;
+  readonly stateDir: string;
+  readonly tokens: Readonly<Record<string, string>>;
+  readonly rollout: ReleaseResult | undefined;
+}
+
+/** Parse, start, write tokens, print; the process-level wrapper waits for a signal. */
+export async function startDevCpCli(args: readonly string[], io: CliIo): Promise<{ kind: 'exit'; code: number } | ({ kind: 'running' } & StartedCli)> {
+  let opts: Parsed;
+  try {
+    const cmd = command(io);
+    cmd.parse([...args], { from: 'user' });
+    opts = cmd.opts<Parsed>();
+  } catch (e) {
+    if (e instanceof CommanderError) return { kind: 'exit', code: e.code === 'commander.helpDisplayed' || e.code === 'commander.help' ? EXIT_OK : EXIT_USAGE };
+    throw e;
+  }
+  const logger = createLogger({ level: opts.logLevel, format: 'text', clock: () => fromEpochMillis(asyncScheduler.now()), write: (l) => io.stderr(`${l}\n`), name: 'nixfleet-dev-cp' });
+  try {
+    const stateDir = opts.stateDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'nixfleet-dev-cp-')));
+    const hosts: HostDecl[] = [];
+    for (const [name, file] of opts.host) hosts.push({ name, pubkey: await publicLineFromFile(file), channel: opts.channel });
+    const devCp = await startDevCp({
+      hosts,
+      stateDir,
+      emptyDatabase: opts.emptyDatabase,
+      port: opts.port,
+      cnSuffix: opts.bareCn ? null : opts.cnSuffix,
+      certValiditySecs: opts.certValiditySecs,
+      requireNonceAllowlist: !opts.allowUnlistedNonces,
+      strictVersion: opts.strict,
+      replanIntervalMs: opts.replanIntervalSecs * 1000,
+      resignIntervalMs: opts.resignIntervalSecs * 1000,
+      logger,
+    });
+    const tokens: Record<string, string> = {};
+    await fs.mkdir(path.join(stateDir, 'tokens'), { recursive: true, mode: 0o700 });
+    for (const h of devCp.hosts()) {
+      const file = path.join(stateDir, 'tokens', `${h.hostname}.json`);
+      await devCp.writeToken(h.hostname, file, { ttlSecs: opts.tokenTtlSecs });
+      tokens[h.hostname] = file;
+    }
+    let rollout: ReleaseResult | undefined;
+    if (opts.release.length > 0) {
+      try {
+        rollout = devCp.release({ channel: opts.channel, closures: Object.fromEntries(opts.release), policy: opts.onHealthFailure, soakMinutes: opts.soakMinutes });
+      } catch (e) {
+        await devCp.close();
+        throw e;
+      }
+    }
+    const files = devCp.files;
+    const summary = {
+      url: devCp.url,
+      stateDir,
+      caCert: files?.caCert,
+      trust: files?.trust,
+      adminToken: files?.adminToken,
+      tokens,
+      ...(rollout !== undefined ? { rolloutId: rollout.rolloutId } : {}),
+    };
+    if (opts.json) io.stdout(JSON.stringify(summary) + '\n');
+    else {
+      const lines = [
+        'nixfleet dev control plane',
+        `  url          ${devCp.url}`,
+        `  ca cert      ${summary.caCert ?? '-'}`,
+        `  trust.json   ${summary.trust ?? '-'}`,
+        ...Object.entries(tokens).map(([h, f]) => `  token        ${f}  (${h})`),
+        `  admin token  ${summary.adminToken ?? '-'}`,
+        `  state dir    ${stateDir}`,
+        ...(rollout !== undefined ? [`  rollout      ${rollout.rolloutId}  (${rollout.hosts.map((x) => x.hostname).join(', ')})`] : []),
+        'running; stop with SIGTERM or SIGINT',
+      ];
+      io.stdout(lines.join('\n') + '\n');
+    }
+    return { kind: 'running', devCp, stateDir, tokens, rollout };
+  } catch (e) {
+    io.stderr(`dev-cp: ${e instanceof Error ? e.message : String(e)}\n`);
+    return { kind: 'exit', code: EXIT_FAILURE };
+  }
+}
+
+export async function runDevCpCli(args: readonly string[]): Promise<number> {
+  const started = await startDevCpCli(args, { stdout: (s) => void process.stdout.write(s), stderr: (s) => void process.stderr.write(s) });
+  if (started.kind === 'exit') return started.code;
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  await started.devCp.close();
+  return EXIT_OK;
+}
