@@ -24,7 +24,7 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
+export async function startFaultProxy(target: { host: string; port: number }, listenPort = 0): Promise<FaultProxy> {
   const open = new Set<net.Socket>();
   let count = 0;
   const state: { mode: FaultMode } = { mode: { kind: 'pass' } };
@@ -68,7 +68,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => later(() => client.destroy()));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
   const addr = server.address() as net.AddressInfo;
   return {
     port: addr.port,

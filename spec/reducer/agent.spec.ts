@@ -68,3 +68,18 @@ describe('agentStep: host events', () => {
     expect(r.state.held).toEqual([]);
   });
 });
+
+describe('agentStep: resuming after a restart', () => {
+  it('fires the switch again for an Activating record, the rollback for a Failed one that owes it', () => {
+    const base = agentStep(withPolicy(), activate, at(1)).state;
+    const activating = base.hosts['stable@r1']!;
+    const failed = { ...activating, rolloutId: 'stable@r2', state: 'Failed' as const, policyApplied: 'rollback-and-halt' as const };
+    const halted = { ...failed, rolloutId: 'stable@r3', policyApplied: 'halt' as const };
+    const converged = { ...activating, rolloutId: 'stable@r4', state: 'Converged' as const };
+    const r = agentStep({ ...base, hosts: { 'stable@r1': activating, 'stable@r2': failed, 'stable@r3': halted, 'stable@r4': converged } }, { kind: 'ResumeInterrupted' }, at(5));
+    expect(r.effects.filter((e) => e.kind !== 'Log')).toEqual([
+      { kind: 'LocalFireSwitch', rolloutId: 'stable@r1', target: 't' },
+      { kind: 'LocalFireRollbackTo', rolloutId: 'stable@r2', closure: 'p' },
+    ]);
+  });
+});

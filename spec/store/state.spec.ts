@@ -59,6 +59,28 @@ describe('agent state', () => {
     store.close();
   });
 
+  it('atomically: the events and records of a turn land together, or neither does', () => {
+    const { store } = openStore(dir);
+    const enqueue = () => store.enqueue({ rolloutId: 'r@1', kind: 'Converged', durable: true, build: (seq) => ({ seq }) });
+    const row = { rolloutId: 'r@1', record: '{"state":"Converged"}', updatedAt: '2025-01-01T00:00:00Z' };
+    store.atomically(() => {
+      enqueue();
+      store.saveRollouts([row]);
+    });
+    expect([store.stats().queued, store.rollouts().length]).toEqual([1, 1]);
+    expect(
+      thrown(() =>
+        store.atomically(() => {
+          enqueue();
+          store.saveRollouts([]);
+          throw new Error('killed halfway');
+        }),
+      ),
+    ).toBeDefined();
+    expect([store.stats().queued, store.rollouts().length, store.lastSeq('r@1')]).toEqual([1, 1, 1]);
+    store.close();
+  });
+
   it('keeps only the most recently stored manifests and refuses oversized ones', () => {
     const { store } = openStore(dir, { limits: { maxCachedManifests: 2, maxManifestBytes: 10 } });
     const put = (r: string) => store.putManifest({ rolloutId: r, raw: new Uint8Array([1]), signature: new Uint8Array([2]), verifiedAt: 't' });

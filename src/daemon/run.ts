@@ -10,7 +10,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
-import { asyncScheduler, firstValueFrom, type Subscription } from 'rxjs';
+import { asyncScheduler, firstValueFrom } from 'rxjs';
 import { decodeJson } from '../codecs/decode';
 import { HostRolloutState } from '../codecs/host-state';
 import { fromEpochMillis } from '../codecs/timestamp';
@@ -60,25 +60,40 @@ function restoredHosts(store: AgentStore, logger: Logger): Record<string, HostRo
   return hosts;
 }
 
-/** Keeps the saved rollout records in step with the reducer (for `status` and warm restarts). */
-function persistRecords(state$: ReturnType<typeof createAgentGraph>['states$'], store: AgentStore, logger: Logger): Subscription {
+/**
+ * Each reducer turn's durable writes in one transaction: the events it
+ * queues and the rollout records (for `status` and warm restarts), so a
+ * SIGKILL between the two can never leave a record ahead of its events.
+ */
+function turnCommitter(store: AgentStore, logger: Logger): (state: AgentState, applyEffects: () => void) => void {
   let last: AgentState['hosts'] | undefined;
-  return state$.subscribe((state) => {
-    if (state.hosts === last) return;
-    const previous = last;
-    last = state.hosts;
-    try {
+  return (state, applyEffects) => {
+    const save = () => {
+      if (state.hosts === last) return;
+      const previous = last;
+      last = state.hosts;
       const at = wallClock();
       store.saveRollouts(Object.values(state.hosts).map((h) => ({ rolloutId: h.rolloutId, record: JSON.stringify(HostRolloutState.encode(h)), updatedAt: at })));
       for (const h of Object.values(state.hosts)) {
-        if (h.state === 'Converged' && previous?.[h.rolloutId]?.state !== 'Converged' && previous !== undefined) {
+        if (previous !== undefined && h.state === 'Converged' && previous[h.rolloutId]?.state !== 'Converged') {
           store.confirmClosure({ closure: h.targetClosure, confirmedAt: h.convergedAt ?? at });
         }
       }
+    };
+    try {
+      store.atomically(() => {
+        applyEffects();
+        // A failed save must not roll back the events just queued.
+        try {
+          save();
+        } catch (err) {
+          logger.error('could not save the rollout records', { error: message(err) });
+        }
+      });
     } catch (err) {
-      logger.error('could not save rollout records', { error: message(err) });
+      logger.error('could not commit this turn', { error: message(err) });
     }
-  });
+  };
 }
 
 export interface RunningDaemon {
@@ -185,11 +200,11 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
       seqFloors,
       hosts,
       bootstrap$: bootRecovery({ cp: client, host: hostPort, machineId: opts.machineId, scheduler, logger }),
+      turn: turnCommitter(store, logger),
     },
     scheduler,
     logger,
   });
-  const persisting = persistRecords(graph.states$, store, logger);
   const notifier = createNotifier(logger, env);
   const metrics = createMetrics({
     graph,
@@ -219,7 +234,6 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     notifier.stopping();
     stopping = firstValueFrom(graph.stop()).then((result) => {
       if (result === 'deadline') logger.warn('drain deadline reached; in-flight work was cancelled');
-      persisting.unsubscribe();
       metrics.close();
       metricsServer?.close();
       client.close();

@@ -103,6 +103,8 @@ export interface FleetOptions {
   readonly agentArgs?: readonly string[];
   readonly agentEnv?: NodeJS.ProcessEnv;
   readonly logLevel?: 'debug' | 'info';
+  /** The URL agents use for the CP (e.g. through a fault-injection proxy); default the CP's own. */
+  readonly controlPlaneUrl?: (cpUrl: string) => string;
 }
 
 export class DemoFleet {
@@ -143,7 +145,7 @@ export class DemoFleet {
       const token = path.join(dir, 'bootstrap-token.json');
       await cp.writeToken(host, token);
       const args = [
-        '--control-plane-url', cp.url,
+        '--control-plane-url', opts.controlPlaneUrl?.(cp.url) ?? cp.url,
         '--machine-id', host,
         '--trust-file', trust,
         '--ca-cert', ca,

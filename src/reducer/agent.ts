@@ -26,7 +26,9 @@ export type ReducerInput =
   | { readonly kind: 'HostEvent'; readonly rolloutId: string; readonly event: Event }
   | { readonly kind: 'AgentAdvanceTick' }
   | { readonly kind: 'ManifestSetUpdated'; readonly manifests: ManifestSet }
-  | { readonly kind: 'BootstrapHost'; readonly snapshot: HostRolloutSnapshot };
+  | { readonly kind: 'BootstrapHost'; readonly snapshot: HostRolloutSnapshot }
+  /** After a restart, once the boot snapshots are in: finish what a killed agent left half done. */
+  | { readonly kind: 'ResumeInterrupted' };
 
 export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
 
@@ -178,6 +180,27 @@ function bootstrap(state: AgentState, snapshot: HostRolloutSnapshot): AgentTrans
   };
 }
 
+/**
+ * An agent killed between firing a switch (or a rollback) and recording its
+ * outcome comes back with the record still Activating (or Failed with the
+ * rollback owed). Upstream fires nothing then and the host waits forever
+ * unless the CP sees the target in a heartbeat. The pipelines are idempotent
+ * (realise, set the profile, switch, poll), so they are fired again.
+ */
+function resume(state: AgentState): AgentTransition {
+  const effects: AgentEffect[] = [];
+  for (const h of Object.values(state.hosts)) {
+    if (h.state === 'Activating') {
+      effects.push(log('warn', 'resuming an interrupted activation', { rolloutId: h.rolloutId, target: h.targetClosure }));
+      effects.push({ kind: 'LocalFireSwitch', rolloutId: h.rolloutId, target: h.targetClosure });
+    } else if (h.state === 'Failed' && h.policyApplied === 'rollback-and-halt' && h.currentClosureAtDispatch !== undefined) {
+      effects.push(log('warn', 'resuming an interrupted rollback', { rolloutId: h.rolloutId, to: h.currentClosureAtDispatch }));
+      effects.push({ kind: 'LocalFireRollbackTo', rolloutId: h.rolloutId, closure: h.currentClosureAtDispatch });
+    }
+  }
+  return { state, effects };
+}
+
 /** Apply inputs one after another, threading state and concatenating effects. */
 function chain(state: AgentState, effects: readonly AgentEffect[], steps: readonly ((s: AgentState) => AgentTransition)[]): AgentTransition {
   let s = state;
@@ -225,5 +248,7 @@ export function agentStep(
     }
     case 'BootstrapHost':
       return bootstrap(state, input.snapshot);
+    case 'ResumeInterrupted':
+      return resume(state);
   }
 }

@@ -8,7 +8,7 @@
 // poison event (a 4xx that can never succeed) is dead-lettered and the pass
 // goes on (upstream blocks on it forever). On shutdown, one last pass
 // once everything that could still queue an event has finished.
-import { catchError, concat, defer, EMPTY, expand, from, ignoreElements, map, merge, mergeMap, of, reduce, take, takeUntil, takeWhile, timeout, timer, type Observable } from 'rxjs';
+import { catchError, concat, defer, EMPTY, expand, from, ignoreElements, map, merge, mergeMap, observeOn, of, reduce, take, takeUntil, takeWhile, timeout, timer, type Observable } from 'rxjs';
 import { concatMap } from 'rxjs/operators';
 import type { ControlPlanePort, DeliveryOutcome } from '../ports/control-plane';
 import { deliveryVerdict, type OutboundQueuePort, type QueuedEvent } from '../ports/store';
@@ -94,6 +94,8 @@ function pass(deps: DrainDeps, ctx: SourceContext): Observable<never> {
 }
 
 export function outboundDrain(deps: DrainDeps, ctx: SourceContext, periodMs: number = DRAIN_INTERVAL_MS): Observable<never> {
-  const triggers = merge(timer(0, periodMs, ctx.scheduler), deps.kick$).pipe(takeUntil(ctx.shutdown$));
+  // A kick is handled after the turn that queued the event, so the drain
+  // never reads a row whose transaction has not committed yet.
+  const triggers = merge(timer(0, periodMs, ctx.scheduler), deps.kick$.pipe(observeOn(ctx.scheduler))).pipe(takeUntil(ctx.shutdown$));
   return concat(triggers, (deps.finalPass$ ?? of('final')).pipe(take(1))).pipe(exhaustMapWithTrailing(() => pass(deps, ctx)));
 }

@@ -94,6 +94,11 @@ export interface AgentGraphConfig {
   readonly hosts?: Readonly<Record<string, HostRolloutState>>;
   /** Boot-recovery snapshots; all are applied before any source starts. */
   readonly bootstrap$?: Observable<HostRolloutSnapshot>;
+  /**
+   * Wraps each turn's effects (after the state is updated): the daemon runs
+   * them and saves the records in one store transaction. Default: run them.
+   */
+  readonly turn?: (state: AgentState, applyEffects: () => void) => void;
 }
 
 export interface AgentGraphDeps {
@@ -192,7 +197,12 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
     certRenewal(ports.cert, config.renewalThresholdFraction, ctx).pipe(isolate('cert renewal', ctx)),
   );
   const sources$ = merge(producers$, sideWorkers$).pipe(finalize(() => feedback.complete()));
-  const boot$ = (config.bootstrap$ ?? EMPTY).pipe(map((snapshot): ReducerInput => ({ kind: 'BootstrapHost', snapshot })));
+  // Boot snapshots first, then (after a restart with saved records) resume
+  // whatever a killed agent left half done, then the sources.
+  const boot$ = concat(
+    (config.bootstrap$ ?? EMPTY).pipe(map((snapshot): ReducerInput => ({ kind: 'BootstrapHost', snapshot }))),
+    Object.keys(config.hosts ?? {}).length > 0 ? of<ReducerInput>({ kind: 'ResumeInterrupted' }) : EMPTY,
+  );
 
   const turns$ = merge(concat(boot$, sources$), feedback).pipe(
     mailbox(REDUCER_INPUT_CAPACITY, (dropped) => {
@@ -206,6 +216,7 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
     }),
   );
 
+  const wrapTurn = config.turn ?? ((_state: AgentState, applyEffects: () => void) => applyEffects());
   let running: Subscription | undefined;
   const done$ = new ReplaySubject<void>(1);
 
@@ -222,10 +233,12 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
         next: (turn) => {
           if (turn.input !== undefined) inputs$.next(turn.input);
           states$.next(turn.state);
-          for (const effect of turn.effects) {
-            effects$.next(effect);
-            apply(effect);
-          }
+          wrapTurn(turn.state, () => {
+            for (const effect of turn.effects) {
+              effects$.next(effect);
+              apply(effect);
+            }
+          });
         },
         complete: () => done$.next(),
       });

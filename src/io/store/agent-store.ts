@@ -72,6 +72,16 @@ export class AgentStore {
     return guarded(doing, f);
   }
 
+  /**
+   * Runs `f` in one transaction: everything it writes lands together or not
+   * at all (the calls inside nest as savepoints). The daemon wraps each
+   * reducer turn in one, so a SIGKILL can never leave a saved rollout record
+   * ahead of the events that explain it.
+   */
+  atomically<T>(f: () => T): T {
+    return this.run('transaction', () => this.db.transaction(f)());
+  }
+
   /** Assigns the next seq of the rollout and stores `build(seq)` in one transaction. */
   enqueue(request: EnqueueRequest): Enqueued {
     return this.run('enqueue', () => this.queue.enqueue(request));
