@@ -79,7 +79,15 @@ export class AgentStore {
    * ahead of the events that explain it.
    */
   atomically<T>(f: () => T): T {
-    return this.run('transaction', () => this.db.transaction(f)());
+    return this.run('transaction', () => {
+      try {
+        return this.db.transaction(f)();
+      } catch (err) {
+        // The queue caches its totals; a rollback here undid rows it counted.
+        if (!this.db.inTransaction) this.queue.resync();
+        throw err;
+      }
+    });
   }
 
   /** Assigns the next seq of the rollout and stores `build(seq)` in one transaction. */

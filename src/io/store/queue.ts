@@ -129,6 +129,13 @@ export class OutboundQueue {
     this.enqueueTx = db.transaction((req: EnqueueRequest) => this.enqueueRows(req));
     this.buryTx = db.transaction((id: number, reason: string) => this.buryRow(id, reason));
     this.raiseTx = db.transaction((rolloutId: string, lastSeq: number) => this.raiseRow(rolloutId, lastSeq));
+    this.count = 0;
+    this.bytes = 0;
+    this.resync();
+  }
+
+  /** Re-reads the cached totals; needed after an enclosing transaction rolled back. */
+  resync(): void {
     const t = this.q.totals.get();
     this.count = t?.n ?? 0;
     this.bytes = t?.b ?? 0;
