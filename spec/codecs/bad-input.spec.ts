@@ -1,25 +1,13 @@
 // Bad input to every codec gives a Left with a readable path and reason —
-// never an exception, never a partially decoded value.
+// never an exception, never a partially decoded value. (Arbitrary inputs to
+// every codec: spec/fuzz.)
 import * as E from 'fp-ts/Either';
 import fc from 'fast-check';
 import type * as t from 'io-ts';
 import { decodeJson, decodeWith } from '../../src/codecs/decode';
-import { Effect } from '../../src/codecs/effects';
 import { AgentEvent, AgentEventEnvelope, Event } from '../../src/codecs/events';
 import { HostRolloutSnapshot, HostRolloutState } from '../../src/codecs/host-state';
 import { RolloutPolicy } from '../../src/codecs/policy';
-import { TimestampCodec } from '../../src/codecs/timestamp';
-
-const CODECS: [string, t.Mixed][] = [
-  ['AgentEvent', AgentEvent],
-  ['AgentEventEnvelope', AgentEventEnvelope],
-  ['Event', Event],
-  ['Effect', Effect],
-  ['HostRolloutState', HostRolloutState],
-  ['HostRolloutSnapshot', HostRolloutSnapshot],
-  ['RolloutPolicy', RolloutPolicy],
-  ['Timestamp', TimestampCodec],
-];
 
 const snapshot = {
   rolloutId: 'stable@r1',
@@ -75,16 +63,6 @@ describe('bad input', () => {
   it('malformed JSON text is a DecodeError too', () => {
     const r = decodeJson(AgentEventEnvelope, '{"hostname":');
     expect(E.isLeft(r) && r.left.issues[0]?.reason).toMatch(/^malformed JSON/);
-  });
-
-  it.each(CODECS)('%s never throws on arbitrary input', (_name, codec) => {
-    fc.assert(
-      fc.property(fc.oneof(fc.anything(), fc.jsonValue()), (u) => {
-        const r = decodeWith(codec, u);
-        if (E.isLeft(r)) expect(r.left.issues.length).toBeGreaterThan(0);
-      }),
-      { numRuns: 1000 },
-    );
   });
 
   it('never throws on mutated valid events', () => {
