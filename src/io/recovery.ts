@@ -2,7 +2,7 @@
 // §4.3): one heartbeat before the workers start, in the "boot shape" (no
 // rollout_id), whose bootstrap snapshots the graph turns into BootstrapHost
 // inputs before the long-poll may act — upstream starts its workers first
-// and races (reference §18 item 2). Never fatal: any failure is logged and
+// and races (reference §18 item 2). Never fatal: each failure is logged and
 // the stream completes with no snapshots; the steady heartbeat retries.
 import { catchError, concatMap, defer, EMPTY, first, from, of, timeout, type Observable, type SchedulerLike } from 'rxjs';
 import type { HostRolloutSnapshot } from '../codecs/host-state';

@@ -1,4 +1,4 @@
-// Runner results (reference agent-runtime.md §10.2): any error is a `fail`,
+// Runner results (reference agent-runtime.md §10.2): every error is a `fail`,
 // and a failure reason is capped at 512 bytes so a chatty probe cannot
 // inflate the outbound queue.
 import type { ProbeRunResult } from '../../ports/probes';
