@@ -91,8 +91,8 @@ export function resolvePolicy(manifests: ManifestSet | undefined, channel: strin
   return name !== undefined && Object.prototype.hasOwnProperty.call(fleet.rolloutPolicies, name) ? fleet.rolloutPolicies[name] : undefined;
 }
 
-const withEntry = <V>(record: Readonly<Record<string, V>>, key: string, value: V): Record<string, V> =>
-  Object.fromEntries([...Object.entries(record).filter(([k]) => k !== key), [key, value]]);
+// A computed key defines an own property: "__proto__" as a rollout id stays data.
+const withEntry = <V>(record: Readonly<Record<string, V>>, key: string, value: V): Record<string, V> => ({ ...record, [key]: value });
 
 function hold(state: AgentState, rolloutId: string, event: EventOf<'LocalActivate'>): AgentTransition {
   const others = state.held.filter((h) => h.rolloutId !== rolloutId);

@@ -31,8 +31,8 @@ function updateProbe(probes: ProbeMap, e: ProbeResult): ProbeMap {
       ...(e.failureReason !== undefined ? { failureReason: e.failureReason } : {}),
     };
   }
-  // fromEntries defines own properties, so a probe named "__proto__" stays data.
-  return Object.fromEntries([...Object.entries(probes).filter(([k]) => k !== e.probeName), [e.probeName, record]]);
+  // A computed key defines an own property, so a probe named "__proto__" stays data.
+  return { ...probes, [e.probeName]: record };
 }
 
 /** The converged invariants, in upstream's order; the first failure wins. */
