@@ -1,11 +1,25 @@
 // The built package entry (dist/index.js, what harnesses embed) exports the
 // state machine, its constructor and the codecs. `npm test` builds first.
+import * as fs from 'fs';
+import * as path from 'path';
 import * as E from 'fp-ts/Either';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const api = require('../dist/index.js');
 
 describe('dist/index.js', () => {
+  it('verifies the derived signed manifest vector with its harness key', () => {
+    const dir = path.resolve(__dirname, '../../shared/vectors/derived/nixfleet-harness/rollout-manifest');
+    const r = api.verifyRolloutManifest(
+      new Uint8Array(fs.readFileSync(path.join(dir, 'manifest.canonical.json'))),
+      new Uint8Array(fs.readFileSync(path.join(dir, 'manifest.canonical.json.sig'))),
+      [{ algorithm: 'ed25519', public: fs.readFileSync(path.join(dir, 'pubkey.b64'), 'utf8').trim() }],
+      { now: '2026-05-01T00:30:00Z', freshnessWindowSecs: 3600 },
+    );
+    expect(E.isRight(r)).toBe(true);
+    expect(api.canonicalize({ b: 1, a: [true, null] })).toBe('{"a":[true,null],"b":1}');
+  });
+
   it.each([
     'step',
     'newPending',
@@ -23,11 +37,16 @@ describe('dist/index.js', () => {
     'initialAgentState',
     'createAgentGraph',
     'mailbox',
+    'canonicalize',
+    'verifyFleetResolved',
+    'verifyRolloutManifest',
+    'verifyRevocations',
+    'parseTrustConfig',
   ])('exports function %s', (name) => {
     expect(typeof api[name]).toBe('function');
   });
 
-  it.each(['Event', 'AgentEvent', 'AgentEventEnvelope', 'Effect', 'HostRolloutState', 'HostRolloutSnapshot', 'RolloutPolicy', 'ProbeRecord', 'HostState', 'OnHealthFailure', 'TimestampCodec'])(
+  it.each(['Event', 'AgentEvent', 'AgentEventEnvelope', 'Effect', 'HostRolloutState', 'HostRolloutSnapshot', 'RolloutPolicy', 'ProbeRecord', 'HostState', 'OnHealthFailure', 'TimestampCodec', 'FleetResolved', 'RolloutManifest', 'Revocations', 'TrustConfig'])(
     'exports codec %s',
     (name) => {
       expect(typeof api[name].decode).toBe('function');

@@ -16,3 +16,16 @@ export type * from './ports/host';
 export type * from './ports/logger';
 export type * from './ports/manifests';
 export type * from './ports/probes';
+// - Trust: JCS canonical JSON and signed-artifact verification (upstream's order and verdicts).
+export {
+  canonicalize,
+  parseTrustConfig,
+  verifyBootstrapNonces,
+  verifyFleetResolved,
+  verifyRevocations,
+  verifyRolloutManifest,
+  type VerifyError,
+  type Verified,
+} from './trust';
+export { FleetResolved, RolloutManifest, Revocations } from './codecs/artifacts';
+export { TrustConfig } from './codecs/trust-config';
