@@ -268,6 +268,19 @@ describe('probe worker', () => {
   });
 });
 
+describe('probe test mode', () => {
+  it('a reset declares nothing and runs nothing, as upstream', () => {
+    scheduler().run(({ hot, flush }) => {
+      const probes = new FakeProbes(asyncScheduler, [probe('web')]);
+      const port = Object.assign(Object.create(probes) as FakeProbes, { testMode: () => true });
+      const out: unknown[] = [];
+      probeWorker(port, hot<ProbeCommand>('a', { a: { kind: 'reset', rolloutId: 'r' } }), context(hot('30s a'))).subscribe((i) => out.push(i));
+      flush();
+      expect([out, probes.runs]).toEqual([[], []]);
+    });
+  });
+});
+
 describe('cert renewal', () => {
   it('checks at start and every 60 s, renews below the threshold', () => {
     scheduler().run(({ hot, flush }) => {

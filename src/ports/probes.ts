@@ -26,4 +26,6 @@ export interface ProbePort {
   declarations(): Observable<readonly ProbeDeclaration[]>;
   /** One run; any failure is a `fail` result, never an error. Unsubscribing kills the run. */
   run(probe: ProbeDeclaration): Observable<ProbeRunResult>;
+  /** Upstream's NIXFLEET_AGENT_PROBE_TEST_MODE: a reset then declares nothing and runs nothing. */
+  testMode?(): boolean;
 }

@@ -42,6 +42,7 @@ export function createProbeAdapter(input: ProbeConfigInput = {}): ProbePort {
   return {
     declarations: () => readDeclarations(cfg),
     run: (probe) => runProbe(cfg, probe),
+    testMode: () => cfg.testMode(),
   };
 }
 
