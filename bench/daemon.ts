@@ -10,27 +10,28 @@
 //   a bare `node -e "setInterval(()=>{},1e3)"` started at the same moment
 //   (target: at most +40 MB): both RSS are read from /proc at the same instant.
 //
-// They are not rows of `npm run bench` yet: a meaningful idle figure needs the
-// HTTPS development CP (in progress under src/devcp), which holds the
-// long-poll and answers heartbeats as a real CP does. Until then, with no agent
-// flags given, the daemon runs against an unreachable CP (https://127.0.0.1:1)
-// and a throwaway trust.json, as spec/daemon/process.spec.ts does: start-up to
-// READY=1 does not wait for the CP, so that figure is already indicative; the
-// idle one measures a daemon retrying a dead CP and is printed as such.
+// Both are rows of `npm run bench` (section `daemon`, daemonRows below),
+// against a loopback development CP (src/devcp over HTTPS with mTLS, set up by
+// the built DemoFleet) that holds the long-poll and answers heartbeats as a
+// real CP does. Standalone, `--devcp` does the same; with no flags at all the
+// daemon runs against an unreachable CP (https://127.0.0.1:1) and a throwaway
+// trust.json, as spec/daemon/process.spec.ts does — start-up without a client
+// certificate, and an idle figure of a daemon retrying a dead CP.
 //
 //   npm run build && npx tsc -p bench/tsconfig.json
-//   node node_modules/.cache/nixfleet-bench/bench/daemon.js [--ready] [--rss] [--runs=10] [--settle-secs=120] [--bin=dist/bin/nixfleet-agent.js] [-- agent flags…]
+//   node node_modules/.cache/nixfleet-bench/bench/daemon.js [--ready] [--rss] [--runs=10] [--settle-secs=120] [--bin=dist/bin/nixfleet-agent.js] [--devcp | -- agent flags…]
 //
 // Agent flags after `--` replace the CP-less defaults: pass at least
 // --control-plane-url, --machine-id, --trust-file and the TLS files the dev CP
 // issued (--ca-cert, --client-cert, --client-key). A fresh --state-dir and
 // --host-root are added to every run unless the flags name them.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { median } from './lib';
+import type * as DemoFleetModule from '../src/demo/fleet';
+import { median, type Row } from './lib';
 import { repoRoot } from './paths';
 
 interface DgramServer {
@@ -229,12 +230,92 @@ export async function idleRss(launch: DaemonLaunch, settleMs = 120_000, onProgre
   }
 }
 
+/**
+ * A loopback development CP (src/devcp, HTTPS with mTLS) with one declared
+ * host, through the built `DemoFleet` (dist/demo/fleet.js, so its host tree
+ * finds demo/host-tools): keys, host tree, trust.json, CA and bootstrap
+ * token. The returned flags are the daemon's own for that host, with the
+ * production worker periods (the demo's compressed ones dropped) and without
+ * --state-dir, so every run gets a fresh state directory; the first run
+ * enrolls with the token, later ones start with the certificate it wrote.
+ */
+export async function loopbackCp(dir: string, logLevel: 'info' | 'debug' = 'info'): Promise<{ readonly launch: DaemonLaunch; readonly url: string; close(): Promise<void> }> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { DemoFleet } = require(path.join(repoRoot(), 'dist/demo/fleet.js')) as typeof DemoFleetModule;
+  const fleet = await DemoFleet.create({ dir, hosts: ['bench-01'], logLevel });
+  const agent = fleet.agent('bench-01');
+  // AgentProcess keeps the flags it builds private; the bench reads them rather than copy the recipe.
+  const all = (agent as unknown as { readonly args: readonly string[] }).args;
+  const drop = new Set(['--state-dir', '--worker-periods', '--sustained-failure-threshold-secs']);
+  const args: string[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const a = all[i] as string;
+    if (drop.has(a)) i += 1;
+    else args.push(a);
+  }
+  return { launch: { args, env: agent.tree.env({}) }, url: fleet.cp.url, close: () => fleet.close() };
+}
+
+/** `tsc -p tsconfig.build.json`, so the daemon rows never measure a stale dist/. */
+function buildDist(): void {
+  const r = spawnSync(process.execPath, [path.join(repoRoot(), 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: repoRoot(), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
+}
+
+/**
+ * The table's two daemon rows, against a loopback dev CP: start-up to READY=1
+ * (certificate present, fresh state directory per run) and idle RSS after
+ * `settle` (120 s; 20 s with --quick, which says so in the row).
+ */
+export async function daemonRows(quick: boolean, notes: string[], progress: (line: string) => void = () => {}): Promise<Row[]> {
+  buildDist();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixfleet-bench-cp-'));
+  const cp = await loopbackCp(dir);
+  try {
+    const runs = quick ? 6 : 10;
+    const settleMs = quick ? 20_000 : 120_000;
+    const up = await startupToReady(cp.launch, runs);
+    const rss = await idleRss(cp.launch, settleMs, progress);
+    notes.push(
+      `daemon rows: dist/bin/nixfleet-agent.js (rebuilt first) against a loopback dev CP (${cp.url}, HTTPS + mTLS, one host, production worker periods); ` +
+        `start-up: median of ${runs} alternating pairs, certificate present, fresh state directory each run ` +
+        `(daemon ${up.samples.ready.map((x) => x.toFixed(0)).join('/')} ms; node -e 0 ${up.samples.bare.map((x) => x.toFixed(0)).join('/')} ms); ` +
+        `idle RSS read at the same instant from /proc, daemon peak ${rss.daemonPeakMb.toFixed(1)} MiB while settling.`,
+    );
+    const ms = (x: number) => `${x.toFixed(0)} ms`;
+    const mb = (x: number) => `${x.toFixed(1)} MiB`;
+    const signed = (x: number, unit: string) => `${x >= 0 ? '+' : ''}${x.toFixed(unit === 'ms' ? 0 : 1)} ${unit}`;
+    return [
+      {
+        name: 'daemon start-up to READY=1 vs node -e 0 (loopback dev CP, cert present)',
+        ours: ms(up.readyMs),
+        baseline: ms(up.bareMs),
+        ratio: signed(up.deltaMs, 'ms'),
+        target: '<= +300 ms',
+        verdict: up.deltaMs <= 300 ? 'ok' : 'BELOW',
+      },
+      {
+        name: `daemon idle RSS ${settleMs / 1000} s after READY=1 vs node -e setInterval${quick ? ' (--quick: not 120 s)' : ''}`,
+        ours: mb(rss.daemonMb),
+        baseline: mb(rss.bareMb),
+        ratio: signed(rss.deltaMb, 'MiB'),
+        target: '<= +40 MB',
+        verdict: rss.deltaMb * 1.048576 <= 40 ? 'ok' : 'BELOW',
+      },
+    ];
+  } finally {
+    await cp.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const sep = argv.indexOf('--');
   const own = sep < 0 ? argv : argv.slice(0, sep);
   const agentFlags = sep < 0 ? [] : argv.slice(sep + 1);
   if (own.includes('--help')) {
-    console.log('usage: node node_modules/.cache/nixfleet-bench/bench/daemon.js [--ready] [--rss] [--runs=10] [--settle-secs=120] [--bin=PATH] [-- agent flags…]');
+    console.log('usage: node node_modules/.cache/nixfleet-bench/bench/daemon.js [--ready] [--rss] [--runs=10] [--settle-secs=120] [--bin=PATH] [--devcp | -- agent flags…]');
+    console.log('--devcp: against a loopback development CP (needs dist/: npm run build), as the bench table does.');
     console.log('Without agent flags the daemon runs against an unreachable CP (https://127.0.0.1:1) with a throwaway trust.json.');
     return 0;
   }
@@ -246,11 +327,14 @@ async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'nixfleet-bench-daemon-'));
+  let closeCp: (() => Promise<void>) | undefined;
   try {
-    const cpless = agentFlags.length === 0;
-    const launch: DaemonLaunch = { bin, args: cpless ? cplessArgs(scratch) : agentFlags };
+    const devcp = own.includes('--devcp') ? await loopbackCp(path.join(scratch, 'fleet')) : undefined;
+    closeCp = devcp?.close;
+    const cpless = agentFlags.length === 0 && devcp === undefined;
+    const launch: DaemonLaunch = devcp !== undefined ? { bin, ...devcp.launch } : { bin, args: cpless ? cplessArgs(scratch) : agentFlags };
     console.log(`daemon ${bin}, Node ${process.version}, ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'} x${os.cpus().length}`);
-    console.log(cpless ? 'CP: none (unreachable https://127.0.0.1:1) — no dev CP flags given' : `CP flags: ${agentFlags.join(' ')}`);
+    console.log(cpless ? 'CP: none (unreachable https://127.0.0.1:1) — no dev CP flags given' : `CP flags: ${launch.args.join(' ')}`);
     if (both || own.includes('--ready')) {
       const r = await startupToReady(launch, Number(opt('runs') ?? 10));
       console.log(`start-up to READY=1: ${r.readyMs.toFixed(0)} ms; node -e 0: ${r.bareMs.toFixed(0)} ms; ` + `difference ${r.deltaMs.toFixed(0)} ms (median of ${r.runs} alternating pairs; target at most +300 ms)`);
@@ -266,6 +350,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     return 0;
   } finally {
+    await closeCp?.();
     fs.rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // Entry point of the `nixfleet-agent` command.
-import 'reflect-metadata';
 import { asyncScheduler } from 'rxjs';
 import { fromEpochMillis } from '../codecs/timestamp';
 import { parseInvocation, EXIT_FAILURE } from '../cli/program';
-import { readStatus, renderStatus, statusJson } from '../cli/status';
+import type * as StatusModule from '../cli/status';
 import { runDaemon } from '../daemon/run';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -18,6 +17,8 @@ async function main(): Promise<number> {
       process.stderr.write(inv.stderr);
       return inv.code;
     case 'status': {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { readStatus, renderStatus, statusJson } = require('../cli/status') as typeof StatusModule;
       const report = readStatus(inv.stateDir, () => fromEpochMillis(asyncScheduler.now()));
       process.stdout.write(inv.json ? statusJson(report, inv.stateDir) : renderStatus(report, inv.stateDir));
       return 0;

@@ -21,7 +21,7 @@ import { createCpClient } from '../io/http';
 import { createHostPort } from '../io/host';
 import { createLogger } from '../io/log';
 import { createManifestPort } from '../io/manifests';
-import { createMetrics, serveMetrics } from '../io/metrics';
+import type * as MetricsModule from '../io/metrics';
 import { createProbeAdapter } from '../io/probes';
 import { bootRecovery } from '../io/recovery';
 import { AgentStore, storePort } from '../io/store';
@@ -206,20 +206,28 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     logger,
   });
   const notifier = createNotifier(logger, env);
-  const metrics = createMetrics({
-    graph,
-    queueStats: () => store.stats(),
-    certNotAfter: () => certInfo()?.notAfter,
-    currentClosure: () => {
-      try {
-        return path.basename(fs.readlinkSync(host.currentSystem));
-      } catch {
-        return undefined;
-      }
-    },
-    nowMs: () => scheduler.now(),
-  });
-  const metricsServer = opts.metricsListen !== undefined ? serveMetrics(metrics.registry, opts.metricsListen, logger) : undefined;
+  // Metrics only with --metrics-listen: nothing else reads them, and
+  // prom-client is loaded only then.
+  let metrics: MetricsModule.AgentMetrics | undefined;
+  let metricsServer: ReturnType<typeof MetricsModule.serveMetrics> | undefined;
+  if (opts.metricsListen !== undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createMetrics, serveMetrics } = require('../io/metrics') as typeof MetricsModule;
+    metrics = createMetrics({
+      graph,
+      queueStats: () => store.stats(),
+      certNotAfter: () => certInfo()?.notAfter,
+      currentClosure: () => {
+        try {
+          return path.basename(fs.readlinkSync(host.currentSystem));
+        } catch {
+          return undefined;
+        }
+      },
+      nowMs: () => scheduler.now(),
+    });
+    metricsServer = serveMetrics(metrics.registry, opts.metricsListen, logger);
+  }
 
   graph.start();
   logger.info('agent running', { machineId: opts.machineId, controlPlane: opts.controlPlaneUrl, restoredRollouts: Object.keys(hosts).length, stateDir: opts.stateDir });
@@ -234,7 +242,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     notifier.stopping();
     stopping = firstValueFrom(graph.stop()).then((result) => {
       if (result === 'deadline') logger.warn('drain deadline reached; in-flight work was cancelled');
-      metrics.close();
+      metrics?.close();
       metricsServer?.close();
       client.close();
       notifier.close();

@@ -1,13 +1,12 @@
 // Facts read from the client certificate: validity (for the renewal
 // threshold), its public key (it must be the host key before we install it)
 // and its serial (for logs). Pure over PEM text; Left is a readable reason.
-import 'reflect-metadata';
 import * as crypto from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import * as E from 'fp-ts/Either';
 import { fromEpochMillis, instantOf, type Timestamp } from '../../codecs/timestamp';
 import type { CertValidity } from '../../ports/host';
 import { errorMessage } from '../http/from-work';
+import { x509 } from './x509-lazy';
 
 export interface CertInfo extends CertValidity {
   readonly serial: string;
@@ -25,7 +24,7 @@ export function parseCertPem(pem: string): E.Either<string, CertInfo> {
   const block = FIRST_CERT.exec(pem)?.[0];
   if (block === undefined) return E.left('no PEM certificate found');
   try {
-    const cert = new x509.X509Certificate(block);
+    const cert = new (x509().X509Certificate)(block);
     const spki = crypto.createPublicKey({ key: Buffer.from(cert.publicKey.rawData), format: 'der', type: 'spki' });
     const ed25519PublicRaw =
       spki.asymmetricKeyType === 'ed25519' ? new Uint8Array(spki.export({ format: 'der', type: 'spki' }).subarray(-32)) : undefined;
