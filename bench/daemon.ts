@@ -245,7 +245,7 @@ export async function loopbackCp(dir: string, logLevel: 'info' | 'debug' = 'info
   const fleet = await DemoFleet.create({ dir, hosts: ['bench-01'], logLevel });
   const agent = fleet.agent('bench-01');
   // AgentProcess keeps the flags it builds private; the bench reads them rather than copy the recipe.
-  const all = (agent as unknown as { readonly args: readonly string[] }).args;
+  const all = agent.args;
   const drop = new Set(['--state-dir', '--worker-periods', '--sustained-failure-threshold-secs']);
   const args: string[] = [];
   for (let i = 0; i < all.length; i++) {

@@ -43,7 +43,8 @@ export class AgentProcess {
     readonly host: string,
     readonly dir: string,
     readonly tree: DemoHostTree,
-    private readonly args: readonly string[],
+    /** The daemon's flags (benches reuse them). */
+    readonly args: readonly string[],
     private readonly extraEnv: NodeJS.ProcessEnv,
   ) {}
 

@@ -43,9 +43,11 @@ export function record(state: MirrorState, rolloutId: string, host: string): Hos
   return Object.prototype.hasOwnProperty.call(state.records, k) ? state.records[k] : undefined;
 }
 
+// A computed key defines an own property; a spread copy costs far less than
+// rebuilding the map from its entries on every event.
 const put = (state: MirrorState, r: HostRolloutState): MirrorState => ({
   ...state,
-  records: Object.fromEntries([...Object.entries(state.records).filter(([k]) => k !== key(r.rolloutId, r.hostname)), [key(r.rolloutId, r.hostname), r]]),
+  records: { ...state.records, [key(r.rolloutId, r.hostname)]: r },
 });
 
 export interface RolloutHost {
