@@ -78,7 +78,11 @@ describe('faults', () => {
       if (proxy !== undefined) proxy.mode = modes[Math.floor(random() * modes.length)] ?? { kind: 'pass' };
     }, 700);
     try {
-      await fleet.waitFor('agent-side Reverted', () => (agent.lines.some((l) => String(l.message).endsWith('Failed → Reverted')) ? true : undefined), 150_000);
+      await explained(
+        fleet.waitFor('agent-side Reverted', () => (agent.lines.some((l) => String(l.message).endsWith('Failed → Reverted')) ? true : undefined), 150_000),
+        fleet,
+        rolloutId,
+      );
     } finally {
       clearInterval(flapping);
       proxy.mode = { kind: 'pass' };
@@ -93,6 +97,10 @@ describe('faults', () => {
     fleet = await fleetOf(['web-01']);
     const agent = fleet.agent('web-01');
     agent.start();
+    // Kills start once enrolled: the CP burns the token on its first success, so a
+    // kill between the CP's answer and the cert write needs a new token (upstream
+    // too; the daemon says so). That window is enrollment's, not the rollout's.
+    await fleet.waitFor('enrollment', () => (agent.lines.some((l) => l.message === 'enrolled with the control plane') ? true : undefined), 60_000);
     const closure = agent.tree.closure('nixos-system-web-01-v2');
     const { rolloutId } = fleet.cp.release({ closures: { 'web-01': closure }, policy: 'halt', soakMinutes: 1.5 });
     const random = prng(2026);
@@ -101,12 +109,7 @@ describe('faults', () => {
       await agent.stop('SIGKILL');
       agent.start();
     }
-    await waitState(fleet, rolloutId, 'web-01', 'Converged', 150_000).catch((err: unknown) => {
-      const f = fleet as DemoFleet;
-      throw new Error(
-        `${String(err)}\nCP record: ${JSON.stringify(f.cp.record(rolloutId, 'web-01'))}\nCP events: ${f.cp.events(rolloutId).map((e) => `${e.event.kind}#${e.event.seq}:${e.outcome}`).join(' ')}\nagent: ${agent.lines.filter((l) => l.level !== 'debug').slice(-25).map((l) => `${l.level} ${l.message} ${JSON.stringify(l).slice(0, 160)}`).join('\n')}`,
-      );
-    });
+    await explained(waitState(fleet, rolloutId, 'web-01', 'Converged', 150_000), fleet, rolloutId);
     const applied = received(fleet, rolloutId, 'web-01'); // throws on a gap or a seq applied twice
     expect(applied[0]).toBe('DispatchAck#1');
     expect(applied[applied.length - 1]).toMatch(/^Converged#/);
@@ -114,6 +117,24 @@ describe('faults', () => {
     expect(fleet.cp.record(rolloutId, 'web-01')).toMatchObject({ state: 'Converged', currentClosure: closure });
   });
 });
+
+/** On failure, what the CP recorded and the agent's last words, to tell a slow run from a stuck one. */
+async function explained<T>(wait: Promise<T>, fleet: DemoFleet, rolloutId: string, host = 'web-01'): Promise<T> {
+  return wait.catch((err: unknown) => {
+    const agent = fleet.agent(host);
+    const events = fleet.cp.events(rolloutId).map((e) => `${e.event.kind}#${e.event.seq}:${e.outcome}`);
+    const tail = agent.lines.filter((l) => l.level !== 'debug').slice(-40);
+    throw new Error(
+      [
+        String(err),
+        `CP record: ${JSON.stringify(fleet.cp.record(rolloutId, host))}`,
+        `CP events: ${events.join(' ')}`,
+        'agent:',
+        ...tail.map((l) => `${l.at ?? ''} ${l.level} ${l.message} ${JSON.stringify(l).slice(0, 200)}`),
+      ].join('\n'),
+    );
+  });
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -47,6 +47,14 @@ describe('sd_notify', () => {
     expect(received[0]).toBe('READY=1\nSTATUS=running');
   });
 
+  it('asks for more start-up time with a status while enrollment waits', async () => {
+    const n = createNotifier(new MemoryLogger(), { NOTIFY_SOCKET: path.join(dir, 'notify') });
+    n.extendStartTimeout(70_000, 'enrolling: control plane unreachable');
+    await until(() => received.length === 1);
+    n.close();
+    expect(received).toEqual(['EXTEND_TIMEOUT_USEC=70000000\nSTATUS=enrolling: control plane unreachable']);
+  });
+
   it('is a no-op without NOTIFY_SOCKET, and refuses the abstract namespace with a warning', () => {
     const logger = new MemoryLogger();
     createNotifier(logger, {}).ready();

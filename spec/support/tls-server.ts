@@ -34,6 +34,8 @@ export interface Reply {
   readonly headers?: Readonly<Record<string, string>>;
   /** Objects are sent as JSON; strings and buffers as is. */
   readonly body?: unknown;
+  /** Close the connection without an answer (the client sees a transport error). */
+  readonly hangUp?: boolean;
 }
 
 export interface HandlerContext {
@@ -145,7 +147,8 @@ export async function startTlsServer(options: TlsServerOptions): Promise<TlsTest
         const reply = (r: Reply): void => {
           if (replied || res.destroyed) return;
           replied = true;
-          send(res, r);
+          if (r.hangUp === true) res.socket?.destroy();
+          else send(res, r);
         };
 
         // Upstream layer order: version check, then mTLS identity, then the handler.

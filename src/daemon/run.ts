@@ -33,6 +33,8 @@ import { readTrustFile } from '../trust';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
+/** Start-up time asked of systemd per enrollment retry beyond the wait itself: one request's deadline (30 s) twice over. */
+const ENROLL_ATTEMPT_ALLOWANCE_MS = 60_000;
 
 /** Host paths under `--host-root` (`/` on a real host). */
 export function hostPaths(root: string) {
@@ -104,8 +106,11 @@ export interface RunningDaemon {
 
 export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = process.env): Promise<RunningDaemon> {
   const logger = createLogger({ level: opts.logLevel, format: opts.logFormat, clock: wallClock });
+  // Created first: enrollment may need to extend systemd's start timeout.
+  const notifier = createNotifier(logger, env);
   const fail = (msg: string, fields: Record<string, unknown> = {}): RunningDaemon => {
     logger.error(msg, fields);
+    notifier.close();
     return { done: Promise.resolve(EXIT_FAILURE), stop() {} };
   };
   const host = hostPaths(opts.hostRoot);
@@ -130,6 +135,8 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
         ...(opts.bootstrapTokenFile !== undefined ? { bootstrapTokenFile: opts.bootstrapTokenFile } : {}),
         scheduler,
         logger,
+        // The next wait plus one request deadline, so a slow CP cannot trip the start timeout.
+        onRetry: (reason, retryInMs) => notifier.extendStartTimeout(retryInMs + ENROLL_ATTEMPT_ALLOWANCE_MS, `enrolling: ${reason}`),
       }),
     );
     if (outcome.kind === 'enrolled') logger.info('enrolled with the control plane', { certFile: outcome.certFile, notAfter: outcome.notAfter });
@@ -205,7 +212,6 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     scheduler,
     logger,
   });
-  const notifier = createNotifier(logger, env);
   // Metrics only with --metrics-listen: nothing else reads them, and
   // prom-client is loaded only then.
   let metrics: MetricsModule.AgentMetrics | undefined;

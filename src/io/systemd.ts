@@ -1,4 +1,5 @@
-// sd_notify(3) for `Type=notify` units: READY=1 once the graph runs,
+// sd_notify(3) for `Type=notify` units: EXTEND_TIMEOUT_USEC while first-boot
+// enrollment waits for the CP, READY=1 once the graph runs,
 // WATCHDOG=1 at half of WATCHDOG_USEC while the event loop is alive,
 // STOPPING=1 on shutdown. Node has no Unix datagram sockets, so this uses the
 // unix-dgram addon. A no-op when NOTIFY_SOCKET is unset (not under systemd).
@@ -17,12 +18,14 @@ export interface Notifier {
   ready(status?: string): void;
   stopping(): void;
   status(text: string): void;
+  /** Before READY: asks systemd for `ms` more start-up time (a `Type=notify` start timeout would otherwise kill a long enrollment wait). */
+  extendStartTimeout(ms: number, status: string): void;
   /** Starts WATCHDOG=1 pings when systemd asked for them; returns whether it did. */
   startWatchdog(): boolean;
   close(): void;
 }
 
-const noop: Notifier = { ready() {}, stopping() {}, status() {}, startWatchdog: () => false, close() {} };
+const noop: Notifier = { ready() {}, stopping() {}, status() {}, extendStartTimeout() {}, startWatchdog: () => false, close() {} };
 
 /** Half of WATCHDOG_USEC in ms, when the watchdog is enabled for this process. */
 export function watchdogIntervalMs(env: NodeJS.ProcessEnv, pid: number = process.pid): number | undefined {
@@ -61,6 +64,7 @@ export function createNotifier(logger: Logger, env: NodeJS.ProcessEnv = process.
     ready: (status) => send(status === undefined ? 'READY=1' : `READY=1\nSTATUS=${status}`),
     stopping: () => send('STOPPING=1'),
     status: (text) => send(`STATUS=${text}`),
+    extendStartTimeout: (ms, status) => send(`EXTEND_TIMEOUT_USEC=${Math.max(0, Math.round(ms)) * 1000}\nSTATUS=${status}`),
     startWatchdog() {
       const every = watchdogIntervalMs(env);
       if (every === undefined || timer !== undefined) return timer !== undefined;

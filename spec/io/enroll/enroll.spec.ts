@@ -166,9 +166,41 @@ describe('first-boot enrollment', () => {
     expect(fs.existsSync(files.cert)).toBe(true);
   });
 
+  it('retries a transport error (connection dropped, no answer) every 10 s, then enrolls', async () => {
+    const vts = new VirtualTimeScheduler();
+    let drops = 2;
+    srv.route(
+      'POST',
+      '/v1/enroll',
+      async (req) => {
+        if (drops-- > 0) return { status: 0, hangUp: true };
+        return issue()(req);
+      },
+      { auth: 'none' },
+    );
+    const logger = memoryLogger();
+    const done = lastValueFrom(enrollIfNeeded(config({ scheduler: vts, logger })).pipe(toArray()));
+    const advanceTo = (frame: number) => {
+      vts.maxFrames = frame;
+      vts.flush();
+    };
+    const retries = () => logger.lines.filter((l) => l.message === 'enroll: control plane unreachable; retrying');
+    await waitFor(() => retries().length === 1);
+    advanceTo(9_999);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(srv.requests).toHaveLength(1);
+    advanceTo(10_000);
+    await waitFor(() => retries().length === 2);
+    advanceTo(20_000);
+    const [outcome] = await done;
+    expect(outcome).toMatchObject({ kind: 'enrolled', attempts: 3 });
+    expect(retries()[0]).toMatchObject({ level: 'warn', fields: { retryInMs: 10_000, attempts: 1 } });
+    expect(fs.existsSync(files.cert)).toBe(true);
+  });
+
   it.each([
     ['a 503 without the not-ready text (no database)', { status: 503 }, /^enroll https:\/\/127\.0\.0\.1:\d+\/v1\/enroll: 503: \(empty body\)$/],
-    ['409 (nonce already used)', { status: 409, body: 'nonce already used' }, /: 409: nonce already used$/],
+    ['409 (nonce already used)', { status: 409, body: 'nonce already used' }, /: 409: nonce already used — the bootstrap token was already used .*issue a new token for this host$/],
     ['401 (token refused)', { status: 401, body: '' }, /: 401: \(empty body\)$/],
     ['400 (CSR refused)', { status: 400, body: 'bad csr' }, /: 400: bad csr$/],
     ['426 (protocol)', { status: 426, body: 'upgrade' }, /: 426: upgrade$/],
@@ -229,9 +261,21 @@ describe('first-boot enrollment', () => {
     expect((await failure(config())).message).toBe(`enroll: host key ${files.key}: permissions 0604 are too open: the key is accessible to every user; chmod o-rwx (0600 expected)`);
   });
 
-  it('a refused connection is a transport error (not retried)', async () => {
-    const e = await failure(config({ controlPlaneUrl: 'https://127.0.0.1:1' }));
-    expect(e.cpError?.kind).toBe('transport');
+  it('a refused connection is retried with a warning and a start-timeout extension, never written as a cert', async () => {
+    const vts = new VirtualTimeScheduler();
+    const logger = memoryLogger();
+    const retries: Array<[string, number]> = [];
+    const sub = enrollIfNeeded(config({ controlPlaneUrl: 'https://127.0.0.1:1', scheduler: vts, logger, onRetry: (r, ms) => retries.push([r, ms]) })).subscribe({
+      error: (e: unknown) => {
+        throw e;
+      },
+    });
+    await waitFor(() => logger.lines.length === 1);
+    sub.unsubscribe();
+    expect(logger.lines[0]).toMatchObject({ level: 'warn', message: 'enroll: control plane unreachable; retrying', fields: { attempts: 1 } });
+    expect(String(logger.lines[0]?.fields?.['error'])).toMatch(/ECONNREFUSED/);
+    expect(retries).toEqual([['control plane unreachable', 10_000]]);
+    expect(fs.existsSync(files.cert)).toBe(false);
   });
 });
 

@@ -2,8 +2,9 @@
 // §4.1): only when cert, key and token file are configured and the cert file
 // does not exist yet. One POST /v1/enroll without a client identity; a 503
 // whose body says "control plane not ready" is retried every 10 s on the
-// injected scheduler (unbounded, as upstream: the CP is still starting);
-// anything else fails. The issued cert must hold the host key before it is
+// injected scheduler (unbounded, as upstream: the CP is still starting); a
+// transport error (no HTTP answer) is retried on the same cadence, where
+// upstream exits (docs/compatibility.md); any HTTP refusal fails. The issued cert must hold the host key before it is
 // written — atomically, mode 0600.
 import { promises as fs } from 'node:fs';
 import * as E from 'fp-ts/Either';
@@ -32,8 +33,10 @@ export interface EnrollConfig {
   /** The not-ready retry timer and the HTTP deadlines run here. Default asyncScheduler. */
   readonly scheduler?: SchedulerLike;
   readonly logger?: Logger;
-  /** Default 10 000 (upstream). */
+  /** Retry period for "not ready" and for transport errors. Default 10 000 (upstream's not-ready period). */
   readonly notReadyRetryMs?: number;
+  /** Called before each retry wait (not ready, unreachable): the daemon extends its systemd start timeout. */
+  readonly onRetry?: (reason: string, retryInMs: number) => void;
   /** Transport settings for the enrollment client (timeouts, caps). */
   readonly http?: Omit<CpClientConfig, 'baseUrl' | 'tls' | 'scheduler' | 'logger'>;
 }
@@ -122,9 +125,20 @@ export function enrollIfNeeded(config: EnrollConfig): Observable<EnrollOutcome> 
       }).pipe(
         retry({
           delay: (e: unknown) => {
-            if (!isNotReady(e)) return throwError(() => e);
-            logger.info('enroll: control plane cold-starting (awaiting first signed artifact); retrying', { retryInMs: retryMs, attempts });
-            return timer(retryMs, scheduler);
+            if (isNotReady(e)) {
+              logger.info('enroll: control plane cold-starting (awaiting first signed artifact); retrying', { retryInMs: retryMs, attempts });
+              config.onRetry?.('control plane not ready', retryMs);
+              return timer(retryMs, scheduler);
+            }
+            // Upstream exits and leaves the retry to systemd; a flaky first-boot
+            // link is no reason to crash-loop. A response lost after the CP
+            // burned the nonce comes back as a 409, which does stop us.
+            if (isCpError(e) && e.kind === 'transport') {
+              logger.warn('enroll: control plane unreachable; retrying', { retryInMs: retryMs, attempts, error: e.message });
+              config.onRetry?.('control plane unreachable', retryMs);
+              return timer(retryMs, scheduler);
+            }
+            return throwError(() => e);
           },
         }),
         concatMap((issued) => {
@@ -150,5 +164,13 @@ export function enrollIfNeeded(config: EnrollConfig): Observable<EnrollOutcome> 
   );
 }
 
+/** Upstream burns the nonce on first success: a 409 cannot heal by retrying. */
+export const TOKEN_USED_HINT =
+  'the bootstrap token was already used (an earlier enrollment may have succeeded without its certificate being stored); issue a new token for this host';
+
 const toEnrollError = (e: unknown): EnrollError =>
-  e instanceof EnrollError ? e : isCpError(e) ? new EnrollError(e.message, e) : new EnrollError(`enroll: ${errorMessage(e)}`);
+  e instanceof EnrollError
+    ? e
+    : isCpError(e)
+      ? new EnrollError(e.kind === 'status' && e.status === 409 ? `${e.message} — ${TOKEN_USED_HINT}` : e.message, e)
+      : new EnrollError(`enroll: ${errorMessage(e)}`);
