@@ -16,6 +16,7 @@ import { HostRolloutState } from '../codecs/host-state';
 import { fromEpochMillis } from '../codecs/timestamp';
 import type { AgentOptions } from '../cli/options';
 import { createNixosActivation } from '../io/activation';
+import { watchWallClock } from '../io/clock-watch';
 import { createCertPort, enrollIfNeeded, loadTlsMaterial, parseCertPem } from '../io/enroll';
 import { createCpClient } from '../io/http';
 import { createHostPort } from '../io/host';
@@ -24,7 +25,7 @@ import { createManifestPort } from '../io/manifests';
 import type * as MetricsModule from '../io/metrics';
 import { createProbeAdapter } from '../io/probes';
 import { bootRecovery } from '../io/recovery';
-import { AgentStore, storePort } from '../io/store';
+import { AgentStore, Outbox, storePort } from '../io/store';
 import { createNotifier } from '../io/systemd';
 import type { Logger } from '../ports/logger';
 import type { AgentState } from '../reducer/agent';
@@ -66,32 +67,36 @@ function restoredHosts(store: AgentStore, logger: Logger): Record<string, HostRo
  * Each reducer turn's durable writes in one transaction: the events it
  * queues and the rollout records (for `status` and warm restarts), so a
  * SIGKILL between the two can never leave a record ahead of its events.
+ * When the disk refuses the commit, the outbox keeps the turn's events in
+ * memory and the records are written by the next turn that commits.
  */
-function turnCommitter(store: AgentStore, logger: Logger): (state: AgentState, applyEffects: () => void) => void {
-  let last: AgentState['hosts'] | undefined;
+function turnCommitter(outbox: Outbox, store: AgentStore, logger: Logger): (state: AgentState, applyEffects: () => void) => void {
+  // The records as last committed; a failed commit leaves it, so the next turn saves again.
+  let committed: AgentState['hosts'] | undefined;
   return (state, applyEffects) => {
+    let saved = state.hosts === committed;
     const save = () => {
-      if (state.hosts === last) return;
-      const previous = last;
-      last = state.hosts;
       const at = wallClock();
       store.saveRollouts(Object.values(state.hosts).map((h) => ({ rolloutId: h.rolloutId, record: JSON.stringify(HostRolloutState.encode(h)), updatedAt: at })));
       for (const h of Object.values(state.hosts)) {
-        if (previous !== undefined && h.state === 'Converged' && previous[h.rolloutId]?.state !== 'Converged') {
+        if (committed !== undefined && h.state === 'Converged' && committed[h.rolloutId]?.state !== 'Converged') {
           store.confirmClosure({ closure: h.targetClosure, confirmedAt: h.convergedAt ?? at });
         }
       }
     };
     try {
-      store.atomically(() => {
+      outbox.atomically(() => {
         applyEffects();
+        if (saved) return;
         // A failed save must not roll back the events just queued.
         try {
           save();
+          saved = true;
         } catch (err) {
           logger.error('could not save the rollout records', { error: message(err) });
         }
       });
+      if (saved) committed = state.hosts;
     } catch (err) {
       logger.error('could not commit this turn', { error: message(err) });
     }
@@ -179,13 +184,21 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     }
   };
   const cert = certInfo();
-  if (cert !== undefined) store.putCertificate({ serial: cert.serial, fingerprint: cert.fingerprint, notBefore: cert.notBefore, notAfter: cert.notAfter });
+  if (cert !== undefined) {
+    try {
+      store.putCertificate({ serial: cert.serial, fingerprint: cert.fingerprint, notBefore: cert.notBefore, notAfter: cert.notAfter });
+    } catch (err) {
+      // Only `status` reads it; a full disk must not stop the agent here.
+      logger.warn('could not record the certificate metadata', { error: message(err) });
+    }
+  }
 
   // 6–7. The graph; the handshake's snapshots are its first inputs.
   const seqFloors: Record<string, number> = {};
   const hosts = restoredHosts(store, logger);
   for (const id of Object.keys(hosts)) seqFloors[id] = store.lastSeq(id);
-  const queue = storePort(store);
+  const outbox = new Outbox(store, logger, wallClock);
+  const queue = storePort(store, outbox);
   const graph = createAgentGraph({
     ports: {
       cp: client,
@@ -207,7 +220,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
       seqFloors,
       hosts,
       bootstrap$: bootRecovery({ cp: client, host: hostPort, machineId: opts.machineId, scheduler, logger }),
-      turn: turnCommitter(store, logger),
+      turn: turnCommitter(outbox, store, logger),
     },
     scheduler,
     logger,
@@ -221,7 +234,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     const { createMetrics, serveMetrics } = require('../io/metrics') as typeof MetricsModule;
     metrics = createMetrics({
       graph,
-      queueStats: () => store.stats(),
+      queueStats: () => outbox.stats(),
       certNotAfter: () => certInfo()?.notAfter,
       currentClosure: () => {
         try {
@@ -239,6 +252,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
   logger.info('agent running', { machineId: opts.machineId, controlPlane: opts.controlPlaneUrl, restoredRollouts: Object.keys(hosts).length, stateDir: opts.stateDir });
   notifier.ready('running');
   notifier.startWatchdog();
+  const clockWatch = watchWallClock(logger);
 
   let stopping: Promise<number> | undefined;
   let resolveDone: (code: number) => void = () => {};
@@ -252,6 +266,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
       metricsServer?.close();
       client.close();
       notifier.close();
+      clockWatch.stop();
       store.close();
       logger.info('agent stopped', { result });
       return EXIT_OK;

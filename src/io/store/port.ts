@@ -5,17 +5,19 @@
 import { defer, of, type Observable } from 'rxjs';
 import type { StorePort } from '../../ports/store';
 import type { AgentStore } from './agent-store';
+import type { Outbox } from './outbox';
 
 const lazy = <T>(f: () => T): Observable<T> => defer(() => of(f()));
 
-export const storePort = (store: AgentStore): StorePort => ({
-  enqueue: (request) => lazy(() => store.enqueue(request)),
-  pending: (limit) => lazy(() => store.pending(limit)),
-  ack: (id) => lazy(() => store.ack(id)),
-  deadLetter: (id, reason) => lazy(() => store.deadLetter(id, reason)),
+/** With an `outbox`, the queue calls go through it (events the disk refuses are held in memory). */
+export const storePort = (store: AgentStore, outbox?: Outbox): StorePort => ({
+  enqueue: (request) => lazy(() => (outbox ?? store).enqueue(request)),
+  pending: (limit) => lazy(() => (outbox ?? store).pending(limit)),
+  ack: (id) => lazy(() => (outbox ?? store).ack(id)),
+  deadLetter: (id, reason) => lazy(() => (outbox ?? store).deadLetter(id, reason)),
   raiseSeqFloor: (rolloutId, lastSeq) => lazy(() => store.raiseSeqFloor(rolloutId, lastSeq)),
   lastSeq: (rolloutId) => lazy(() => store.lastSeq(rolloutId)),
-  stats: () => lazy(() => store.stats()),
+  stats: () => lazy(() => (outbox ?? store).stats()),
   deadLetters: (limit) => lazy(() => store.deadLetters(limit)),
   saveRollouts: (rows) => lazy(() => store.saveRollouts(rows)),
   rollouts: () => lazy(() => store.rollouts()),
