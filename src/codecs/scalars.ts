@@ -15,7 +15,7 @@ export const Text = new t.Type<string, string, unknown>(
       : LONE_SURROGATE.test(u)
         ? t.failure(u, c, 'string contains a lone UTF-16 surrogate (not valid UTF-8)')
         : t.success(u),
-  (a) => a,
+  t.identity,
 );
 
 /**
@@ -56,7 +56,7 @@ export const HostState = new t.Type<HostState, HostState, unknown>(
       return t.failure(u, c, `legacy host state ${JSON.stringify(u)} is not accepted (expected one of ${HOST_STATES.join(', ')})`);
     return t.failure(u, c, `expected one of ${HOST_STATES.join(', ')}`);
   },
-  (a) => a,
+  t.identity,
 );
 
 /** `"{channel}@{channelRef}"`; tests also use bare ids such as `"r1"`. */

@@ -79,16 +79,37 @@ export function decodeFields(fields: Fields, u: Record<string, unknown>, c: t.Co
 }
 
 export function encodeFields(fields: Fields, a: Readonly<Record<string, unknown>>, out: Record<string, unknown> = {}): Record<string, unknown> {
-  for (const [key, field] of Object.entries(fields)) {
+  return encodeWith(planOf(fields), a, out);
+}
+
+// Every queued event is encoded, so each codec plans its encoding once: the
+// keys in declaration order, and the codec of each field whose encoding is
+// not the identity (strings, numbers, timestamps and enums are written as is).
+interface EncodePlan {
+  readonly keys: readonly string[];
+  readonly codecs: readonly (t.Mixed | undefined)[];
+}
+
+const planOf = (fields: Fields): EncodePlan => {
+  const keys = Object.keys(fields);
+  return { keys, codecs: keys.map((k) => (fields[k] as Field).codec).map((c) => (c.encode === t.identity ? undefined : c)) };
+};
+
+function encodeWith(plan: EncodePlan, a: Readonly<Record<string, unknown>>, out: Record<string, unknown>): Record<string, unknown> {
+  const { keys, codecs } = plan;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
     const v = a[key];
     if (v === undefined) continue;
-    out[key] = field.codec.encode(v);
+    const codec = codecs[i];
+    out[key] = codec === undefined ? v : codec.encode(v);
   }
   return out;
 }
 
 export function struct<F extends Fields>(name: string, fields: F): StructCodec<F> {
   const keys = Object.keys(fields);
+  const plan = planOf(fields);
   const codec = new t.Type<StructType<F>, StructOutput<F>, unknown>(
     name,
     (u): u is StructType<F> =>
@@ -103,7 +124,7 @@ export function struct<F extends Fields>(name: string, fields: F): StructCodec<F
       if (!isPlainObject(u)) return t.failure(u, c, 'expected an object');
       return decodeFields(fields, u, c) as t.Validation<StructType<F>>;
     },
-    (a) => encodeFields(fields, a) as StructOutput<F>,
+    (a) => encodeWith(plan, a, {}) as StructOutput<F>,
   );
   return Object.assign(codec, { fields });
 }
@@ -120,9 +141,12 @@ export interface TaggedUnionCodec<M extends Members> extends t.Type<TaggedType<M
   readonly members: M;
 }
 
+const NO_FIELDS: EncodePlan = { keys: [], codecs: [] };
+
 /** serde `#[serde(tag = "kind")]`: the tag is written first, then the member's fields. */
 export function taggedUnion<M extends Members>(name: string, members: M): TaggedUnionCodec<M> {
   const kinds = Object.keys(members);
+  const plans = new Map<string, EncodePlan>(kinds.map((k) => [k, planOf((members[k] as M[string]).fields)]));
   const member = (kind: unknown): (t.Mixed & { readonly fields: Fields }) | undefined =>
     typeof kind === 'string' && Object.prototype.hasOwnProperty.call(members, kind) ? members[kind] : undefined;
   const codec = new t.Type<TaggedType<M>, TaggedOutput<M>, unknown>(
@@ -146,7 +170,7 @@ export function taggedUnion<M extends Members>(name: string, members: M): Tagged
       const r = decodeFields(m.fields, u, c);
       return E.isLeft(r) ? r : t.success({ kind, ...r.right } as TaggedType<M>);
     },
-    (a) => encodeFields(member(a.kind)?.fields ?? {}, a, { kind: a.kind }) as TaggedOutput<M>,
+    (a) => encodeWith((typeof a.kind === 'string' ? plans.get(a.kind) : undefined) ?? NO_FIELDS, a, { kind: a.kind }) as TaggedOutput<M>,
   );
   return Object.assign(codec, { members });
 }
@@ -160,7 +184,7 @@ export function literals<L extends string>(name: string, values: readonly L[]): 
       typeof u === 'string' && (values as readonly string[]).includes(u)
         ? t.success(u as L)
         : t.failure(u, c, `expected one of ${values.map((v) => JSON.stringify(v)).join(', ')}`),
-    (a) => a,
+    t.identity,
   );
 }
 
@@ -173,7 +197,7 @@ export function integer(name: string, min: number, max: number): t.Type<number, 
       typeof u === 'number' && Number.isInteger(u) && u >= min && u <= max
         ? t.success(u)
         : t.failure(u, c, `expected an integer in [${min}, ${max}]`),
-    (a) => a,
+    t.identity,
   );
 }
 

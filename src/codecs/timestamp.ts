@@ -89,18 +89,35 @@ export function parseInstant(text: string): E.Either<string, Instant> {
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 
+// The agent formats a timestamp for every distinct scheduler reading (each
+// turn's `now`, each probe observation), so formatting avoids per-field
+// string padding: two-digit fields come from a table, and the date part is
+// kept for the last day formatted (consecutive readings share it).
+const TWO_DIGITS: readonly string[] = Array.from({ length: 60 }, (_, i) => pad(i, 2));
+const twoDigits = (n: number): string => TWO_DIGITS[n] as string;
+let lastDays = Number.NaN;
+let lastDatePart = '';
+
+function datePart(days: number): string {
+  if (days !== lastDays) {
+    const [y, mo, d] = civilFromDays(days);
+    lastDatePart = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T`;
+    lastDays = days;
+  }
+  return lastDatePart;
+}
+
 /** Upstream's serde spelling: UTC with `Z`, fraction omitted when zero, else 3, 6 or 9 digits. */
 export function formatInstant(instant: Instant): Timestamp {
   const days = Math.floor(instant.seconds / 86400);
   const secOfDay = instant.seconds - days * 86400;
-  const [y, mo, d] = civilFromDays(days);
-  const hms = `${pad(Math.floor(secOfDay / 3600), 2)}:${pad(Math.floor((secOfDay % 3600) / 60), 2)}:${pad(secOfDay % 60, 2)}`;
+  const hms = `${twoDigits(Math.floor(secOfDay / 3600))}:${twoDigits(Math.floor((secOfDay % 3600) / 60))}:${twoDigits(secOfDay % 60)}`;
   let fraction = '';
   if (instant.nanos !== 0) {
     const digits = pad(instant.nanos, 9);
     fraction = '.' + (digits.endsWith('000000') ? digits.slice(0, 3) : digits.endsWith('000') ? digits.slice(0, 6) : digits);
   }
-  return `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${hms}${fraction}Z` as Timestamp;
+  return `${datePart(days)}${hms}${fraction}Z` as Timestamp;
 }
 
 /** Same instant, written in the `to_rfc3339()` style upstream uses for DB columns (`+00:00`). */
@@ -181,5 +198,5 @@ export const TimestampCodec = new t.Type<Timestamp, string, unknown>(
     const r = normalizeTimestamp(u);
     return E.isRight(r) ? t.success(r.right) : t.failure(u, c, r.left);
   },
-  (a) => a,
+  t.identity,
 );

@@ -11,25 +11,28 @@ export interface SourceContext {
   readonly shutdown$: Observable<unknown>;
 }
 
-/** `now` as the reducer and the wire see it: the scheduler's reading, as a timestamp. */
-export const nowOf = (scheduler: SchedulerLike): Timestamp => fromEpochMillis(scheduler.now());
+// Formatting a timestamp costs more than a reducer turn, and most readings
+// share a millisecond with the previous one (probes and the ticker fire
+// together, the reducer stamps the turn they feed): the last one is reused.
+// fromEpochMillis is pure, so one entry serves every scheduler.
+let lastMs = Number.NaN;
+let last = fromEpochMillis(0);
 
-/**
- * A `now` for hot paths: formatting a timestamp costs more than a reducer
- * turn, and many turns share one millisecond, so the last one is reused.
- */
-export function cachedNow(scheduler: SchedulerLike): () => Timestamp {
-  let lastMs = Number.NaN;
-  let last = fromEpochMillis(0);
-  return () => {
-    const ms = scheduler.now();
-    if (ms !== lastMs) {
-      lastMs = ms;
-      last = fromEpochMillis(ms);
-    }
-    return last;
-  };
+/** `now` as the reducer and the wire see it: the scheduler's reading, as a timestamp. */
+export function nowOf(scheduler: SchedulerLike): Timestamp {
+  const ms = scheduler.now();
+  if (ms !== lastMs) {
+    last = fromEpochMillis(ms);
+    lastMs = ms;
+  }
+  return last;
 }
+
+/** `now` bound to one scheduler, for the reducer's turns. */
+export const cachedNow =
+  (scheduler: SchedulerLike): (() => Timestamp) =>
+  () =>
+    nowOf(scheduler);
 
 export const describeError = (err: unknown): string =>
   err instanceof Error ? err.message : typeof err === 'object' && err !== null && 'message' in err ? String((err as { message: unknown }).message) : String(err);

@@ -8,12 +8,12 @@
 // poison event (a 4xx that can never succeed) is dead-lettered and the pass
 // goes on (upstream blocks on it forever). On shutdown, one last pass
 // once everything that could still queue an event has finished.
-import { catchError, concat, defer, EMPTY, expand, from, ignoreElements, map, merge, mergeMap, observeOn, of, reduce, take, takeUntil, takeWhile, timeout, timer, type Observable } from 'rxjs';
-import { concatMap } from 'rxjs/operators';
+import { concat, merge, observeOn, of, take, takeUntil, timer, type Observable } from 'rxjs';
 import type { ControlPlanePort, DeliveryOutcome } from '../ports/control-plane';
 import { deliveryVerdict, type OutboundQueuePort, type QueuedEvent } from '../ports/store';
 import { describeError, type SourceContext } from './context';
 import { exhaustMapWithTrailing } from './operators';
+import { call, runSteps, type Steps } from './steps';
 
 export const DRAIN_INTERVAL_MS = 15_000;
 export const POST_TIMEOUT_MS = 10_000;
@@ -35,63 +35,57 @@ export interface DrainDeps {
   readonly finalPass$?: Observable<unknown>;
 }
 
-type Step = 'next' | 'stop';
-
-function settle(deps: DrainDeps, ctx: SourceContext, ev: QueuedEvent, outcome: DeliveryOutcome): Observable<Step> {
-  const fields = { rolloutId: ev.rolloutId, seq: ev.seq, kind: ev.kind };
-  const verdict = outcome.kind === 'acked' ? 'ack' : outcome.kind === 'rejected' ? deliveryVerdict(outcome.status) : 'retry';
-  switch (verdict) {
-    case 'ack':
-      return deps.queue.ack(ev.id).pipe(
-        map((): Step => {
+/**
+ * One pass: batches of DRAIN_BATCH in queue order, each event posted and
+ * settled before the next; a batch that went through in full is followed by
+ * another. Stops at the first event that must be retried (a transport error,
+ * a throw or the 10 s timeout is a retry); a store error abandons the pass.
+ * A call that answered nothing moves on to the next event, uncounted.
+ */
+function* passSteps(deps: DrainDeps, ctx: SourceContext): Steps {
+  const postTimeout = { ms: POST_TIMEOUT_MS, scheduler: ctx.scheduler };
+  try {
+    for (;;) {
+      const events = ((yield call(deps.queue.pending(DRAIN_BATCH))) as readonly QueuedEvent[] | undefined) ?? [];
+      let delivered = 0;
+      for (const ev of events) {
+        let outcome: DeliveryOutcome | undefined;
+        try {
+          outcome = (yield call(deps.cp.postEvent(ev.body), postTimeout)) as DeliveryOutcome | undefined;
+        } catch (err) {
+          outcome = { kind: 'retry', reason: describeError(err) };
+        }
+        if (outcome === undefined) continue;
+        const fields = { rolloutId: ev.rolloutId, seq: ev.seq, kind: ev.kind };
+        const verdict = outcome.kind === 'acked' ? 'ack' : outcome.kind === 'rejected' ? deliveryVerdict(outcome.status) : 'retry';
+        if (verdict === 'retry') {
+          const reason = outcome.kind === 'acked' ? '' : outcome.kind === 'rejected' ? `HTTP ${outcome.status}: ${outcome.reason}` : outcome.reason;
+          ctx.logger.warn('event not delivered; will retry', { ...fields, reason });
+          return;
+        }
+        if (verdict === 'ack') {
+          if ((yield call(deps.queue.ack(ev.id))) === undefined) continue;
           ctx.logger.debug('event delivered', fields);
           deps.onDelivered?.(ev);
-          return 'next';
-        }),
-      );
-    case 'dead-letter': {
-      const reason = outcome.kind === 'rejected' ? `HTTP ${outcome.status}: ${outcome.reason}` : 'rejected';
-      ctx.logger.error('control plane refused event for good; moved to dead letters', { ...fields, reason });
-      return deps.queue.deadLetter(ev.id, reason).pipe(map((): Step => 'next'));
+        } else {
+          const reason = outcome.kind === 'rejected' ? `HTTP ${outcome.status}: ${outcome.reason}` : 'rejected';
+          ctx.logger.error('control plane refused event for good; moved to dead letters', { ...fields, reason });
+          if ((yield call(deps.queue.deadLetter(ev.id, reason))) === undefined) continue;
+        }
+        delivered += 1;
+      }
+      if (events.length !== DRAIN_BATCH || delivered !== DRAIN_BATCH) return;
     }
-    case 'retry': {
-      const reason = outcome.kind === 'acked' ? '' : outcome.kind === 'rejected' ? `HTTP ${outcome.status}: ${outcome.reason}` : outcome.reason;
-      ctx.logger.warn('event not delivered; will retry', { ...fields, reason });
-      return of<Step>('stop');
-    }
+  } catch (err) {
+    ctx.logger.error('outbound queue unreadable; drain pass abandoned', { error: describeError(err) });
   }
 }
 
-/** One batch: deliver in order until one must wait. Emits whether a full batch went through. */
-function batch(deps: DrainDeps, ctx: SourceContext): Observable<boolean> {
-  return defer(() => deps.queue.pending(DRAIN_BATCH)).pipe(
-    mergeMap((events) =>
-      from(events).pipe(
-        concatMap((ev) =>
-          defer(() => deps.cp.postEvent(ev.body)).pipe(
-            timeout({ first: POST_TIMEOUT_MS, scheduler: ctx.scheduler }),
-            catchError((err: unknown) => of<DeliveryOutcome>({ kind: 'retry', reason: describeError(err) })),
-            mergeMap((outcome) => settle(deps, ctx, ev, outcome)),
-          ),
-        ),
-        takeWhile((s) => s === 'next'),
-        reduce((n) => n + 1, 0),
-        map((delivered) => events.length === DRAIN_BATCH && delivered === DRAIN_BATCH),
-      ),
-    ),
-  );
-}
-
-function pass(deps: DrainDeps, ctx: SourceContext): Observable<never> {
-  return batch(deps, ctx).pipe(
-    expand((more) => (more ? batch(deps, ctx) : EMPTY)),
-    ignoreElements(),
-    catchError((err: unknown) => {
-      ctx.logger.error('outbound queue unreadable; drain pass abandoned', { error: describeError(err) });
-      return EMPTY;
-    }),
-  );
-}
+// A pass touches every queued event and the store answers synchronously, so
+// it runs as plain steps (src/sources/steps.ts): an operator chain per event
+// (defer, timeout, catchError, mergeMap, takeWhile, reduce) cost more than the
+// reducer turn that queued the event.
+const pass = (deps: DrainDeps, ctx: SourceContext): Observable<never> => runSteps(() => passSteps(deps, ctx));
 
 export function outboundDrain(deps: DrainDeps, ctx: SourceContext, periodMs: number = DRAIN_INTERVAL_MS): Observable<never> {
   // A kick is handled after the turn that queued the event, so the drain

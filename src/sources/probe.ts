@@ -10,7 +10,7 @@
 // previous probe set; a stop for the current rollout ends it (upstream keeps
 // probing after terminal states and logs every rejected result). An unusable
 // health-checks file fails closed (see INVALID_HEALTH_CHECKS_PROBE).
-import { catchError, concat, defer, EMPTY, exhaustMap, filter, from, map, merge, mergeMap, of, scan, switchMap, take, takeUntil, timer, type Observable } from 'rxjs';
+import { catchError, concat, defer, EMPTY, filter, merge, mergeMap, Observable, of, switchMap, take, takeUntil, timer, type Subscription } from 'rxjs';
 import type { Event } from '../codecs/events';
 import type { ProbeStatus } from '../codecs/scalars';
 import type { Timestamp } from '../codecs/timestamp';
@@ -31,10 +31,13 @@ function invalidDeclarations(reason: string): ProbeDeclaration {
   return { name: INVALID_HEALTH_CHECKS_PROBE, kind: INVALID_HEALTH_CHECKS_KIND, mode: 'enforce', intervalSeconds: 30, runOnce: false, spec: { reason } };
 }
 
+/** The port's run, or the fail-closed result for an unusable health-checks file. May throw. */
 function runProbe(port: ProbePort, probe: ProbeDeclaration): Observable<ProbeRunResult> {
   if (probe.kind === INVALID_HEALTH_CHECKS_KIND) return of({ status: 'fail', failureReason: `health checks unusable: ${String(probe.spec['reason'])}` });
-  return defer(() => port.run(probe));
+  return port.run(probe);
 }
+
+const runnerError = (err: unknown): ProbeRunResult => ({ status: 'fail', failureReason: `probe runner error: ${describeError(err)}` });
 
 export type ProbeCommand = { readonly kind: 'reset'; readonly rolloutId: string } | { readonly kind: 'stop'; readonly rolloutId: string };
 
@@ -61,22 +64,59 @@ export function runEvents(probe: ProbeDeclaration, before: TaskState, result: Pr
   return { runs: before.runs + 1, previous: result.status, events };
 }
 
+/**
+ * One probe's runs: each tick starts a run unless one is still going (that
+ * tick is skipped); a run's first result yields its events, an error is a
+ * failed run, a run that ends without a result yields nothing. Probe results
+ * are most of a soak's inputs, so this is a plain subscriber of the ticker,
+ * not an operator chain per run.
+ */
 function task(port: ProbePort, rolloutId: string, probe: ProbeDeclaration, ctx: SourceContext): Observable<ReducerInput> {
   const periodMs = Math.max(probe.intervalSeconds, MIN_PROBE_INTERVAL_SECS) * 1000;
   const ticks = probe.runOnce ? of(0) : timer(0, periodMs, ctx.scheduler);
-  return ticks.pipe(
-    exhaustMap(() => {
+  return new Observable<ReducerInput>((subscriber) => {
+    let seen: TaskState = { runs: 0, events: [] };
+    let running: Subscription | undefined;
+    let ticksDone = false;
+    const start = (): void => {
       const observedAt = nowOf(ctx.scheduler);
-      return runProbe(port, probe).pipe(
-        take(1),
-        catchError((err: unknown) => of<ProbeRunResult>({ status: 'fail', failureReason: `probe runner error: ${describeError(err)}` })),
-        map((result) => ({ result, observedAt })),
-      );
-    }),
-    scan((s: TaskState, r) => runEvents(probe, s, r.result, r.observedAt), { runs: 0, events: [] }),
-    mergeMap((s) => from(s.events)),
-    map((event): ReducerInput => ({ kind: 'HostEvent', rolloutId, event })),
-  );
+      let done = false;
+      const settle = (result: ProbeRunResult | undefined): void => {
+        if (done) return;
+        done = true;
+        if (result !== undefined) {
+          seen = runEvents(probe, seen, result, observedAt);
+          for (const event of seen.events) subscriber.next({ kind: 'HostEvent', rolloutId, event });
+        }
+        running?.unsubscribe();
+        running = undefined;
+        if (ticksDone) subscriber.complete();
+      };
+      let run: Observable<ProbeRunResult>;
+      try {
+        run = runProbe(port, probe);
+      } catch (err) {
+        settle(runnerError(err));
+        return;
+      }
+      const sub = run.subscribe({ next: settle, error: (err: unknown) => settle(runnerError(err)), complete: () => settle(undefined) });
+      if (done) sub.unsubscribe();
+      else running = sub;
+    };
+    const tickSub = ticks.subscribe({
+      next: () => {
+        if (running === undefined) start();
+      },
+      complete: () => {
+        ticksDone = true;
+        if (running === undefined) subscriber.complete();
+      },
+    });
+    return () => {
+      tickSub.unsubscribe();
+      running?.unsubscribe();
+    };
+  });
 }
 
 function probeSet(port: ProbePort, rolloutId: string, ctx: SourceContext): Observable<ReducerInput> {

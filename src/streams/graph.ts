@@ -23,7 +23,7 @@
 // 5. Time is the injected scheduler's.
 // 6. Effects are applied in order, inside the turn that produced them and
 //    before the next input is taken (state is updated first).
-import { BehaviorSubject, concat, EMPTY, finalize, map, merge, of, race, ReplaySubject, scan, share, Subject, take, timer, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { BehaviorSubject, concat, EMPTY, finalize, map, merge, of, race, ReplaySubject, share, Subject, take, timer, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { HostRolloutSnapshot, HostRolloutState } from '../codecs/host-state';
 import type { ActivationIntent, ActivationPort } from '../ports/activation';
 import type { ControlPlanePort } from '../ports/control-plane';
@@ -97,6 +97,7 @@ export interface AgentGraphConfig {
   /**
    * Wraps each turn's effects (after the state is updated): the daemon runs
    * them and saves the records in one store transaction. Default: run them.
+   * `applyEffects` must be called before the hook returns (invariant 6).
    */
   readonly turn?: (state: AgentState, applyEffects: () => void) => void;
 }
@@ -133,6 +134,8 @@ export interface AgentGraph {
   stop(): Observable<StopResult>;
 }
 
+const NO_EFFECTS: readonly AgentEffect[] = [];
+
 /** Builds the graph; nothing runs until `start()`. */
 export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
   const { ports, config, scheduler, logger } = deps;
@@ -151,7 +154,16 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
   const intents = new BoundedQueue<ActivationIntent>(ACTIVATION_INTENT_CAPACITY);
   const probeCommands = new LatestChannel<ProbeCommand>();
   const kicks = new LatestChannel<void>();
-  let stats: GraphStats = { inputsDropped: 0, eventsDelivered: 0 };
+  const counts = { inputsDropped: 0, eventsDelivered: 0, lastContactAt: undefined as string | undefined };
+  // stats() hands out one immutable snapshot until a counter moves (a delivery
+  // is counted per event: no copy per event).
+  let snapshot: GraphStats | undefined;
+  const stats = (): GraphStats =>
+    (snapshot ??= {
+      inputsDropped: counts.inputsDropped,
+      eventsDelivered: counts.eventsDelivered,
+      ...(counts.lastContactAt !== undefined ? { lastContactAt: counts.lastContactAt } : {}),
+    });
   let stopping = false;
 
   const apply = createApplier({
@@ -173,7 +185,10 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
         host: ports.host,
         machineId: config.machineId,
         kick: () => kicks.offer(),
-        onContact: () => (stats = { ...stats, lastContactAt: now() }),
+        onContact: () => {
+          counts.lastContactAt = now();
+          snapshot = undefined;
+        },
       },
       ctx,
       periods.heartbeat ?? HEARTBEAT_INTERVAL_MS,
@@ -188,7 +203,10 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
         cp: ports.cp,
         queue: ports.queue,
         kick$: kicks.values(),
-        onDelivered: () => (stats = { ...stats, eventsDelivered: stats.eventsDelivered + 1 }),
+        onDelivered: () => {
+          counts.eventsDelivered += 1;
+          snapshot = undefined;
+        },
         finalPass$: producersDone$,
       },
       ctx,
@@ -206,17 +224,34 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
 
   const turns$ = merge(concat(boot$, sources$), feedback).pipe(
     mailbox(REDUCER_INPUT_CAPACITY, (dropped) => {
-      stats = { ...stats, inputsDropped: stats.inputsDropped + 1 };
+      counts.inputsDropped += 1;
+      snapshot = undefined;
       logger.error('reducer input queue full; input dropped', { kind: dropped.kind, capacity: REDUCER_INPUT_CAPACITY });
-    }),
-    scan((acc, input) => ({ input, ...agentStep(acc.state, input, now(), reducerConfig) }), {
-      input: undefined as ReducerInput | undefined,
-      state: states$.value,
-      effects: [] as readonly AgentEffect[],
     }),
   );
 
+  // One reducer turn per input. The mailbox never re-enters it, so the turn's
+  // effects can sit in one variable and `applyEffects` is one function for
+  // every turn: nothing is allocated here beyond what agentStep() returns.
+  // (rxjs's Subject.next allocates even without observers; the streams only
+  // exposed for tests and tools are fed when someone listens.)
   const wrapTurn = config.turn ?? ((_state: AgentState, applyEffects: () => void) => applyEffects());
+  let turnEffects: readonly AgentEffect[] = NO_EFFECTS;
+  const applyEffects = (): void => {
+    const effects = turnEffects;
+    turnEffects = NO_EFFECTS; // applied once, even if a hook called this twice
+    for (const effect of effects) {
+      if (effects$.observed) effects$.next(effect);
+      apply(effect);
+    }
+  };
+  const turn = (input: ReducerInput): void => {
+    const t = agentStep(states$.value, input, now(), reducerConfig);
+    if (inputs$.observed) inputs$.next(input);
+    states$.next(t.state);
+    turnEffects = t.effects;
+    wrapTurn(t.state, applyEffects);
+  };
   let running: Subscription | undefined;
   const done$ = new ReplaySubject<void>(1);
 
@@ -225,23 +260,11 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
     states$: states$.asObservable(),
     effects$: effects$.asObservable(),
     state: () => states$.value,
-    stats: () => stats,
+    stats,
     post: (input) => feedback.next(input),
     start() {
       if (running !== undefined) return;
-      running = turns$.subscribe({
-        next: (turn) => {
-          if (turn.input !== undefined) inputs$.next(turn.input);
-          states$.next(turn.state);
-          wrapTurn(turn.state, () => {
-            for (const effect of turn.effects) {
-              effects$.next(effect);
-              apply(effect);
-            }
-          });
-        },
-        complete: () => done$.next(),
-      });
+      running = turns$.subscribe({ next: turn, complete: () => done$.next() });
     },
     stop() {
       if (running === undefined) return of<StopResult>('drained');
