@@ -6,7 +6,7 @@ import * as E from 'fp-ts/Either';
 import { fromEpochMillis, instantOf, type Timestamp } from '../../codecs/timestamp';
 import type { CertValidity } from '../../ports/host';
 import { errorMessage } from '../http/from-work';
-import { x509 } from './x509-lazy';
+import { readCertDer } from './cert-der';
 
 export interface CertInfo extends CertValidity {
   readonly serial: string;
@@ -19,22 +19,28 @@ export interface CertInfo extends CertValidity {
 
 const FIRST_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
 
-/** The leaf (first certificate) of a PEM bundle. */
+/**
+ * The leaf (first certificate) of a PEM bundle. Node's own X509Certificate,
+ * not @peculiar/x509: this runs at every start and loading that costs more
+ * than the rest of the start-up; cert-der.ts keeps the old field formats.
+ */
 export function parseCertPem(pem: string): E.Either<string, CertInfo> {
   const block = FIRST_CERT.exec(pem)?.[0];
   if (block === undefined) return E.left('no PEM certificate found');
   try {
-    const cert = new (x509().X509Certificate)(block);
-    const spki = crypto.createPublicKey({ key: Buffer.from(cert.publicKey.rawData), format: 'der', type: 'spki' });
-    const ed25519PublicRaw =
-      spki.asymmetricKeyType === 'ed25519' ? new Uint8Array(spki.export({ format: 'der', type: 'spki' }).subarray(-32)) : undefined;
+    // OpenSSL must accept the block (TLS will use it); the fields and the
+    // fingerprint are read from the same bytes, decoded here.
+    const key = new crypto.X509Certificate(block).publicKey;
+    const der = Buffer.from(block.replace(/-----(BEGIN|END) CERTIFICATE-----/g, ''), 'base64');
+    const fields = readCertDer(der);
+    const ed25519PublicRaw = key.asymmetricKeyType === 'ed25519' ? new Uint8Array(key.export({ format: 'der', type: 'spki' }).subarray(-32)) : undefined;
     return E.right({
-      notBefore: fromEpochMillis(cert.notBefore.getTime()),
-      notAfter: fromEpochMillis(cert.notAfter.getTime()),
-      serial: cert.serialNumber,
-      subject: cert.subject,
+      notBefore: fromEpochMillis(fields.notBeforeMs),
+      notAfter: fromEpochMillis(fields.notAfterMs),
+      serial: fields.serial,
+      subject: fields.subject,
       ed25519PublicRaw,
-      fingerprint: crypto.createHash('sha256').update(Buffer.from(cert.rawData)).digest('hex'),
+      fingerprint: crypto.createHash('sha256').update(der).digest('hex'),
     });
   } catch (e) {
     return E.left(`unreadable certificate: ${errorMessage(e)}`);

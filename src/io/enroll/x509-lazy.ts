@@ -1,7 +1,7 @@
 // @peculiar/x509 (with reflect-metadata, which its dependency injection
 // needs first) costs more start-up time than the rest of the daemon's
-// modules put together, so it is loaded on first use: a daemon without a
-// client certificate never loads it.
+// modules put together, so it is loaded on first use. Only CSRs (enrollment,
+// renewal) use it; certificates are read with node:crypto (cert-info.ts).
 import type * as X509 from '@peculiar/x509';
 
 let loaded: typeof X509 | undefined;

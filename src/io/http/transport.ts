@@ -5,7 +5,8 @@
 // header. The result is bytes plus status and headers; decoding is the
 // caller's (see decode.ts). Failures arrive as a CpError, never an exception.
 import type { Readable } from 'node:stream';
-import axios, { type AxiosInstance } from 'axios';
+import type * as Axios from 'axios';
+import { axios } from '../axios-lazy';
 import { Observable, type SchedulerLike } from 'rxjs';
 import { PROTOCOL_MAJOR_VERSION, PROTOCOL_VERSION_HEADER } from '../../codecs/wire';
 import type { CpError } from '../../ports/control-plane';
@@ -84,17 +85,19 @@ function describeTransportError(err: unknown): string {
 
 export function createTransport(options: TransportOptions): Transport {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const ax: AxiosInstance = axios.create({
-    adapter: 'http',
-    // Never follow redirects (the client identity must not travel elsewhere)
-    // and never route through an environment proxy (it would end the mTLS session).
-    maxRedirects: 0,
-    proxy: false,
-    responseType: 'stream',
-    validateStatus: () => true,
-    transformRequest: [],
-    transformResponse: [],
-  });
+  let ax: Axios.AxiosInstance | undefined;
+  const instance = (): Axios.AxiosInstance =>
+    (ax ??= axios().create({
+      adapter: 'http',
+      // Never follow redirects (the client identity must not travel elsewhere)
+      // and never route through an environment proxy (it would end the mTLS session).
+      maxRedirects: 0,
+      proxy: false,
+      responseType: 'stream',
+      validateStatus: () => true,
+      transformRequest: [],
+      transformResponse: [],
+    }));
 
   const request = (req: HttpRequest): Observable<HttpResponse> =>
     new Observable<HttpResponse>((subscriber) => {
@@ -128,7 +131,7 @@ export function createTransport(options: TransportOptions): Transport {
       if (req.body !== undefined) headers['content-type'] = 'application/json';
 
       const exchange = async (): Promise<HttpResponse> => {
-        const res = await ax.request<Readable>({
+        const res = await instance().request<Readable>({
           url: baseUrl + req.path,
           method: req.method,
           headers,

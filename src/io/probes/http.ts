@@ -6,7 +6,7 @@
 import * as https from 'node:https';
 import * as tls from 'node:tls';
 import type { Readable } from 'node:stream';
-import axios from 'axios';
+import { axios } from '../axios-lazy';
 import { firstValueFrom, Observable, of, timeout } from 'rxjs';
 import type { ProbeEntry } from '../../codecs/health-checks';
 import type { ProbeRunResult } from '../../ports/probes';
@@ -51,7 +51,7 @@ export function runHttp(entry: ProbeEntry, cfg: ProbeConfig): Observable<ProbeRu
       }
       let status: number;
       try {
-        const resp = await axios.request<Readable>({
+        const resp = await axios().request<Readable>({
           method: 'get',
           url,
           responseType: 'stream',
