@@ -23,7 +23,7 @@
 // 5. Time is the injected scheduler's.
 // 6. Effects are applied in order, inside the turn that produced them and
 //    before the next input is taken (state is updated first).
-import { BehaviorSubject, concat, EMPTY, finalize, map, merge, of, race, ReplaySubject, share, Subject, take, timer, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { BehaviorSubject, concat, EMPTY, finalize, map, merge, of, race, ReplaySubject, scan, share, Subject, take, timer, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { HostRolloutSnapshot, HostRolloutState } from '../codecs/host-state';
 import type { ActivationIntent, ActivationPort } from '../ports/activation';
 import type { ControlPlanePort } from '../ports/control-plane';
@@ -136,6 +136,12 @@ export interface AgentGraph {
 
 const NO_EFFECTS: readonly AgentEffect[] = [];
 
+interface Turn {
+  readonly input: ReducerInput | undefined;
+  readonly state: AgentState;
+  readonly effects: readonly AgentEffect[];
+}
+
 /** Builds the graph; nothing runs until `start()`. */
 export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
   const { ports, config, scheduler, logger } = deps;
@@ -222,19 +228,24 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
     Object.keys(config.hosts ?? {}).length > 0 ? of<ReducerInput>({ kind: 'ResumeInterrupted' }) : EMPTY,
   );
 
+  // One reducer turn per input: the only caller of agentStep() (invariant 1).
+  // The turn record is built in place (no spread of agentStep's result).
   const turns$ = merge(concat(boot$, sources$), feedback).pipe(
     mailbox(REDUCER_INPUT_CAPACITY, (dropped) => {
       counts.inputsDropped += 1;
       snapshot = undefined;
       logger.error('reducer input queue full; input dropped', { kind: dropped.kind, capacity: REDUCER_INPUT_CAPACITY });
     }),
+    scan((prev: Turn, input: ReducerInput): Turn => {
+      const t = agentStep(prev.state, input, now(), reducerConfig);
+      return { input, state: t.state, effects: t.effects };
+    }, { input: undefined, state: states$.value, effects: NO_EFFECTS } as Turn),
   );
 
-  // One reducer turn per input. The mailbox never re-enters it, so the turn's
-  // effects can sit in one variable and `applyEffects` is one function for
-  // every turn: nothing is allocated here beyond what agentStep() returns.
-  // (rxjs's Subject.next allocates even without observers; the streams only
-  // exposed for tests and tools are fed when someone listens.)
+  // The mailbox never re-enters a turn, so its effects can sit in one
+  // variable and `applyEffects` is one function for every turn. (rxjs's
+  // Subject.next allocates even without observers; the streams only exposed
+  // for tests and tools are fed when someone listens.)
   const wrapTurn = config.turn ?? ((_state: AgentState, applyEffects: () => void) => applyEffects());
   let turnEffects: readonly AgentEffect[] = NO_EFFECTS;
   const applyEffects = (): void => {
@@ -245,9 +256,8 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
       apply(effect);
     }
   };
-  const turn = (input: ReducerInput): void => {
-    const t = agentStep(states$.value, input, now(), reducerConfig);
-    if (inputs$.observed) inputs$.next(input);
+  const afterTurn = (t: Turn): void => {
+    if (t.input !== undefined && inputs$.observed) inputs$.next(t.input);
     states$.next(t.state);
     turnEffects = t.effects;
     wrapTurn(t.state, applyEffects);
@@ -264,7 +274,7 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
     post: (input) => feedback.next(input),
     start() {
       if (running !== undefined) return;
-      running = turns$.subscribe({ next: turn, complete: () => done$.next() });
+      running = turns$.subscribe({ next: afterTurn, complete: () => done$.next() });
     },
     stop() {
       if (running === undefined) return of<StopResult>('drained');
