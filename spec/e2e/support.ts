@@ -51,3 +51,21 @@ export async function eventually<T>(what: string, f: () => Promise<T | undefined
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** On failure, what the CP recorded and the agent's last words, to tell a slow run from a stuck one. */
+export async function explained<T>(wait: Promise<T>, fleet: DemoFleet, rolloutId: string, host = 'web-01'): Promise<T> {
+  return wait.catch((err: unknown) => {
+    const agent = fleet.agent(host);
+    const events = fleet.cp.events(rolloutId).map((e) => `${e.event.kind}#${e.event.seq}:${e.outcome}`);
+    const tail = agent.lines.filter((l) => l.level !== 'debug').slice(-40);
+    throw new Error(
+      [
+        String(err),
+        `CP record: ${JSON.stringify(fleet.cp.record(rolloutId, host))}`,
+        `CP events: ${events.join(' ')}`,
+        'agent:',
+        ...tail.map((l) => `${l.at ?? ''} ${l.level} ${l.message} ${JSON.stringify(l).slice(0, 200)}`),
+      ].join('\n'),
+    );
+  });
+}

@@ -11,7 +11,7 @@ import * as path from 'path';
 import { firstValueFrom, timer } from 'rxjs';
 import type { AgentLine, DemoFleet } from '../../src/demo/fleet';
 import { fromEpochMillis, toEpochMillis } from '../../src/codecs/timestamp';
-import { fleetOf, received, shape, waitState } from '../e2e/support';
+import { explained, fleetOf, received, shape, waitState } from '../e2e/support';
 
 jest.setTimeout(420_000);
 
@@ -136,21 +136,3 @@ describe('faults: the wall clock jumps', () => {
     expect(agent.child?.exitCode).toBeNull();
   });
 });
-
-/** On failure, what the CP recorded and the agent's last words, to tell a slow run from a stuck one. */
-async function explained<T>(wait: Promise<T>, fleet: DemoFleet, rolloutId: string, host = 'web-01'): Promise<T> {
-  return wait.catch((err: unknown) => {
-    const agent = fleet.agent(host);
-    const events = fleet.cp.events(rolloutId).map((e) => `${e.event.kind}#${e.event.seq}:${e.outcome}`);
-    const tail = agent.lines.filter((l) => l.level !== 'debug').slice(-40);
-    throw new Error(
-      [
-        String(err),
-        `CP record: ${JSON.stringify(fleet.cp.record(rolloutId, host))}`,
-        `CP events: ${events.join(' ')}`,
-        'agent:',
-        ...tail.map((l) => `${l.at ?? ''} ${l.level} ${l.message} ${JSON.stringify(l).slice(0, 200)}`),
-      ].join('\n'),
-    );
-  });
-}

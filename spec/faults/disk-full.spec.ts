@@ -7,7 +7,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { DemoFleet } from '../../src/demo/fleet';
-import { fleetOf, received, shape, waitState } from '../e2e/support';
+import { explained, fleetOf, received, shape, waitState } from '../e2e/support';
 
 jest.setTimeout(300_000);
 
@@ -69,7 +69,7 @@ describe('faults: the disk fills up during a rollout', () => {
     await fleet.waitFor('a held event delivered from memory', () => (agent.delivered > deliveredBefore ? true : undefined), 60_000);
 
     fs.rmSync(filler);
-    await waitState(fleet, rolloutId, 'web-01', 'Converged', 150_000);
+    await explained(waitState(fleet, rolloutId, 'web-01', 'Converged', 150_000), fleet, rolloutId);
     await fleet.waitFor('nothing held in memory', () => (agent.lines.some((l) => l.message === 'no event held in memory any more') ? true : undefined), 60_000);
 
     const applied = received(fleet, rolloutId, 'web-01'); // throws on a seq gap or a seq counted twice

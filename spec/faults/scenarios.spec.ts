@@ -4,7 +4,7 @@
 // and the CP mirror ends in the state it reaches without the fault.
 import * as net from 'net';
 import type { DemoFleet } from '../../src/demo/fleet';
-import { fleetOf, received, shape, waitState } from '../e2e/support';
+import { explained, fleetOf, received, shape, waitState } from '../e2e/support';
 import { startFaultProxy, type FaultProxy } from './proxy';
 
 jest.setTimeout(300_000);
@@ -117,24 +117,6 @@ describe('faults', () => {
     expect(fleet.cp.record(rolloutId, 'web-01')).toMatchObject({ state: 'Converged', currentClosure: closure });
   });
 });
-
-/** On failure, what the CP recorded and the agent's last words, to tell a slow run from a stuck one. */
-async function explained<T>(wait: Promise<T>, fleet: DemoFleet, rolloutId: string, host = 'web-01'): Promise<T> {
-  return wait.catch((err: unknown) => {
-    const agent = fleet.agent(host);
-    const events = fleet.cp.events(rolloutId).map((e) => `${e.event.kind}#${e.event.seq}:${e.outcome}`);
-    const tail = agent.lines.filter((l) => l.level !== 'debug').slice(-40);
-    throw new Error(
-      [
-        String(err),
-        `CP record: ${JSON.stringify(fleet.cp.record(rolloutId, host))}`,
-        `CP events: ${events.join(' ')}`,
-        'agent:',
-        ...tail.map((l) => `${l.at ?? ''} ${l.level} ${l.message} ${JSON.stringify(l).slice(0, 200)}`),
-      ].join('\n'),
-    );
-  });
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -50,6 +50,17 @@ describe('first-boot enrollment', () => {
     return { status: 200, body: { certPem: cert.certPem, notAfter: cert.notAfter.toISOString() } };
   };
 
+  /** Enrollment on a virtual clock: its outcomes, its log, and a way to move the clock. */
+  const enrollOn = (vts: VirtualTimeScheduler) => {
+    const logger = memoryLogger();
+    const done = lastValueFrom(enrollIfNeeded(config({ scheduler: vts, logger })).pipe(toArray()));
+    const advanceTo = (frame: number) => {
+      vts.maxFrames = frame;
+      vts.flush();
+    };
+    return { logger, done, advanceTo };
+  };
+
   const failure = (cfg: EnrollConfig): Promise<EnrollError> =>
     firstValueFrom(enrollIfNeeded(cfg)).then(
       (v) => {
@@ -143,12 +154,7 @@ describe('first-boot enrollment', () => {
       },
       { auth: 'none' },
     );
-    const logger = memoryLogger();
-    const done = lastValueFrom(enrollIfNeeded(config({ scheduler: vts, logger })).pipe(toArray()));
-    const advanceTo = (frame: number) => {
-      vts.maxFrames = frame;
-      vts.flush();
-    };
+    const { logger, done, advanceTo } = enrollOn(vts);
     await srv.nextRequest('/v1/enroll', 1);
     await waitFor(() => logger.lines.length === 1);
     advanceTo(9_999);
@@ -178,12 +184,7 @@ describe('first-boot enrollment', () => {
       },
       { auth: 'none' },
     );
-    const logger = memoryLogger();
-    const done = lastValueFrom(enrollIfNeeded(config({ scheduler: vts, logger })).pipe(toArray()));
-    const advanceTo = (frame: number) => {
-      vts.maxFrames = frame;
-      vts.flush();
-    };
+    const { logger, done, advanceTo } = enrollOn(vts);
     const retries = () => logger.lines.filter((l) => l.message === 'enroll: control plane unreachable; retrying');
     await waitFor(() => retries().length === 1);
     advanceTo(9_999);
