@@ -149,6 +149,32 @@ describe('outbox', () => {
     store.close();
   });
 
+  it('when SQLite rolls the whole turn back mid-way, nothing later in the turn is written on its own', () => {
+    const { store } = openStore(dir);
+    const outbox = new Outbox(store, recordingLogger(), logicalClock());
+    // What SQLite may do on SQLITE_FULL/IOERR: undo the transaction, not just the statement.
+    const sqliteRollsBack = () => (store as unknown as { db: { exec(sql: string): void } }).db.exec('ROLLBACK');
+    expect(() =>
+      outbox.atomically(() => {
+        outbox.enqueue(event('ch@a', 'DispatchAck'));
+        sqliteRollsBack();
+        const started = outbox.enqueue(event('ch@a', 'ActivationStarted'));
+        expect(started.id).toBeLessThan(0); // held, not committed in autocommit
+        expect(() => store.saveRollouts([{ rolloutId: 'ch@a', record: '{}', updatedAt: 't' }])).toThrow(/rolled the enclosing transaction back/);
+      }),
+    ).toThrow();
+    expect(store.pending(10)).toEqual([]);
+    expect(store.rollouts()).toEqual([]);
+    expect(outbox.stats()).toMatchObject({ held: 2 });
+    outbox.enqueue(event('ch@a', 'ActivationCompleted'));
+    expect(store.pending(10).map((e) => [e.kind, e.seq])).toEqual([
+      ['DispatchAck', 1],
+      ['ActivationStarted', 2],
+      ['ActivationCompleted', 3],
+    ]);
+    store.close();
+  });
+
   it('refuses what a later write cannot fix (too large) instead of holding it', () => {
     const { store } = openStore(dir, { limits: { maxEnvelopeBytes: 1024 } });
     const outbox = new Outbox(store, recordingLogger(), logicalClock());

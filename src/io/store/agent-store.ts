@@ -36,6 +36,8 @@ export interface AgentStoreOptions {
 
 export class AgentStore {
   private closed = false;
+  /** Depth of `atomically` calls in progress. */
+  private scopes = 0;
 
   private constructor(
     readonly file: string,
@@ -69,6 +71,12 @@ export class AgentStore {
 
   private run<T>(doing: string, f: () => T): T {
     if (this.closed) throw new StoreError('closed', `${doing}: the store is closed`);
+    // SQLite may roll a whole transaction back on SQLITE_FULL/IOERR; later
+    // calls in the same `atomically` would then each commit on their own,
+    // outside it. Refuse them: the caller holds what it could not write.
+    if (this.scopes > 0 && !this.db.inTransaction) {
+      throw new StoreError('io', `${doing}: SQLite rolled the enclosing transaction back after an earlier error; nothing more is written in it`);
+    }
     return guarded(doing, f);
   }
 
@@ -80,12 +88,15 @@ export class AgentStore {
    */
   atomically<T>(f: () => T): T {
     return this.run('transaction', () => {
+      this.scopes += 1;
       try {
         return this.db.transaction(f)();
       } catch (err) {
         // The queue caches its totals; a rollback here undid rows it counted.
         if (!this.db.inTransaction) this.queue.resync();
         throw err;
+      } finally {
+        this.scopes -= 1;
       }
     });
   }
