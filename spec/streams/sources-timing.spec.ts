@@ -153,6 +153,25 @@ describe('manifest poll', () => {
       expectObservable(manifestPoll(manifests, context(hot('65s a')))).toBe('a 29999ms a 29999ms a 4999ms |', { a: m });
     });
   });
+
+  it('a failed refresh emits nothing and is logged; a freshness refusal also names the host clock', () => {
+    scheduler().run(({ hot, flush }) => {
+      const manifests = new FakeManifests();
+      const errors = [
+        'fleet.resolved: future-dated artifact: signedAt=2026-05-17T10:00:00Z is more than 60s ahead of now=2026-05-17T09:00:00Z',
+        'fleet.resolved: stale artifact: signedAt=2026-05-17T08:00:00Z, now=2026-05-17T10:00:00Z, window=3600s',
+        'fleet.resolved: signature does not verify against any declared trust root',
+      ];
+      manifests.refresh = () => throwError(() => new Error(errors.shift() ?? 'unexpected'));
+      const ctx = context(hot('61s a'));
+      const inputs: unknown[] = [];
+      manifestPoll(manifests, ctx).subscribe((i) => inputs.push(i));
+      flush();
+      expect(inputs).toEqual([]);
+      const warned = ctx.logger.lines.filter((l) => l.message === 'manifest refresh failed; keeping the previous set').map((l) => l.fields?.['hint']);
+      expect(warned).toEqual([expect.stringMatching(/clock is behind/), expect.stringMatching(/clock is ahead/), undefined]);
+    });
+  });
 });
 
 describe('outbound drain', () => {

@@ -7,6 +7,7 @@
 import { catchError, defer, EMPTY, exhaustMap, map, takeUntil, timer, type Observable } from 'rxjs';
 import type { ReducerInput } from '../reducer/agent';
 import type { ManifestPort } from '../ports/manifests';
+import { clockHint } from '../trust/errors';
 import { describeError, type SourceContext } from './context';
 
 export const MANIFEST_POLL_INTERVAL_MS = 30_000;
@@ -18,7 +19,9 @@ export function manifestPoll(manifests: ManifestPort, ctx: SourceContext, period
       defer(() => manifests.refresh()).pipe(
         map((set): ReducerInput => ({ kind: 'ManifestSetUpdated', manifests: set })),
         catchError((err: unknown) => {
-          ctx.logger.warn('manifest refresh failed; keeping the previous set', { error: describeError(err) });
+          const error = describeError(err);
+          const hint = clockHint(error);
+          ctx.logger.warn('manifest refresh failed; keeping the previous set', hint === undefined ? { error } : { error, hint });
           return EMPTY;
         }),
       ),

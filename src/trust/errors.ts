@@ -76,3 +76,13 @@ export const futureDated = (signedAt: Timestamp, now: Timestamp): VerifyError =>
 });
 
 export const invalidArgument = (message: string): VerifyError => ({ kind: 'InvalidArgument', message });
+
+/**
+ * Freshness refusals keep upstream's texts (which blame the CI key); when the
+ * host's own clock is the cause, the operator needs to hear that too.
+ */
+export function clockHint(message: string): string | undefined {
+  if (message.includes('future-dated artifact')) return "if this host's clock is behind (check time sync), every artifact looks future-dated";
+  if (message.includes('stale artifact')) return "if this host's clock is ahead (check time sync), every artifact looks stale";
+  return undefined;
+}
