@@ -31,7 +31,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type * as DemoFleetModule from '../src/demo/fleet';
-import { median, type Row } from './lib';
+import { median, runMain, type Row } from './lib';
 import { repoRoot } from './paths';
 
 interface DgramServer {
@@ -356,13 +356,5 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    },
-  );
+  runMain(() => main(process.argv.slice(2)));
 }

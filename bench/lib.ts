@@ -131,3 +131,16 @@ export let sink: unknown;
 export function consume(v: unknown): void {
   sink = v;
 }
+
+/** Runs an async entry point: its number is the exit code; a throw prints and exits 1. */
+export function runMain(main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -97,17 +97,35 @@ export class FixedCert implements CertPort {
   }
 }
 
-/** The outbound queue's contract (per-rollout seq, never reused; FIFO), without a history. */
-export class LeanQueue implements OutboundQueuePort {
-  private readonly rows = new Map<number, QueuedEvent>();
+/** Per-rollout seq counters (never reused, a floor only raises them) and row ids: what both bench queues share. */
+abstract class SeqCounters {
   private readonly counters = new Map<string, number>();
   private nextId = 1;
 
+  protected assign(req: EnqueueRequest): { id: number; seq: number } {
+    const seq = Math.max((this.counters.get(req.rolloutId) ?? 0) + 1, req.seqAtLeast ?? 0);
+    this.counters.set(req.rolloutId, seq);
+    return { id: this.nextId++, seq };
+  }
+  raiseSeqFloor(rolloutId: string, lastSeq: number): Observable<number> {
+    return defer(() => {
+      const v = Math.max(this.counters.get(rolloutId) ?? 0, lastSeq);
+      this.counters.set(rolloutId, v);
+      return of(v);
+    });
+  }
+  lastSeq(rolloutId: string): Observable<number> {
+    return defer(() => of(this.counters.get(rolloutId) ?? 0));
+  }
+}
+
+/** The outbound queue's contract (per-rollout seq, never reused; FIFO), without a history. */
+export class LeanQueue extends SeqCounters implements OutboundQueuePort {
+  private readonly rows = new Map<number, QueuedEvent>();
+
   enqueue(req: EnqueueRequest): Observable<Enqueued> {
     return defer(() => {
-      const seq = Math.max((this.counters.get(req.rolloutId) ?? 0) + 1, req.seqAtLeast ?? 0);
-      this.counters.set(req.rolloutId, seq);
-      const id = this.nextId++;
+      const { id, seq } = this.assign(req);
       this.rows.set(id, { id, rolloutId: req.rolloutId, seq, kind: req.kind, durable: req.durable, body: JSON.stringify(req.build(seq)), enqueuedAt: '' });
       return of({ id, seq, evicted: 0 });
     });
@@ -128,16 +146,6 @@ export class LeanQueue implements OutboundQueuePort {
   deadLetter(id: number): Observable<boolean> {
     return defer(() => of(this.rows.delete(id)));
   }
-  raiseSeqFloor(rolloutId: string, lastSeq: number): Observable<number> {
-    return defer(() => {
-      const v = Math.max(this.counters.get(rolloutId) ?? 0, lastSeq);
-      this.counters.set(rolloutId, v);
-      return of(v);
-    });
-  }
-  lastSeq(rolloutId: string): Observable<number> {
-    return defer(() => of(this.counters.get(rolloutId) ?? 0));
-  }
   stats(): Observable<QueueStats> {
     return defer(() => of({ queued: this.rows.size, queuedBytes: 0, deadLettered: 0 }));
   }
@@ -151,15 +159,9 @@ export class LeanQueue implements OutboundQueuePort {
  * the drain always finds it empty. For the graph bench's diagnostic line only
  * (the graph with its outbound path stubbed out).
  */
-export class NullQueue implements OutboundQueuePort {
-  private readonly counters = new Map<string, number>();
-  private nextId = 1;
+export class NullQueue extends SeqCounters implements OutboundQueuePort {
   enqueue(req: EnqueueRequest): Observable<Enqueued> {
-    return defer(() => {
-      const seq = Math.max((this.counters.get(req.rolloutId) ?? 0) + 1, req.seqAtLeast ?? 0);
-      this.counters.set(req.rolloutId, seq);
-      return of({ id: this.nextId++, seq, evicted: 0 });
-    });
+    return defer(() => of({ ...this.assign(req), evicted: 0 }));
   }
   pending(): Observable<readonly QueuedEvent[]> {
     return of([]);
@@ -169,16 +171,6 @@ export class NullQueue implements OutboundQueuePort {
   }
   deadLetter(): Observable<boolean> {
     return of(false);
-  }
-  raiseSeqFloor(rolloutId: string, lastSeq: number): Observable<number> {
-    return defer(() => {
-      const v = Math.max(this.counters.get(rolloutId) ?? 0, lastSeq);
-      this.counters.set(rolloutId, v);
-      return of(v);
-    });
-  }
-  lastSeq(rolloutId: string): Observable<number> {
-    return defer(() => of(this.counters.get(rolloutId) ?? 0));
   }
   stats(): Observable<QueueStats> {
     return of({ queued: 0, queuedBytes: 0, deadLettered: 0 });

@@ -18,7 +18,7 @@ import { AgentStore } from '../src/io/store/agent-store';
 import { daemonRows } from './daemon';
 import { fleetReportInChild } from './fleet';
 import { graphReport } from './graph';
-import { machine, printTable, type Row } from './lib';
+import { machine, printTable, runMain, type Row } from './lib';
 import { repoRoot } from './paths';
 import { stepRows } from './step-trace';
 import { verifyRows } from './verify';
@@ -119,12 +119,4 @@ async function main(argv: readonly string[]): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  },
-);
+runMain(() => main(process.argv.slice(2)));

@@ -4,7 +4,7 @@
 // events back in front of them. The disk fills through SQLite's page ceiling
 // (maxDatabaseBytes), which fails writes with SQLITE_FULL exactly as ENOSPC does.
 import * as fs from 'node:fs';
-import { Outbox } from '../../src/io/store';
+import { Outbox, type AgentStore } from '../../src/io/store';
 import { StoreError, type EnqueueRequest } from '../../src/ports/store';
 import { logicalClock, openStore, recordingLogger, tempDir } from './support';
 
@@ -15,6 +15,12 @@ const event = (rolloutId: string, kind: string, pad = 0, durable = true): Enqueu
   build: (seq) => ({ hostname: 'web-01', rolloutId, event: { kind, seq, pad: 'p'.repeat(pad) } }),
 });
 const seqOf = (body: string) => (JSON.parse(body) as { event: { seq: number } }).event.seq;
+const onDisk = (store: AgentStore) => store.pending(10).map((e) => [e.kind, e.seq]);
+const THREE_IN_ORDER = [
+  ['DispatchAck', 1],
+  ['ActivationStarted', 2],
+  ['ActivationCompleted', 3],
+];
 
 describe('outbox', () => {
   let dir: string;
@@ -141,11 +147,7 @@ describe('outbox', () => {
     expect(log.lines.some((l) => l.message.startsWith('commit failed: its events are held in memory'))).toBe(true);
     // the next call writes them first, with the seqs the reducer already used
     outbox.enqueue(event('ch@a', 'ActivationCompleted'));
-    expect(store.pending(10).map((e) => [e.kind, e.seq])).toEqual([
-      ['DispatchAck', 1],
-      ['ActivationStarted', 2],
-      ['ActivationCompleted', 3],
-    ]);
+    expect(onDisk(store)).toEqual(THREE_IN_ORDER);
     store.close();
   });
 
@@ -167,11 +169,7 @@ describe('outbox', () => {
     expect(store.rollouts()).toEqual([]);
     expect(outbox.stats()).toMatchObject({ held: 2 });
     outbox.enqueue(event('ch@a', 'ActivationCompleted'));
-    expect(store.pending(10).map((e) => [e.kind, e.seq])).toEqual([
-      ['DispatchAck', 1],
-      ['ActivationStarted', 2],
-      ['ActivationCompleted', 3],
-    ]);
+    expect(onDisk(store)).toEqual(THREE_IN_ORDER);
     store.close();
   });
 

@@ -57,12 +57,16 @@ export const rejectedBefore = (signedAt: Timestamp, rejectBefore: Timestamp): Ve
   message: `artifact signed at ${signedAt} is older than reject_before ${rejectBefore} (compromise switch)`,
 });
 
+// Upstream's prefixes; clockHint() recognises a freshness refusal by them.
+const STALE = 'stale artifact:';
+const FUTURE_DATED = 'future-dated artifact:';
+
 export const stale = (signedAt: Timestamp, now: Timestamp, windowSecs: number): VerifyError => ({
   kind: 'Stale',
   signedAt,
   now,
   windowSecs,
-  message: `stale artifact: signedAt=${signedAt}, now=${now}, window=${windowSecs}s`,
+  message: `${STALE} signedAt=${signedAt}, now=${now}, window=${windowSecs}s`,
 });
 
 export const futureDated = (signedAt: Timestamp, now: Timestamp): VerifyError => ({
@@ -71,7 +75,7 @@ export const futureDated = (signedAt: Timestamp, now: Timestamp): VerifyError =>
   now,
   slackSecs: CLOCK_SKEW_SLACK_SECS,
   message:
-    `future-dated artifact: signedAt=${signedAt} is more than ${CLOCK_SKEW_SLACK_SECS}s ahead of now=${now} ` +
+    `${FUTURE_DATED} signedAt=${signedAt} is more than ${CLOCK_SKEW_SLACK_SECS}s ahead of now=${now} ` +
     `(clock skew tolerance is ${CLOCK_SKEW_SLACK_SECS}s; pre-signing suggests CI key compromise - rotate via reject_before)`,
 });
 
@@ -82,7 +86,7 @@ export const invalidArgument = (message: string): VerifyError => ({ kind: 'Inval
  * host's own clock is the cause, the operator needs to hear that too.
  */
 export function clockHint(message: string): string | undefined {
-  if (message.includes('future-dated artifact')) return "if this host's clock is behind (check time sync), every artifact looks future-dated";
-  if (message.includes('stale artifact')) return "if this host's clock is ahead (check time sync), every artifact looks stale";
+  if (message.includes(FUTURE_DATED)) return "if this host's clock is behind (check time sync), every artifact looks future-dated";
+  if (message.includes(STALE)) return "if this host's clock is ahead (check time sync), every artifact looks stale";
   return undefined;
 }
