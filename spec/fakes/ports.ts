@@ -65,6 +65,9 @@ export const manifestSet = (onHealthFailure: RolloutPolicy['onHealthFailure'] = 
 
 export class FakeManifests implements ManifestPort {
   refreshes = 0;
+  /** rollout id → the closure its signed manifest names for this host; unset: any closure verifies. */
+  signed: Record<string, string> | undefined;
+  readonly dispatchChecks: { rolloutId: string; closure: string }[] = [];
   constructor(public set: ManifestSet = manifestSet(), private readonly failDispatch = false) {}
   refresh(): Observable<ManifestSet> {
     return defer(() => {
@@ -73,7 +76,12 @@ export class FakeManifests implements ManifestPort {
     });
   }
   ensureForDispatch(rolloutId: string, _hostname: string, targetClosure: string) {
-    return this.failDispatch ? throwError(() => new Error('manifest does not bind this host')) : of({ rolloutId, targetClosure, signedAt: fromEpochMillis(0) });
+    return defer(() => {
+      this.dispatchChecks.push({ rolloutId, closure: targetClosure });
+      const named = this.signed === undefined ? targetClosure : this.signed[rolloutId];
+      if (this.failDispatch || named !== targetClosure) return throwError(() => new Error(`manifest does not bind this host to ${targetClosure}`));
+      return of({ rolloutId, targetClosure, signedAt: fromEpochMillis(0) });
+    });
   }
 }
 

@@ -3,7 +3,7 @@
 import type { HostRolloutSnapshot } from '../../src/codecs/host-state';
 import { agentStep, initialAgentState, type AgentEffect, type AgentState } from '../../src/reducer';
 import { manifestSet } from '../fakes/ports';
-import { at, t0 } from '../support/fixtures';
+import { at, t0, verifiedDispatch } from '../support/fixtures';
 
 const kinds = (effects: readonly AgentEffect[]) => effects.filter((e) => e.kind !== 'Log').map((e) => e.kind);
 const snapshot = (over: Partial<HostRolloutSnapshot> = {}): HostRolloutSnapshot => ({
@@ -19,33 +19,34 @@ const snapshot = (over: Partial<HostRolloutSnapshot> = {}): HostRolloutSnapshot 
   ...over,
 });
 const withPolicy = (s: AgentState = initialAgentState()): AgentState => ({ ...s, manifests: manifestSet() });
-const activate = { kind: 'HostEvent', rolloutId: 'stable@r1', event: { kind: 'LocalActivate', currentClosureAtDispatch: 'p', targetClosure: 't', receivedAt: at(1), soakDueAt: at(300), seq: 0 } } as const;
+const activate = verifiedDispatch('stable@r1', 't', 'p');
+const boot = (...snapshots: HostRolloutSnapshot[]) => ({ kind: 'BootstrapHosts', snapshots }) as const;
 
 describe('agentStep: snapshots', () => {
-  const cold = agentStep(withPolicy(), { kind: 'BootstrapHost', snapshot: snapshot() }, at(10));
+  const cold = agentStep(withPolicy(), boot(snapshot()), at(10));
 
   it('cold: rebuilds the record and re-primes the probes', () => {
     expect(cold.state.hosts['stable@r1']).toMatchObject({ state: 'Soaking', lastEventSeq: 4, probes: {} });
     expect(kinds(cold.effects)).toEqual(['LocalResetProbeCache']);
   });
   it('a snapshot that repeats what we know changes nothing (no probe restart)', () => {
-    const again = agentStep(cold.state, { kind: 'BootstrapHost', snapshot: snapshot() }, at(20));
+    const again = agentStep(cold.state, boot(snapshot()), at(20));
     expect(again.state).toBe(cold.state);
     expect(kinds(again.effects)).toEqual([]);
   });
   it('a snapshot behind the local record is ignored: the record never moves back', () => {
     const local = { ...cold.state, hosts: { 'stable@r1': { ...cold.state.hosts['stable@r1']!, state: 'Converged' as const, lastEventSeq: 6 } } };
-    const r = agentStep(local, { kind: 'BootstrapHost', snapshot: snapshot({ lastEventSeq: 5 }) }, at(20));
+    const r = agentStep(local, boot(snapshot({ lastEventSeq: 5 })), at(20));
     expect(r.state).toBe(local);
   });
   it('a snapshot ahead of us is merged, keeping agent-local fields; a state move re-primes probes', () => {
     const activating = { ...cold.state, hosts: { 'stable@r1': { ...cold.state.hosts['stable@r1']!, state: 'Activating' as const, lastEventSeq: 2, probeFailureFirstAt: at(5) } } };
-    const r = agentStep(activating, { kind: 'BootstrapHost', snapshot: snapshot({ lastEventSeq: 3 }) }, at(20));
+    const r = agentStep(activating, boot(snapshot({ lastEventSeq: 3 })), at(20));
     expect(r.state.hosts['stable@r1']).toMatchObject({ state: 'Soaking', lastEventSeq: 3, probeFailureFirstAt: at(5) });
     expect(kinds(r.effects)).toEqual(['LocalResetProbeCache']);
   });
   it('raises the seq floor, never lowers it', () => {
-    const r = agentStep({ ...withPolicy(), seqFloors: { 'stable@r1': 9 } }, { kind: 'BootstrapHost', snapshot: snapshot() }, at(10));
+    const r = agentStep({ ...withPolicy(), seqFloors: { 'stable@r1': 9 } }, boot(snapshot()), at(10));
     expect(r.state.seqFloors['stable@r1']).toBe(9);
   });
 });
@@ -76,10 +77,11 @@ describe('agentStep: resuming after a restart', () => {
     const failed = { ...activating, rolloutId: 'stable@r2', state: 'Failed' as const, policyApplied: 'rollback-and-halt' as const };
     const halted = { ...failed, rolloutId: 'stable@r3', policyApplied: 'halt' as const };
     const converged = { ...activating, rolloutId: 'stable@r4', state: 'Converged' as const };
-    const r = agentStep({ ...base, hosts: { 'stable@r1': activating, 'stable@r2': failed, 'stable@r3': halted, 'stable@r4': converged } }, { kind: 'ResumeInterrupted' }, at(5));
+    const intents = { 'stable@r1': activate.intent, 'stable@r2': activate.intent, 'stable@r3': activate.intent, 'stable@r4': activate.intent };
+    const r = agentStep({ ...base, hosts: { 'stable@r1': activating, 'stable@r2': failed, 'stable@r3': halted, 'stable@r4': converged }, intents }, { kind: 'ResumeInterrupted' }, at(5));
     expect(r.effects.filter((e) => e.kind !== 'Log')).toEqual([
-      { kind: 'LocalFireSwitch', rolloutId: 'stable@r1', target: 't' },
-      { kind: 'LocalFireRollbackTo', rolloutId: 'stable@r2', closure: 'p' },
+      { kind: 'LocalFireSwitch', rolloutId: 'stable@r1', target: 't', intent: activate.intent },
+      { kind: 'LocalFireRollbackTo', rolloutId: 'stable@r2', closure: 'p', failedTarget: 't', proof: 'own-record' },
     ]);
   });
 });

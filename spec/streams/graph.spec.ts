@@ -114,7 +114,7 @@ describe('agent graph, complete rollouts in virtual time', () => {
       const h = harness({ bootstrap$: of(snapshot), seqFloors: { 'stable@r1': 7 } });
       h.stopAt(60_000);
       asyncScheduler.schedule(() => {
-        expect(h.inputs[0]?.input.kind).toBe('BootstrapHost');
+        expect(h.inputs[0]?.input.kind).toBe('BootstrapHosts');
         // Probe reset re-declares topology (seq 8, above the queue's 7), then converges at 20 s.
         expect(h.queued()).toEqual(['ProbeTopologyDeclared:8', 'Converged:9']);
       }, 59_000);

@@ -5,6 +5,7 @@ import { TestScheduler } from 'rxjs/testing';
 import type { ReducerInput } from '../../src/reducer/agent';
 import { ACTIVATION_INTENT_CAPACITY, mailbox, REDUCER_INPUT_CAPACITY } from '../../src/streams';
 import { manifestSet, probe } from '../fakes/ports';
+import { verifiedDispatch } from '../support/fixtures';
 import { dispatchAfter, harness } from '../support/graph-harness';
 
 const run = (f: () => void) => new TestScheduler((a, b) => expect(a).toEqual(b)).run(f);
@@ -81,7 +82,7 @@ describe('bounded queues', () => {
       h.stopAt(200_000);
       // Six rollouts dispatched at once; one runs, three wait, the last two are refused.
       asyncScheduler.schedule(() => {
-        for (const c of 'abcdef') h.graph.post({ kind: 'HostEvent', rolloutId: `${c}@1`, event: { kind: 'LocalActivate', currentClosureAtDispatch: 'prior', targetClosure: `t-${c}`, receivedAt: fromEpochMillis(1_000), soakDueAt: fromEpochMillis(3_600_000), seq: 0 } });
+        for (const c of 'abcdef') h.graph.post(verifiedDispatch(`${c}@1`, `t-${c}`, 'prior', fromEpochMillis(1_000), fromEpochMillis(3_600_000)));
       }, 1_000);
       asyncScheduler.schedule(() => {
         const failed = h.transitions().filter((t) => t.endsWith('Activating→Failed'));

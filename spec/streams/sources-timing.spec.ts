@@ -55,9 +55,10 @@ describe('longpoll', () => {
       expect(cp.dispatchCalls.slice(0, 5)).toEqual([0, 60_000, 67_000, 68_000, 69_000]);
       expect(inputs).toEqual([
         {
-          kind: 'HostEvent',
+          kind: 'VerifiedDispatch',
           rolloutId: 'stable@r1',
           event: { kind: 'LocalActivate', currentClosureAtDispatch: 'prior-closure', targetClosure: 'target', receivedAt: fromEpochMillis(1_000), soakDueAt: fromEpochMillis(300_000), seq: 0 },
+          intent: { targetClosure: 'target', previousClosure: 'prior-closure', signedAt: fromEpochMillis(0) },
         },
       ]);
     });
@@ -130,16 +131,16 @@ describe('heartbeat', () => {
     });
   });
 
-  it('turns snapshots into BootstrapHost inputs and kicks the drain on Replay-From', () => {
+  it('turns an answer\'s snapshots into one BootstrapHosts input and kicks the drain on Replay-From', () => {
     scheduler().run(({ hot, flush }) => {
       const cp = new FakeControlPlane(asyncScheduler);
       const snapshot = { rolloutId: 'stable@r1', hostname: 'web-01', channel: 'stable', state: 'Soaking' as const, targetClosure: 't', dispatchedAt: fromEpochMillis(0), lastEventSeq: 4 };
-      cp.heartbeatAnswer = () => of({ bootstrapRollouts: [snapshot], replayFrom: 3 });
+      cp.heartbeatAnswer = () => of({ bootstrapRollouts: [snapshot, { ...snapshot, rolloutId: 'stable@r2' }], replayFrom: 3 });
       let kicks = 0;
       const inputs: unknown[] = [];
       heartbeat({ cp, host: new FakeHost(), machineId: 'web-01', kick: () => (kicks += 1) }, context(hot('1s a'))).subscribe((i) => inputs.push(i));
       flush();
-      expect(inputs).toEqual([{ kind: 'BootstrapHost', snapshot }]);
+      expect(inputs).toEqual([{ kind: 'BootstrapHosts', snapshots: [snapshot, { ...snapshot, rolloutId: 'stable@r2' }] }]);
       expect(kicks).toBe(1);
     });
   });
@@ -216,16 +217,20 @@ describe('outbound drain', () => {
   });
 });
 
+const switchTo = (rolloutId: string, closure: string): ActivationIntent => ({ rolloutId, closure, rollback: false, signed: { targetClosure: closure, signedAt: fromEpochMillis(0) } });
+
 describe('activation worker', () => {
   it('runs intents strictly one at a time, each reporting Started then its outcome', () => {
     scheduler().run(({ hot, flush }) => {
       const port = new FakeActivation(asyncScheduler);
       const intents = new BoundedQueue<ActivationIntent>(4);
       const out: [number, string][] = [];
-      activationWorker(port, intents, context(hot('1m a'))).subscribe((i) => out.push([asyncScheduler.now(), i.kind === 'HostEvent' ? `${i.rolloutId}:${i.event.kind}` : i.kind]));
-      intents.offer({ rolloutId: 'a@1', closure: 'x', rollback: false });
-      intents.offer({ rolloutId: 'b@1', closure: 'y', rollback: false });
-      intents.offer({ rolloutId: 'a@1', closure: 'prior', rollback: true });
+      activationWorker({ port, manifests: new FakeManifests(), machineId: 'web-01' }, intents, context(hot('1m a'))).subscribe((i) =>
+        out.push([asyncScheduler.now(), i.kind === 'HostEvent' ? `${i.rolloutId}:${i.event.kind}` : i.kind]),
+      );
+      intents.offer(switchTo('a@1', 'x'));
+      intents.offer(switchTo('b@1', 'y'));
+      intents.offer({ rolloutId: 'a@1', closure: 'prior', rollback: true, failedTarget: 'x', proof: 'own-record' });
       flush();
       expect(port.calls.map((c) => c.at)).toEqual([0, 10_000, 20_000]);
       expect(out).toEqual([
@@ -241,7 +246,47 @@ describe('activation worker', () => {
   it('counts the running intent against the capacity', () => {
     const intents = new BoundedQueue<ActivationIntent>(2);
     intents.consume(() => NEVER).subscribe();
-    expect([1, 2, 3].map((n) => intents.offer({ rolloutId: `r${n}`, closure: 'c', rollback: false }))).toEqual([true, true, false]);
+    expect([1, 2, 3].map((n) => intents.offer(switchTo(`r${n}`, 'c')))).toEqual([true, true, false]);
+  });
+
+  it('verifies the signed manifest again when it fires: a closure it no longer names is refused and nothing runs', () => {
+    scheduler().run(({ hot, flush }) => {
+      const port = new FakeActivation(asyncScheduler);
+      const manifests = new FakeManifests();
+      manifests.signed = { 'a@1': 'x' };
+      const intents = new BoundedQueue<ActivationIntent>(4);
+      const out: string[] = [];
+      activationWorker({ port, manifests, machineId: 'web-01' }, intents, context(hot('1m a'))).subscribe((i) =>
+        out.push(i.kind === 'HostEvent' && i.event.kind === 'LocalActivationFailed' ? `failed:${i.event.stderrTail}` : `${i.kind}:${i.kind === 'HostEvent' ? i.event.kind : ''}`),
+      );
+      intents.offer(switchTo('a@1', 'evil'));
+      intents.offer(switchTo('a@1', 'x'));
+      flush();
+      expect(port.calls.map((c) => c.arg.closure)).toEqual(['x']);
+      expect(out[0]).toMatch(/^failed:refused: .*evil/);
+      expect(out.slice(1)).toEqual(['HostEvent:LocalActivationStarted', 'HostEvent:LocalActivationCompleted']);
+      expect(manifests.dispatchChecks).toEqual([{ rolloutId: 'a@1', closure: 'evil' }, { rolloutId: 'a@1', closure: 'x' }]);
+    });
+  });
+
+  it('a rollback whose target only the CP named runs only if the rollout verifies for this host; an own-record rollback needs no manifest', () => {
+    scheduler().run(({ hot, flush }) => {
+      const port = new FakeActivation(asyncScheduler);
+      const manifests = new FakeManifests();
+      manifests.signed = { 'a@1': 'x' };
+      const intents = new BoundedQueue<ActivationIntent>(4);
+      const failed: string[] = [];
+      activationWorker({ port, manifests, machineId: 'web-01' }, intents, context(hot('1m a'))).subscribe((i) => {
+        if (i.kind === 'HostEvent' && i.event.kind === 'LocalActivationFailed') failed.push(i.rolloutId);
+      });
+      intents.offer({ rolloutId: 'b@1', closure: 'old', rollback: true, failedTarget: 'y', proof: 'profile-history' });
+      intents.offer({ rolloutId: 'a@1', closure: 'old', rollback: true, failedTarget: 'x', proof: 'profile-history' });
+      intents.offer({ rolloutId: 'c@1', closure: 'prior', rollback: true, failedTarget: 'z', proof: 'own-record' });
+      flush();
+      expect(failed).toEqual(['b@1']);
+      expect(port.calls.map((c) => c.arg.closure)).toEqual(['old', 'prior']);
+      expect(manifests.dispatchChecks.map((c) => c.rolloutId)).toEqual(['b@1', 'a@1']);
+    });
   });
 });
 

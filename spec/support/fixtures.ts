@@ -4,8 +4,8 @@ import type { Event, EventKind } from '../../src/codecs/events';
 import type { HostRolloutState } from '../../src/codecs/host-state';
 import type { RolloutPolicy } from '../../src/codecs/policy';
 import type { HostState } from '../../src/codecs/scalars';
-import { addSeconds } from '../../src/codecs/timestamp';
-import { newPending } from '../../src/reducer';
+import { addSeconds, type Timestamp } from '../../src/codecs/timestamp';
+import { newPending, type DispatchInput } from '../../src/reducer';
 import { ts } from './decode';
 
 export const t0 = ts('2026-05-16T01:00:00Z');
@@ -118,3 +118,13 @@ export const CATALOGUE_STATES: readonly HostState[] = ['Pending', 'Activating', 
 
 /** The tests/scenarios.rs `pending()` record. */
 export const newPendingFixture = () => newPending('r1', 'web-01', 'stable', 'target-closure-abc', t0, at(300));
+
+/** A dispatch as the longpoll hands it over once verified: the LocalActivate and the signed intent it binds. */
+export function verifiedDispatch(rolloutId: string, target: string, prior: string, when: Timestamp = at(1), soakDueAt: Timestamp = at(300)): DispatchInput {
+  return {
+    kind: 'VerifiedDispatch',
+    rolloutId,
+    event: { kind: 'LocalActivate', currentClosureAtDispatch: prior, targetClosure: target, receivedAt: when, soakDueAt, seq: 0 },
+    intent: { targetClosure: target, previousClosure: prior, signedAt: t0 },
+  };
+}

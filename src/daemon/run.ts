@@ -13,6 +13,7 @@ import * as E from 'fp-ts/Either';
 import { asyncScheduler, firstValueFrom } from 'rxjs';
 import { decodeJson } from '../codecs/decode';
 import { HostRolloutState } from '../codecs/host-state';
+import { SignedIntent } from '../codecs/intent';
 import { fromEpochMillis } from '../codecs/timestamp';
 import type { AgentOptions } from '../cli/options';
 import { createNixosActivation } from '../io/activation';
@@ -26,9 +27,10 @@ import type * as MetricsModule from '../io/metrics';
 import { createProbeAdapter } from '../io/probes';
 import { bootRecovery } from '../io/recovery';
 import { AgentStore, Outbox, storePort } from '../io/store';
+import { secureStateDir } from '../io/store/permissions';
 import { createNotifier } from '../io/systemd';
 import type { Logger } from '../ports/logger';
-import type { AgentState } from '../reducer/agent';
+import { own, type AgentState } from '../reducer/agent';
 import { createAgentGraph } from '../streams/graph';
 import { readTrustFile } from '../trust';
 
@@ -52,15 +54,27 @@ export function hostPaths(root: string) {
 const wallClock = () => fromEpochMillis(asyncScheduler.now());
 const message = (err: unknown) => (err instanceof Error ? err.message : typeof err === 'object' && err !== null && 'message' in err ? String((err as { message: unknown }).message) : String(err));
 
-/** Rollout records saved by a previous run, decoded; a bad row is skipped with a warning. */
-function restoredHosts(store: AgentStore, logger: Logger): Record<string, HostRolloutState> {
+/**
+ * Rollout records saved by a previous run, decoded, with the signed intents
+ * they are bound to; a bad row is skipped (a bad intent only unbinds its
+ * record) with a warning.
+ */
+function restored(store: AgentStore, logger: Logger): { hosts: Record<string, HostRolloutState>; intents: Record<string, SignedIntent> } {
   const hosts: Record<string, HostRolloutState> = {};
+  const intents: Record<string, SignedIntent> = {};
   for (const row of store.rollouts()) {
     const r = decodeJson(HostRolloutState, row.record);
-    if (E.isRight(r)) hosts[row.rolloutId] = r.right;
-    else logger.warn('saved rollout record unreadable; skipped', { rolloutId: row.rolloutId, error: r.left.message });
+    if (E.isLeft(r)) {
+      logger.warn('saved rollout record unreadable; skipped', { rolloutId: row.rolloutId, error: r.left.message });
+      continue;
+    }
+    hosts[row.rolloutId] = r.right;
+    if (row.signedIntent === undefined) continue;
+    const i = decodeJson(SignedIntent, row.signedIntent);
+    if (E.isRight(i)) intents[row.rolloutId] = i.right;
+    else logger.warn('saved signed intent unreadable; the record will not be resumed', { rolloutId: row.rolloutId, error: i.left.message });
   }
-  return hosts;
+  return { hosts, intents };
 }
 
 /**
@@ -77,9 +91,18 @@ function turnCommitter(outbox: Outbox, store: AgentStore, logger: Logger): (stat
     let saved = state.hosts === committed;
     const save = () => {
       const at = wallClock();
-      store.saveRollouts(Object.values(state.hosts).map((h) => ({ rolloutId: h.rolloutId, record: JSON.stringify(HostRolloutState.encode(h)), updatedAt: at })));
+      store.saveRollouts(
+        Object.values(state.hosts).map((h) => {
+          const intent = own(state.intents, h.rolloutId);
+          const row = { rolloutId: h.rolloutId, record: JSON.stringify(HostRolloutState.encode(h)), updatedAt: at };
+          return intent === undefined ? row : { ...row, signedIntent: JSON.stringify(SignedIntent.encode(intent)) };
+        }),
+      );
       for (const h of Object.values(state.hosts)) {
-        if (committed !== undefined && h.state === 'Converged' && committed[h.rolloutId]?.state !== 'Converged') {
+        // Only a closure the agent verified and switched to itself is confirmed: a
+        // Converged record that a CP snapshot made says nothing about this host.
+        const signed = own(state.intents, h.rolloutId)?.targetClosure === h.targetClosure;
+        if (committed !== undefined && signed && h.state === 'Converged' && committed[h.rolloutId]?.state !== 'Converged') {
           store.confirmClosure({ closure: h.targetClosure, confirmedAt: h.convergedAt ?? at });
         }
       }
@@ -113,6 +136,9 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
   const logger = createLogger({ level: opts.logLevel, format: opts.logFormat, clock: wallClock });
   // Created first: enrollment may need to extend systemd's start timeout.
   const notifier = createNotifier(logger, env);
+  if (opts.insecureAllowPlainHttpForDevelopment === true) {
+    logger.warn('INSECURE: plain http to the control plane allowed for development; the bootstrap token and every report travel in clear', { controlPlane: opts.controlPlaneUrl });
+  }
   const fail = (msg: string, fields: Record<string, unknown> = {}): RunningDaemon => {
     logger.error(msg, fields);
     notifier.close();
@@ -152,7 +178,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
   // 4. The durable store.
   let store: AgentStore;
   try {
-    fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+    secureStateDir(opts.stateDir, logger);
     store = AgentStore.open({ stateDir: opts.stateDir, logger, clock: wallClock });
   } catch (err) {
     return fail('state store unusable', { stateDir: opts.stateDir, error: message(err) });
@@ -195,7 +221,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
 
   // 6–7. The graph; the handshake's snapshots are its first inputs.
   const seqFloors: Record<string, number> = {};
-  const hosts = restoredHosts(store, logger);
+  const { hosts, intents } = restored(store, logger);
   for (const id of Object.keys(hosts)) seqFloors[id] = store.lastSeq(id);
   const outbox = new Outbox(store, logger, wallClock);
   const queue = storePort(store, outbox);
@@ -219,6 +245,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
       periodsMs: opts.workerPeriods,
       seqFloors,
       hosts,
+      intents,
       bootstrap$: bootRecovery({ cp: client, host: hostPort, machineId: opts.machineId, scheduler, logger }),
       turn: turnCommitter(outbox, store, logger),
     },

@@ -1,13 +1,29 @@
 // Changing the running system (reference agent-runtime.md §11). The adapter
 // runs the real pipeline; the graph maps outcomes to events (§11.5).
 import type { Observable } from 'rxjs';
+import type { RollbackProof, SignedIntent } from '../codecs/intent';
+import type { VerifiedDispatch } from './manifests';
 
-export interface ActivationIntent {
+/** A switch to `closure`, bound to the signed intent the reducer accepted. */
+export interface SwitchIntent {
   readonly rolloutId: string;
-  /** Forward: the target closure (store basename). Rollback: the closure to return to. */
+  /** The target closure (store basename). */
   readonly closure: string;
-  readonly rollback: boolean;
+  readonly rollback: false;
+  readonly signed: SignedIntent;
 }
+
+/** A return to `closure` after `failedTarget` failed. */
+export interface RollbackIntent {
+  readonly rolloutId: string;
+  /** The closure to return to (store basename). */
+  readonly closure: string;
+  readonly rollback: true;
+  readonly failedTarget: string;
+  readonly proof: RollbackProof;
+}
+
+export type ActivationIntent = SwitchIntent | RollbackIntent;
 
 /** Forward pipeline outcomes, upstream's names. */
 export type ActivationOutcome =
@@ -25,8 +41,17 @@ export type RollbackOutcome =
   | { readonly kind: 'PipelineError'; readonly message: string };
 
 export interface ActivationPort {
-  /** Runs the forward pipeline for `closure`; `channelRef` is the rollout id's ref part. Never errors. */
-  activate(closure: string, channelRef: string): Observable<ActivationOutcome>;
-  /** Returns the host to `closure` (the recorded last-good closure). Never errors. */
-  rollback(closure: string): Observable<RollbackOutcome>;
+  /**
+   * Runs the forward pipeline for `verified.targetClosure`, which the worker
+   * has just verified against the rollout's signed manifest for this host.
+   * The adapter refuses (PipelineError, nothing run) a `closure` or rollout
+   * that is not the verified one. Never errors.
+   */
+  activate(closure: string, verified: VerifiedDispatch): Observable<ActivationOutcome>;
+  /**
+   * Returns the host to `closure`. With proof 'profile-history' the adapter
+   * refuses (Failed, nothing run) a closure that is no generation of the
+   * system profile. Never errors.
+   */
+  rollback(closure: string, proof: RollbackProof): Observable<RollbackOutcome>;
 }

@@ -131,6 +131,8 @@ export interface RolloutRecordRow {
   readonly rolloutId: string;
   readonly record: string;
   readonly updatedAt: string;
+  /** The SignedIntent codec's JSON, for a record the agent dispatched itself. */
+  readonly signedIntent?: string;
 }
 
 export interface AgentStatePort {

@@ -4,6 +4,7 @@ export { outbound } from './types';
 export * from './errors';
 export { newPending, AGENT_SELF_HOSTNAME } from './state';
 export { rehydrationEffects, mergeSnapshot } from './rehydration';
+export { guardRollback, guardSwitch } from './guard';
 export {
   SUSTAINED_FAILURE_THRESHOLD_SECS,
   advanceTick,
@@ -18,7 +19,12 @@ export {
   resolvePolicy,
   DEFAULT_AGENT_REDUCER_CONFIG,
   HELD_DISPATCH_CAPACITY,
+  LIVE_RECORD_CAPACITY,
+  SNAPSHOTS_PER_ANSWER_CAPACITY,
   TERMINAL_RECORD_CAPACITY,
+  type FireRollback,
+  type FireSwitch,
+  type DispatchInput,
   type AgentEffect,
   type AgentReducerConfig,
   type AgentState,

@@ -6,11 +6,10 @@
 // instead of waiting forever for a switch that will never run. A rollback
 // intent has no event that could report it (Failed accepts only a completed
 // rollback), so it is logged as an error.
-import type { EffectOf } from '../codecs/effects';
 import type { Timestamp } from '../codecs/timestamp';
 import type { ActivationIntent } from '../ports/activation';
 import type { Logger } from '../ports/logger';
-import type { ReducerInput } from '../reducer/agent';
+import type { FireRollback, FireSwitch, ReducerInput } from '../reducer/agent';
 
 export interface IntentSinkDeps {
   readonly offer: (intent: ActivationIntent) => boolean;
@@ -20,11 +19,11 @@ export interface IntentSinkDeps {
   readonly logger: Logger;
 }
 
-export function applyActivationEffect(deps: IntentSinkDeps, effect: EffectOf<'LocalFireSwitch'> | EffectOf<'LocalFireRollbackTo'>): void {
+export function applyActivationEffect(deps: IntentSinkDeps, effect: FireSwitch | FireRollback): void {
   const intent: ActivationIntent =
     effect.kind === 'LocalFireSwitch'
-      ? { rolloutId: effect.rolloutId, closure: effect.target, rollback: false }
-      : { rolloutId: effect.rolloutId, closure: effect.closure, rollback: true };
+      ? { rolloutId: effect.rolloutId, closure: effect.target, rollback: false, signed: effect.intent }
+      : { rolloutId: effect.rolloutId, closure: effect.closure, rollback: true, failedTarget: effect.failedTarget, proof: effect.proof };
   if (deps.offer(intent)) return;
   const fields = { rolloutId: intent.rolloutId, closure: intent.closure, capacity: deps.capacity };
   if (intent.rollback) {

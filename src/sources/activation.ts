@@ -6,11 +6,19 @@
 // forward intents report LocalActivationStarted before the pipeline runs;
 // outcome timestamps are taken when the pipeline ends (upstream stamps them
 // before it starts, reference §18 item 14).
-import { catchError, concat, defaultIfEmpty, defer, map, of, take, type Observable } from 'rxjs';
+//
+// Signed intent, checked again at the moment of firing (the reducer checked
+// it when the dispatch arrived, but a switch may be resumed after a restart
+// or wait behind another pipeline): a switch runs only if the rollout's
+// manifest still verifies, is fresh and names this closure for this machine
+// id; a rollback whose target only the CP named ('profile-history') runs only
+// if the rollout's manifest verifies for this host. A refusal runs nothing
+// and is reported as LocalActivationFailed (the CP sees why), logged as an error.
+import { catchError, concat, concatMap, defaultIfEmpty, defer, map, of, take, type Observable } from 'rxjs';
 import type { Event } from '../codecs/events';
-import { rolloutChannelRef } from '../codecs/scalars';
 import type { Timestamp } from '../codecs/timestamp';
-import type { ActivationIntent, ActivationOutcome, ActivationPort, RollbackOutcome } from '../ports/activation';
+import type { ActivationIntent, ActivationOutcome, ActivationPort, RollbackIntent, RollbackOutcome, SwitchIntent } from '../ports/activation';
+import type { ManifestPort, VerifiedDispatch } from '../ports/manifests';
 import type { ReducerInput } from '../reducer/agent';
 import type { BoundedQueue } from './channels';
 import { describeError, nowOf, type SourceContext } from './context';
@@ -56,29 +64,69 @@ export function rollbackEvent(outcome: RollbackOutcome, at: Timestamp): Event {
   }
 }
 
-function run(port: ActivationPort, intent: ActivationIntent, ctx: SourceContext): Observable<ReducerInput> {
-  const input = (event: Event): ReducerInput => ({ kind: 'HostEvent', rolloutId: intent.rolloutId, event });
-  if (intent.rollback) {
-    ctx.logger.info('rolling back', { rolloutId: intent.rolloutId, to: intent.closure });
-    return defer(() => port.rollback(intent.closure)).pipe(
-      take(1),
-      defaultIfEmpty<RollbackOutcome, RollbackOutcome>({ kind: 'PipelineError', message: NO_OUTCOME }),
-      catchError((err: unknown) => of<RollbackOutcome>({ kind: 'PipelineError', message: describeError(err) })),
-      map((outcome) => input(rollbackEvent(outcome, nowOf(ctx.scheduler)))),
-    );
-  }
-  ctx.logger.info('activating', { rolloutId: intent.rolloutId, target: intent.closure });
-  return concat(
-    defer(() => of(input({ kind: 'LocalActivationStarted', startedAt: nowOf(ctx.scheduler), switchMethod: SWITCH_METHOD, seq: 0 }))),
-    defer(() => port.activate(intent.closure, rolloutChannelRef(intent.rolloutId))).pipe(
-      take(1),
-      defaultIfEmpty<ActivationOutcome, ActivationOutcome>({ kind: 'PipelineError', message: NO_OUTCOME }),
-      catchError((err: unknown) => of<ActivationOutcome>({ kind: 'PipelineError', message: describeError(err) })),
-      map((outcome) => input(forwardEvent(outcome, nowOf(ctx.scheduler)))),
-    ),
+export interface ActivationWorkerDeps {
+  readonly port: ActivationPort;
+  readonly manifests: ManifestPort;
+  readonly machineId: string;
+}
+
+const refusedEvent = (reason: string, at: Timestamp): Event => ({ kind: 'LocalActivationFailed', exitCode: -1, stderrTail: `refused: ${reason}`, failedAt: at, seq: 0 });
+
+/** The rollout's signed manifest, verified now for this host and closure; a refusal reason otherwise. */
+function reverify(deps: ActivationWorkerDeps, rolloutId: string, closure: string): Observable<{ readonly ok: VerifiedDispatch } | { readonly refused: string }> {
+  return defer(() => deps.manifests.ensureForDispatch(rolloutId, deps.machineId, closure)).pipe(
+    take(1),
+    map((ok) => ({ ok })),
+    defaultIfEmpty({ refused: 'manifest check ended without an answer' }),
+    catchError((err: unknown) => of({ refused: describeError(err) })),
   );
 }
 
-export function activationWorker(port: ActivationPort, intents: BoundedQueue<ActivationIntent>, ctx: SourceContext): Observable<ReducerInput> {
-  return intents.consume((intent) => run(port, intent, ctx));
+function runRollback(deps: ActivationWorkerDeps, intent: RollbackIntent, ctx: SourceContext): Observable<Event> {
+  const fire = (): Observable<Event> => {
+    ctx.logger.info('rolling back', { rolloutId: intent.rolloutId, to: intent.closure, proof: intent.proof });
+    return defer(() => deps.port.rollback(intent.closure, intent.proof)).pipe(
+      take(1),
+      defaultIfEmpty<RollbackOutcome, RollbackOutcome>({ kind: 'PipelineError', message: NO_OUTCOME }),
+      catchError((err: unknown) => of<RollbackOutcome>({ kind: 'PipelineError', message: describeError(err) })),
+      map((outcome) => rollbackEvent(outcome, nowOf(ctx.scheduler))),
+    );
+  };
+  if (intent.proof === 'own-record') return fire();
+  return reverify(deps, intent.rolloutId, intent.failedTarget).pipe(
+    concatMap((r) => {
+      if ('ok' in r) return fire();
+      ctx.logger.error('rollback refused: the control plane named its target and the rollout does not verify for this host', { rolloutId: intent.rolloutId, to: intent.closure, reason: r.refused });
+      return of(refusedEvent(`rollback to ${intent.closure}: ${r.refused}`, nowOf(ctx.scheduler)));
+    }),
+  );
+}
+
+function runSwitch(deps: ActivationWorkerDeps, intent: SwitchIntent, ctx: SourceContext): Observable<Event> {
+  return reverify(deps, intent.rolloutId, intent.closure).pipe(
+    concatMap((r): Observable<Event> => {
+      if (!('ok' in r)) {
+        ctx.logger.error('switch refused at firing: no fresh signed manifest names this closure for this host', { rolloutId: intent.rolloutId, target: intent.closure, reason: r.refused });
+        return of(refusedEvent(r.refused, nowOf(ctx.scheduler)));
+      }
+      ctx.logger.info('activating', { rolloutId: intent.rolloutId, target: intent.closure });
+      return concat(
+        defer(() => of<Event>({ kind: 'LocalActivationStarted', startedAt: nowOf(ctx.scheduler), switchMethod: SWITCH_METHOD, seq: 0 })),
+        defer(() => deps.port.activate(intent.closure, r.ok)).pipe(
+          take(1),
+          defaultIfEmpty<ActivationOutcome, ActivationOutcome>({ kind: 'PipelineError', message: NO_OUTCOME }),
+          catchError((err: unknown) => of<ActivationOutcome>({ kind: 'PipelineError', message: describeError(err) })),
+          map((outcome) => forwardEvent(outcome, nowOf(ctx.scheduler))),
+        ),
+      );
+    }),
+  );
+}
+
+export function activationWorker(deps: ActivationWorkerDeps, intents: BoundedQueue<ActivationIntent>, ctx: SourceContext): Observable<ReducerInput> {
+  return intents.consume((intent) =>
+    (intent.rollback ? runRollback(deps, intent, ctx) : runSwitch(deps, intent, ctx)).pipe(
+      map((event): ReducerInput => ({ kind: 'HostEvent', rolloutId: intent.rolloutId, event })),
+    ),
+  );
 }

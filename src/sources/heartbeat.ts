@@ -3,9 +3,10 @@
 //
 // Timing rules: every 60 s, first one at start; each request abandoned after
 // 10 s; after an error the worker waits 5 s (ticks meanwhile are skipped).
-// Each snapshot becomes a BootstrapHost input. A Replay-From header kicks
-// the outbound drain (upstream only logs it).
-import { catchError, defer, exhaustMap, from, ignoreElements, map, mergeMap, takeUntil, timeout, timer, type Observable } from 'rxjs';
+// An answer's snapshots become one BootstrapHosts input (one turn, however
+// many there are; the reducer drops other hosts' and bounds the count). A
+// Replay-From header kicks the outbound drain (upstream only logs it).
+import { catchError, defer, EMPTY, exhaustMap, ignoreElements, mergeMap, of, takeUntil, timeout, timer, type Observable } from 'rxjs';
 import type { ReducerInput } from '../reducer/agent';
 import type { ControlPlanePort } from '../ports/control-plane';
 import type { HostPort } from '../ports/host';
@@ -42,7 +43,7 @@ export function heartbeat(deps: HeartbeatDeps, ctx: SourceContext, periodMs: num
           ctx.logger.warn('control plane asks for a replay; draining the outbound queue now', { replayFrom: answer.replayFrom });
           deps.kick();
         }
-        return from(answer.bootstrapRollouts).pipe(map((snapshot): ReducerInput => ({ kind: 'BootstrapHost', snapshot })));
+        return answer.bootstrapRollouts.length === 0 ? EMPTY : of<ReducerInput>({ kind: 'BootstrapHosts', snapshots: answer.bootstrapRollouts });
       }),
       catchError((err: unknown) => {
         ctx.logger.warn('heartbeat failed', { error: describeError(err), retryInMs: HEARTBEAT_ERROR_BACKOFF_MS });

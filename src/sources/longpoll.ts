@@ -31,28 +31,29 @@ interface Cycle {
   readonly rearmInMs: number;
 }
 
-/** Turn a verified dispatch into the LocalActivate the reducer expects. */
+/** Verify a dispatch against its signed manifest and hand the reducer the intent it binds. */
 function accept(deps: LongpollDeps, ctx: SourceContext, d: Dispatch): Observable<ReducerInput> {
   if (d.hostname !== deps.machineId) {
     throw new Error(`dispatch for host ${d.hostname} refused (this host is ${deps.machineId})`);
   }
   return deps.manifests.ensureForDispatch(d.rolloutId, deps.machineId, d.targetClosure).pipe(
-    mergeMap(() => deps.host.currentClosure()),
-    map((running): ReducerInput => {
+    mergeMap((verified) => deps.host.currentClosure().pipe(map((running) => ({ verified, running })))),
+    map(({ verified, running }): ReducerInput => {
       // Upstream reports the *target* here (reference §18 item 5); we report
       // what was running, which is what a rollback must return to.
       if (running === undefined) ctx.logger.warn('current system unreadable; reporting the target as the pre-dispatch closure', { rolloutId: d.rolloutId });
       return {
-        kind: 'HostEvent',
+        kind: 'VerifiedDispatch',
         rolloutId: d.rolloutId,
         event: {
           kind: 'LocalActivate',
           currentClosureAtDispatch: running ?? d.targetClosure,
-          targetClosure: d.targetClosure,
+          targetClosure: verified.targetClosure,
           receivedAt: d.enqueuedAt,
           soakDueAt: d.soakDueAt,
           seq: 0,
         },
+        intent: { targetClosure: verified.targetClosure, ...(running !== undefined ? { previousClosure: running } : {}), signedAt: verified.signedAt },
       };
     }),
   );

@@ -23,8 +23,13 @@
 // 5. Time is the injected scheduler's.
 // 6. Effects are applied in order, inside the turn that produced them and
 //    before the next input is taken (state is updated first).
-import { BehaviorSubject, concat, EMPTY, finalize, map, merge, of, race, ReplaySubject, scan, share, Subject, take, timer, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+// 7. Only CI-signed intent changes the host: a switch fires for the closure a
+//    verified manifest names for this rollout and machine id, checked by the
+//    reducer's guard, again by the activation worker when it fires, and by the
+//    adapter; CP snapshots only inform (src/reducer/guard.ts, snapshots.ts).
+import { BehaviorSubject, concat, EMPTY, finalize, map, merge, mergeMap, of, race, ReplaySubject, scan, share, Subject, take, timer, toArray, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { HostRolloutSnapshot, HostRolloutState } from '../codecs/host-state';
+import type { SignedIntent } from '../codecs/intent';
 import type { ActivationIntent, ActivationPort } from '../ports/activation';
 import type { ControlPlanePort } from '../ports/control-plane';
 import type { CertPort, HostPort } from '../ports/host';
@@ -92,7 +97,9 @@ export interface AgentGraphConfig {
   readonly seqFloors?: Readonly<Record<string, number>>;
   /** Rollout records saved before a restart (a warm start: CP snapshots then merge into them). */
   readonly hosts?: Readonly<Record<string, HostRolloutState>>;
-  /** Boot-recovery snapshots; all are applied before any source starts. */
+  /** The signed intents saved with those records: only these can be resumed. */
+  readonly intents?: Readonly<Record<string, SignedIntent>>;
+  /** Boot-recovery snapshots; all are applied, in one turn, before any source starts. */
   readonly bootstrap$?: Observable<HostRolloutSnapshot>;
   /**
    * Wraps each turn's effects (after the state is updated): the daemon runs
@@ -148,6 +155,7 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
   const periods = config.periodsMs ?? {};
   const reducerConfig: AgentReducerConfig = {
     sustainedFailureThresholdSecs: config.sustainedFailureThresholdSecs ?? SUSTAINED_FAILURE_THRESHOLD_SECS,
+    machineId: config.machineId,
   };
   const shutdown$ = new ReplaySubject<void>(1);
   const ctx: SourceContext = { scheduler, logger, shutdown$ };
@@ -155,7 +163,7 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
 
   const inputs$ = new Subject<ReducerInput>();
   const effects$ = new Subject<AgentEffect>();
-  const states$ = new BehaviorSubject<AgentState>(initialAgentState(config.seqFloors, config.hosts));
+  const states$ = new BehaviorSubject<AgentState>(initialAgentState(config.seqFloors, config.hosts, config.intents));
   const feedback = new Subject<ReducerInput>();
   const intents = new BoundedQueue<ActivationIntent>(ACTIVATION_INTENT_CAPACITY);
   const probeCommands = new LatestChannel<ProbeCommand>();
@@ -201,7 +209,7 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
     ).pipe(isolate('heartbeat', ctx)),
     manifestPoll(ports.manifests, ctx, periods.manifestPoll ?? MANIFEST_POLL_INTERVAL_MS).pipe(isolate('manifest poll', ctx)),
     probeWorker(ports.probes, probeCommands.values(), ctx).pipe(isolate('probe worker', ctx)),
-    activationWorker(ports.activation, intents, ctx).pipe(isolate('activation worker', ctx)),
+    activationWorker({ port: ports.activation, manifests: ports.manifests, machineId: config.machineId }, intents, ctx).pipe(isolate('activation worker', ctx)),
   ).pipe(finalize(() => producersDone$.next()));
   const sideWorkers$ = merge(
     outboundDrain(
@@ -224,7 +232,10 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
   // Boot snapshots first, then (after a restart with saved records) resume
   // whatever a killed agent left half done, then the sources.
   const boot$ = concat(
-    (config.bootstrap$ ?? EMPTY).pipe(map((snapshot): ReducerInput => ({ kind: 'BootstrapHost', snapshot }))),
+    (config.bootstrap$ ?? EMPTY).pipe(
+      toArray(),
+      mergeMap((snapshots) => (snapshots.length === 0 ? EMPTY : of<ReducerInput>({ kind: 'BootstrapHosts', snapshots }))),
+    ),
     Object.keys(config.hosts ?? {}).length > 0 ? of<ReducerInput>({ kind: 'ResumeInterrupted' }) : EMPTY,
   );
 

@@ -10,6 +10,8 @@ import { NIX_BASE32 } from '../../../src/codecs/store-path';
 import { inheritedEnv } from '../../../src/io/process';
 import type { ActivationConfigInput } from '../../../src/io/activation';
 import type { Fields, Logger } from '../../../src/ports/logger';
+import type { VerifiedDispatch } from '../../../src/ports/manifests';
+import { fromEpochMillis } from '../../../src/codecs/timestamp';
 
 // The stand-ins ship with the demo (demo/host-tools); the specs use the same scripts.
 const FIXTURES = path.resolve(__dirname, '../../../demo/host-tools');
@@ -163,3 +165,6 @@ export class HostTree {
     fs.rmSync(this.root, { recursive: true, force: true, maxRetries: 5 });
   }
 }
+
+/** What the activation worker hands the adapter once the rollout's manifest verified `closure` for this host. */
+export const signedFor = (closure: string, rolloutId = 'stable@abc123'): VerifiedDispatch => ({ rolloutId, targetClosure: closure, signedAt: fromEpochMillis(0) });

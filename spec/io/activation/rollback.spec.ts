@@ -4,7 +4,7 @@
 import { firstValueFrom } from 'rxjs';
 import { createNixosActivation, type ActivationConfigInput } from '../../../src/io/activation';
 import type { RollbackOutcome } from '../../../src/ports/activation';
-import { HostTree } from './host-tree';
+import { HostTree, signedFor } from './host-tree';
 
 let host: HostTree;
 let older: string;
@@ -22,12 +22,12 @@ beforeEach(() => {
 afterEach(() => host.remove());
 
 const port = (extra: ActivationConfigInput = {}) => createNixosActivation(host.config(extra));
-const rollback = (closure: string, extra: ActivationConfigInput = {}): Promise<RollbackOutcome> => firstValueFrom(port(extra).rollback(closure));
+const rollback = (closure: string, extra: ActivationConfigInput = {}): Promise<RollbackOutcome> => firstValueFrom(port(extra).rollback(closure, 'own-record'));
 
 describe('rollback pipeline', () => {
   it('after a failure before nix-env --set, stays on last-good instead of going one generation too far', async () => {
     host.behave('realise-fail');
-    expect((await firstValueFrom(port().activate(bad, 'r'))).kind).toBe('RealiseFailed');
+    expect((await firstValueFrom(port().activate(bad, signedFor(bad)))).kind).toBe('RealiseFailed');
     expect(host.profileTarget()).toBe(good);
     // `nix-env --rollback` would now select generation 1 (`older`).
     const outcome = await rollback(good);
@@ -37,7 +37,7 @@ describe('rollback pipeline', () => {
   });
 
   it('after a live switch to a bad closure, returns to last-good with its own switch-to-configuration', async () => {
-    expect((await firstValueFrom(port().activate(bad, 'r'))).kind).toBe('FiredAndPolled');
+    expect((await firstValueFrom(port().activate(bad, signedFor(bad)))).kind).toBe('FiredAndPolled');
     expect(host.current()).toBe(bad);
     const before = host.calls().length;
     host.behave('switch-delay', '0.1');
@@ -64,7 +64,7 @@ describe('rollback pipeline', () => {
   });
 
   it('times out when the rollback switch fails, with the unit exit status', async () => {
-    expect((await firstValueFrom(port().activate(bad, 'r'))).kind).toBe('FiredAndPolled');
+    expect((await firstValueFrom(port().activate(bad, signedFor(bad)))).kind).toBe('FiredAndPolled');
     host.behave('switch-fail');
     expect(await rollback(good, { pollBudgetMs: 800 })).toEqual({ kind: 'Failed', phase: 'rollback-poll-timeout', exitCode: 4 });
     expect(host.calls()).toContain('systemctl show --property=LoadState,ExecMainCode,ExecMainStatus nixfleet-rollback.service');
@@ -87,5 +87,15 @@ describe('rollback pipeline', () => {
   it('runs nothing in test mode and reports the intent closure', async () => {
     expect(await rollback(good, { testMode: () => true })).toEqual({ kind: 'FiredAndPolled', revertedTo: good });
     expect(host.calls()).toEqual([]);
+  });
+
+  it('a target only the CP named must be a generation of the system profile: otherwise nothing runs', async () => {
+    const stranger = host.closure('nixos-system-EVIL-unsigned');
+    const before = host.calls().length;
+    expect(await firstValueFrom(port().rollback(stranger, 'profile-history'))).toEqual({ kind: 'Failed', phase: 'not-in-profile-history' });
+    expect(host.calls().slice(before)).toEqual([]);
+    expect(host.current()).toBe(good);
+    // Generation 1 is in the history: allowed.
+    expect(await firstValueFrom(port().rollback(older, 'profile-history'))).toEqual({ kind: 'FiredAndPolled', revertedTo: older });
   });
 });

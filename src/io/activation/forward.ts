@@ -5,6 +5,8 @@ import * as E from 'fp-ts/Either';
 import { catchError, concatMap, defer, map, of, type Observable } from 'rxjs';
 import { storePathOf } from '../../codecs/store-path';
 import type { ActivationOutcome } from '../../ports/activation';
+import type { VerifiedDispatch } from '../../ports/manifests';
+import { rolloutChannelRef } from '../../codecs/scalars';
 import { exitCodeOf, succeeded, type ProcessResult } from '../../ports/process';
 import type { ActivationConfig } from './config';
 import { readlinkBasename } from './host-fs';
@@ -28,8 +30,15 @@ function spawnError(what: string, r: ProcessResult): ActivationOutcome | undefin
   return r.termination.kind === 'spawn-failed' ? { kind: 'PipelineError', message: `spawn ${what}: ${r.termination.message}` } : undefined;
 }
 
-export function activate(cfg: ActivationConfig, closure: string, channelRef: string): Observable<ActivationOutcome> {
+export function activate(cfg: ActivationConfig, closure: string, verified: VerifiedDispatch): Observable<ActivationOutcome> {
   return defer((): Observable<ActivationOutcome> => {
+    // Defence in depth behind the reducer's guard and the worker's re-check:
+    // nothing runs for a closure the verified manifest did not name.
+    if (verified.targetClosure !== closure) {
+      cfg.logger.error('activation: refusing a closure the verified manifest does not name', { closure, signedTarget: verified.targetClosure, rolloutId: verified.rolloutId });
+      return of({ kind: 'PipelineError', message: `refused: ${closure} is not the closure the signed manifest of ${verified.rolloutId} names (${verified.targetClosure})` });
+    }
+    const channelRef = rolloutChannelRef(verified.rolloutId);
     if (cfg.testMode()) return of({ kind: 'FiredAndPolled', observedClosure: closure });
     const target = storePathOf(cfg.storeDir, closure);
     // Refused before any process sees it: nothing runs for a bad target.

@@ -34,3 +34,17 @@ export const resolveProfile = (profile: string): Observable<string> =>
     const abs = path.isAbsolute(hop) ? hop : path.join(path.dirname(profile), hop);
     return fs.readlink(abs).catch(() => abs);
   });
+
+/**
+ * Closures the system profile has pointed at: the targets of its
+ * `<name>-<N>-link` generations (what `nix-env --list-generations` lists).
+ * An unreadable directory is an empty history.
+ */
+export const profileGenerations = (profile: string): Observable<ReadonlySet<string>> =>
+  defer(async () => {
+    const dir = path.dirname(profile);
+    const pattern = new RegExp(`^${path.basename(profile).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[0-9]+-link$`);
+    const names = await fs.readdir(dir).catch(() => [] as string[]);
+    const targets = await Promise.all(names.filter((n) => pattern.test(n)).map((n) => fs.readlink(path.join(dir, n)).then(path.basename, () => undefined)));
+    return new Set(targets.filter((t): t is string => t !== undefined));
+  });

@@ -7,8 +7,8 @@ import { rollback } from './rollback';
 export function createNixosActivation(input: ActivationConfigInput = {}): ActivationPort {
   const cfg = activationConfig(input);
   return {
-    activate: (closure, channelRef) => activate(cfg, closure, channelRef),
-    rollback: (closure) => rollback(cfg, closure),
+    activate: (closure, verified) => activate(cfg, closure, verified),
+    rollback: (closure, proof) => rollback(cfg, closure, proof),
   };
 }
 

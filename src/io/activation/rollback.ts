@@ -7,10 +7,11 @@
 import * as E from 'fp-ts/Either';
 import { catchError, concatMap, defer, map, of, type Observable } from 'rxjs';
 import { storePathOf } from '../../codecs/store-path';
+import type { RollbackProof } from '../../codecs/intent';
 import type { RollbackOutcome } from '../../ports/activation';
 import { exitCodeOf, succeeded, type ProcessResult } from '../../ports/process';
 import type { ActivationConfig } from './config';
-import { readlinkBasename } from './host-fs';
+import { profileGenerations, readlinkBasename } from './host-fs';
 import { selfCorrectProfile } from './profile';
 import { errorMessage } from '../process';
 import { fireDetached, resetFailed, setProfile, unitExitCode } from './tools';
@@ -24,33 +25,45 @@ export function rollbackFailed(phase: string, r: ProcessResult | number | undefi
 const spawnError = (what: string, r: ProcessResult): RollbackOutcome | undefined =>
   r.termination.kind === 'spawn-failed' ? { kind: 'PipelineError', message: `spawn ${what}: ${r.termination.message}` } : undefined;
 
-export function rollback(cfg: ActivationConfig, closure: string): Observable<RollbackOutcome> {
+/** A closure only the CP named must be a generation of the system profile: this host ran it. */
+const knownToHaveRun = (cfg: ActivationConfig, closure: string, proof: RollbackProof): Observable<boolean> =>
+  proof === 'own-record' ? of(true) : profileGenerations(cfg.profile).pipe(map((generations) => generations.has(closure)));
+
+export function rollback(cfg: ActivationConfig, closure: string, proof: RollbackProof): Observable<RollbackOutcome> {
   return defer((): Observable<RollbackOutcome> => {
-    if (cfg.testMode()) return of({ kind: 'FiredAndPolled', revertedTo: closure });
     const target = storePathOf(cfg.storeDir, closure);
     if (E.isLeft(target)) {
       cfg.logger.error('activation: refusing rollback target', { error: target.left.message });
       return of({ kind: 'Failed', phase: 'invalid-target' });
     }
-    const storePath = target.right.path;
-    cfg.logger.warn('activation: rolling back to last-good closure', { closure });
-    return setProfile(cfg, storePath).pipe(
-      concatMap((s) => {
-        const err = spawnError('nix-env --set', s);
-        if (err !== undefined) return of(err);
-        if (!succeeded(s)) return of(rollbackFailed('nix-env-set', s));
-        return resetFailed(cfg, cfg.rollbackUnit).pipe(
-          concatMap(() => fireDetached(cfg, cfg.rollbackUnit, storePath)),
-          concatMap((r) => {
-            const fireErr = spawnError(`systemd-run --unit=${cfg.rollbackUnit}`, r);
-            if (fireErr !== undefined) return of(fireErr);
-            if (!succeeded(r)) return of(rollbackFailed('systemd-run-fire', r));
-            return poll(cfg, closure, storePath);
-          }),
-        );
+    return knownToHaveRun(cfg, closure, proof).pipe(
+      concatMap((known) => {
+        if (known) return cfg.testMode() ? of<RollbackOutcome>({ kind: 'FiredAndPolled', revertedTo: closure }) : run(cfg, closure, target.right.path);
+        cfg.logger.error('activation: refusing a rollback to a closure that is no generation of the system profile', { closure, profile: cfg.profile });
+        return of<RollbackOutcome>({ kind: 'Failed', phase: 'not-in-profile-history' });
       }),
     );
   }).pipe(catchError((err: unknown) => of<RollbackOutcome>({ kind: 'PipelineError', message: errorMessage(err) })));
+}
+
+function run(cfg: ActivationConfig, closure: string, storePath: string): Observable<RollbackOutcome> {
+  cfg.logger.warn('activation: rolling back to last-good closure', { closure });
+  return setProfile(cfg, storePath).pipe(
+    concatMap((s) => {
+      const err = spawnError('nix-env --set', s);
+      if (err !== undefined) return of(err);
+      if (!succeeded(s)) return of(rollbackFailed('nix-env-set', s));
+      return resetFailed(cfg, cfg.rollbackUnit).pipe(
+        concatMap(() => fireDetached(cfg, cfg.rollbackUnit, storePath)),
+        concatMap((r) => {
+          const fireErr = spawnError(`systemd-run --unit=${cfg.rollbackUnit}`, r);
+          if (fireErr !== undefined) return of(fireErr);
+          if (!succeeded(r)) return of(rollbackFailed('systemd-run-fire', r));
+          return poll(cfg, closure, storePath);
+        }),
+      );
+    }),
+  );
 }
 
 function poll(cfg: ActivationConfig, closure: string, storePath: string): Observable<RollbackOutcome> {

@@ -79,9 +79,16 @@ CREATE TABLE rollout_record (
 ) STRICT;
 `;
 
+// The signed intent a record is bound to (src/codecs/intent.ts), as JSON;
+// NULL for a record only the CP described. Only bound records are resumed.
+const V3 = `
+ALTER TABLE rollout_record ADD COLUMN signed_intent TEXT;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1 },
   { version: 2, sql: V2 },
+  { version: 3, sql: V3 },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

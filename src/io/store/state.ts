@@ -55,11 +55,13 @@ export class StateTables {
       ),
     };
     const clearRollouts = db.prepare('DELETE FROM rollout_record');
-    const putRollout = db.prepare<[string, string, string]>('INSERT INTO rollout_record (rollout_id, record, updated_at) VALUES (?, ?, ?)');
-    this.rolloutRows = db.prepare<[], RolloutRecordRow>('SELECT rollout_id AS rolloutId, record, updated_at AS updatedAt FROM rollout_record ORDER BY rowid');
+    const putRollout = db.prepare<[string, string, string, string | null]>('INSERT INTO rollout_record (rollout_id, record, updated_at, signed_intent) VALUES (?, ?, ?, ?)');
+    this.rolloutRows = db.prepare<[], RolloutRecordRow & { signedIntent: string | null }>(
+      'SELECT rollout_id AS rolloutId, record, updated_at AS updatedAt, signed_intent AS signedIntent FROM rollout_record ORDER BY rowid',
+    );
     this.saveRolloutsTx = db.transaction((rows: readonly RolloutRecordRow[]) => {
       clearRollouts.run();
-      for (const r of rows) putRollout.run(r.rolloutId, r.record, r.updatedAt);
+      for (const r of rows) putRollout.run(r.rolloutId, r.record, r.updatedAt, r.signedIntent ?? null);
     });
     this.putManifestTx = db.transaction((m: CachedManifest) => {
       this.q.putManifest.run(m.rolloutId, asBuffer(m.raw), asBuffer(m.signature), m.verifiedAt);
@@ -82,7 +84,7 @@ export class StateTables {
   }
 
   rollouts(): RolloutRecordRow[] {
-    return this.rolloutRows.all();
+    return this.rolloutRows.all().map(({ signedIntent, ...row }) => (signedIntent === null ? row : { ...row, signedIntent }));
   }
 
   lastConfirmedClosure(): ConfirmedClosure | undefined {
