@@ -53,9 +53,10 @@ const messages = (effects: readonly AgentEffect[], level: string) => effects.fla
 
 describe('C1: a snapshot cannot choose the closure a signed dispatch fires', () => {
   it('a Pending snapshot for the rollout, then the signed dispatch: the signed target is fired, the snapshot’s never', () => {
-    const r = run(withPolicy(), [boot(snapshot()), verifiedDispatch('stable@r1', SIGNED, PRIOR)]);
+    const r = run(withPolicy(), [boot(snapshot({ soakDueAt: at(9_999), lastEventSeq: 4 })), verifiedDispatch('stable@r1', SIGNED, PRIOR)]);
     expect(fired(r.effects)).toEqual([`switch:${SIGNED}`]);
-    expect(r.state.hosts['stable@r1']).toMatchObject({ state: 'Activating', targetClosure: SIGNED });
+    // Rebuilt from the dispatch (the CP's soak deadline is not kept), its seq continued.
+    expect(r.state.hosts['stable@r1']).toMatchObject({ state: 'Activating', targetClosure: SIGNED, soakDueAt: at(300), lastEventSeq: 5 });
     expect(messages(r.effects, 'error')).toContain('the control plane named another target than the signed manifest; the signed target wins');
   });
 

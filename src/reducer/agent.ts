@@ -149,8 +149,14 @@ function dispatch(state: AgentState, input: DispatchInput, now: Timestamp, confi
     const t = applyStep(room.state, newPending(rolloutId, AGENT_SELF_HOSTNAME, channel, event.targetClosure, now, event.soakDueAt), event, policy, now, config, intent);
     return room.evicted.length === 0 ? t : { state: t.state, effects: [log('warn', 'forgot rollout records the control plane created, to make room', { evicted: room.evicted }), ...t.effects] };
   }
-  if (existing.targetClosure === intent.targetClosure) return applyStep(state, existing, event, policy, now, config, intent);
-  const t = applyStep(state, { ...existing, targetClosure: intent.targetClosure }, event, policy, now, config, intent);
+  // A Pending record the CP created is rebuilt from the verified dispatch (its
+  // seq kept): nothing in it, target or soak deadline, is the CP's word alone.
+  const rebuilt =
+    existing.state === 'Pending' && own(state.intents, rolloutId) === undefined
+      ? { ...newPending(rolloutId, existing.hostname, channel, intent.targetClosure, now, event.soakDueAt), lastEventSeq: existing.lastEventSeq }
+      : { ...existing, targetClosure: intent.targetClosure };
+  const t = applyStep(state, rebuilt, event, policy, now, config, intent);
+  if (existing.targetClosure === intent.targetClosure) return t;
   return {
     state: t.state,
     effects: [log('error', 'the control plane named another target than the signed manifest; the signed target wins', { rolloutId, snapshotTarget: existing.targetClosure, signedTarget: intent.targetClosure }), ...t.effects],
