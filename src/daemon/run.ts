@@ -84,7 +84,7 @@ function restored(store: AgentStore, logger: Logger): { hosts: Record<string, Ho
  * When the disk refuses the commit, the outbox keeps the turn's events in
  * memory and the records are written by the next turn that commits.
  */
-function turnCommitter(outbox: Outbox, store: AgentStore, logger: Logger): (state: AgentState, applyEffects: () => void) => void {
+export function turnCommitter(outbox: Outbox, store: AgentStore, logger: Logger): (state: AgentState, applyEffects: () => void) => void {
   // The records as last committed; a failed commit leaves it, so the next turn saves again.
   let committed: AgentState['hosts'] | undefined;
   return (state, applyEffects) => {
