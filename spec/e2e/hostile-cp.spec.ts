@@ -72,15 +72,15 @@ describe('a compromised control plane cannot choose what runs', () => {
     await running(fleet);
     const evil = agent.tree.closure('nixos-system-web-02-v2');
     const target = agent.tree.closure('nixos-system-web-01-v2');
-    const { rolloutId } = fleet.cp.release({ closures: { 'web-01': target }, policy: 'halt', soakMinutes: 0.1 });
-    let served = 0;
-    fleet.cp.setInterceptor((req) => {
-      if (req.path === '/v1/agent/heartbeat') {
-        served += 1;
-        return heartbeatAnswer([snapshot({ rolloutId, hostname: 'web-02', targetClosure: evil }), snapshot({ rolloutId: 'stable@other', hostname: 'web-02', state: 'Activating', targetClosure: evil, lastEventSeq: 2 })]);
-      }
-      return req.path === '/v1/agent/dispatch' && served === 0 ? { status: 204 } : undefined;
-    });
+    const ciCommit = `0ddba11${'0'.repeat(33)}`;
+    const planted = `stable@${ciCommit}`;
+    fleet.cp.setInterceptor((req) =>
+      req.path === '/v1/agent/heartbeat'
+        ? heartbeatAnswer([snapshot({ rolloutId: planted, hostname: 'web-02', targetClosure: evil }), snapshot({ rolloutId: 'stable@other', hostname: 'web-02', state: 'Activating', targetClosure: evil, lastEventSeq: 2 })])
+        : undefined,
+    );
+    await fleet.waitFor('the foreign snapshots', () => (logged(fleet, 'dropped snapshots addressed to another host') || logged(fleet, 'rollout rehydrated (cold)') ? true : undefined));
+    const { rolloutId } = fleet.cp.release({ closures: { 'web-01': target }, policy: 'halt', soakMinutes: 0.1, ciCommit });
     await explained(waitState(fleet, rolloutId, 'web-01', 'Converged'), fleet, rolloutId);
     expect(agent.tree.current()).toBe(target);
     expect(toolCalls(fleet)).not.toContain(evil);
@@ -106,9 +106,9 @@ describe('a compromised control plane cannot choose what runs', () => {
     agent.lines.length = 0;
     agent.start();
     await fleet.waitFor('three hostile heartbeats', () => (served >= 3 ? true : undefined));
-    expect(logged(fleet, 'not resuming: this agent accepted no signed dispatch for the rollout (the record comes from the control plane)')).toBe(true);
     expect(agent.tree.current()).toBe(target);
     expect(toolCalls(fleet)).not.toContain(evil);
+    expect(logged(fleet, 'not resuming: this agent accepted no signed dispatch for the rollout (the record comes from the control plane)')).toBe(true);
   });
 });
 
