@@ -7,6 +7,7 @@ import * as E from 'fp-ts/Either';
 import fc from 'fast-check';
 import type * as t from 'io-ts';
 import { decodeJson, encodeJson } from '../../src/codecs/decode';
+import { HostRolloutSnapshot } from '../../src/codecs/host-state';
 import {
   BootstrapToken,
   DispatchWire,
@@ -17,10 +18,25 @@ import {
   NotReadyBody,
   RenewRequest,
 } from '../../src/codecs/wire';
+import { NIX_BASE32 } from '../../src/codecs/store-path';
+import { MAX_ROLLOUT_ID_BYTES } from '../../src/codecs/wire-ids';
 import { arbSnapshot, arbText, arbTimestamp } from '../support/arbitraries';
 import { ts } from '../support/decode';
 
 const compact = (pretty: string): string => JSON.stringify(JSON.parse(pretty));
+
+const NAME_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-._=';
+/** `<channel>@<ref>` as the CP names rollouts. */
+const arbWireRolloutId = fc
+  .tuple(fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/), fc.stringMatching(/^[0-9a-f]{7,40}$/))
+  .map(([channel, ref]) => `${channel}@${ref}`);
+/** A store basename: 32 nix-base32 characters, `-`, a name not starting with `.` and without `..`. */
+const arbClosure = fc
+  .tuple(
+    fc.string({ unit: fc.constantFrom(...NIX_BASE32), minLength: 32, maxLength: 32 }),
+    fc.string({ unit: fc.constantFrom(...NAME_CHARS), minLength: 1, maxLength: 40 }).filter((n) => !n.startsWith('.') && !n.includes('..')),
+  )
+  .map(([hash, name]) => `${hash}-${name}`);
 
 function decoded<A, O>(codec: t.Type<A, O, unknown>, text: string): A {
   const r = decodeJson(codec, text);
@@ -194,8 +210,15 @@ describe('round trips on random values', () => {
       { hostname: arbText, rollout_id: arbText, current_closure: arbText, at: arbTimestamp },
       { requiredKeys: ['hostname', 'at'] },
     );
-    const arbRes = fc.record({ received_at: arbTimestamp, bootstrap_rollouts: fc.array(arbSnapshot, { minLength: 1, maxLength: 3 }) }, { requiredKeys: [] });
-    const arbDispatch = fc.record({ hostname: arbText, rollout_id: arbText, target_closure: arbText, soak_due_at: arbTimestamp, enqueued_at: arbTimestamp });
+    // What the CP sends has valid ids and closures (refusals are pinned below).
+    const arbWireSnapshot = fc
+      .tuple(arbSnapshot, arbWireRolloutId, arbClosure, fc.option(arbClosure, { nil: undefined }), fc.option(arbClosure, { nil: undefined }))
+      .map(([s, rolloutId, targetClosure, atDispatch, current]) => {
+        const { currentClosureAtDispatch: _a, currentClosure: _c, ...rest } = s;
+        return { ...rest, rolloutId, targetClosure, ...(atDispatch === undefined ? {} : { currentClosureAtDispatch: atDispatch }), ...(current === undefined ? {} : { currentClosure: current }) };
+      });
+    const arbRes = fc.record({ received_at: arbTimestamp, bootstrap_rollouts: fc.array(arbWireSnapshot, { minLength: 1, maxLength: 3 }) }, { requiredKeys: [] });
+    const arbDispatch = fc.record({ hostname: arbText, rollout_id: arbWireRolloutId, target_closure: arbClosure, soak_due_at: arbTimestamp, enqueued_at: arbTimestamp });
     for (const [codec, arb] of [
       [HeartbeatRequestWire, arbReq],
       [HeartbeatResponseWire, arbRes],
@@ -209,5 +232,66 @@ describe('round trips on random values', () => {
         { numRuns: 300 },
       );
     }
+  });
+});
+
+describe('rollout ids and closures from the CP are checked at decode time', () => {
+  const dispatch = (over: Record<string, unknown>) => JSON.stringify({ ...JSON.parse(DISPATCH), ...over });
+  const heartbeat = (over: Record<string, unknown>) => {
+    const body = JSON.parse(HEARTBEAT_RESPONSE) as { bootstrap_rollouts: Record<string, unknown>[] };
+    return JSON.stringify({ ...body, bootstrap_rollouts: [{ ...body.bootstrap_rollouts[0], ...over }] });
+  };
+
+  it.each([
+    ['../../etc', 'rollout id "../../etc": contains path-traversal characters ("/", "\\", "..", NUL) or is empty'],
+    ['stable@a/b', 'rollout id "stable@a/b": contains path-traversal characters ("/", "\\", "..", NUL) or is empty'],
+    ['stable@ab\u0000', 'rollout id "stable@ab\\u0000": contains path-traversal characters ("/", "\\", "..", NUL) or is empty'],
+    ['', 'rollout id "": contains path-traversal characters ("/", "\\", "..", NUL) or is empty'],
+    ['stable@\u001b]0;x\u0007', 'rollout id "stable@\\u001b]0;x\\u0007": contains a control character or whitespace'],
+    ['stable@ab\u009b', 'rollout id "stable@ab\\x9b": contains a control character or whitespace'],
+    ['stable@ab cd', 'rollout id "stable@ab cd": contains a control character or whitespace'],
+    ['r1', 'rollout id "r1": expected "<channel>@<ref>"'],
+    ['@abc', 'rollout id "@abc": expected "<channel>@<ref>"'],
+    ['stable@', 'rollout id "stable@": expected "<channel>@<ref>"'],
+  ])('dispatch rollout_id %j is refused with its path and reason', (id, why) => {
+    expect(reason(DispatchWire, dispatch({ rollout_id: id }))).toBe(`invalid DispatchResponse: $.rollout_id: ${why}`);
+  });
+
+  it(`an id longer than ${MAX_ROLLOUT_ID_BYTES} bytes (a cache file name) is refused`, () => {
+    const id = `stable@${'a'.repeat(MAX_ROLLOUT_ID_BYTES - 'stable@'.length)}`;
+    expect(reason(DispatchWire, dispatch({ rollout_id: id }))).toBe('accepted');
+    expect(reason(DispatchWire, dispatch({ rollout_id: `${id}a` }))).toMatch(new RegExp(`^invalid DispatchResponse: \\$\\.rollout_id: rollout id ".*\\.\\.\\.: longer than ${MAX_ROLLOUT_ID_BYTES} bytes$`));
+  });
+
+  it.each([
+    ['../../etc', 'contains "/" (expected a store basename)'],
+    ['/nix/store/5x2q0jv8m9c1ryd7kz4h6w3lnbf0a8sg-x', 'contains "/" (expected a store basename)'],
+    ['5x2q0jv8m9c1ryd7kz4h6w3lnbf0a8sg-EVIL\u001b]0;x\u0007', 'name contains "\\u001b" (allowed: A-Z a-z 0-9 + - . _ =)'],
+    ['5x2q0jv8m9c1ryd7kz4h6w3lnbf0a8sg-a\rb', 'contains whitespace or a line break'],
+    ['closure-a', 'expected a 32-character hash followed by "-"'],
+  ])('dispatch target_closure %j is refused with its path and reason', (closure, why) => {
+    expect(reason(DispatchWire, dispatch({ target_closure: closure }))).toMatch(
+      new RegExp(`^invalid DispatchResponse: \\$\\.target_closure: closure ".*": ${why.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
+    );
+  });
+
+  it('a bootstrap snapshot’s id and every closure are checked, with the path into the array', () => {
+    expect(reason(HeartbeatResponseWire, heartbeat({ rolloutId: 'stable@3f9c\u001b[2J' }))).toBe(
+      'invalid HeartbeatResponse: $.bootstrap_rollouts[0].rolloutId: rollout id "stable@3f9c\\u001b[2J": contains a control character or whitespace',
+    );
+    for (const field of ['targetClosure', 'currentClosureAtDispatch', 'currentClosure']) {
+      expect(reason(HeartbeatResponseWire, heartbeat({ [field]: '0000000000000000000000000000000e-EVIL' }))).toMatch(
+        new RegExp(`^invalid HeartbeatResponse: \\$\\.bootstrap_rollouts\\[0\\]\\.${field}: closure "0000000000000000000000000000000e-EVIL": hash .* is not nix-base32`),
+      );
+    }
+  });
+
+  it('the reducer’s own snapshot codec stays plain text (upstream’s trace vectors use bare ids)', () => {
+    const snapshot = { ...JSON.parse(HEARTBEAT_RESPONSE).bootstrap_rollouts[0], rolloutId: 'r1', targetClosure: 'closure-a' };
+    expect(E.isRight(decodeJson(HostRolloutSnapshot, JSON.stringify(snapshot)))).toBe(true);
+  });
+
+  it('encoding is unchanged (the dev CP writes these bodies)', () => {
+    expect(encodeJson(DispatchWire, decoded(DispatchWire, DISPATCH))).toBe(compact(DISPATCH));
   });
 });

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as E from 'fp-ts/Either';
-import { firstValueFrom, Observable, of, throwError } from 'rxjs';
+import { asyncScheduler, firstValueFrom, Observable, of, throwError } from 'rxjs';
 import { parseTrustConfig, type TrustConfig } from '../../src/codecs/trust-config';
 import { addSeconds, type Timestamp } from '../../src/codecs/timestamp';
 import {
@@ -18,6 +18,7 @@ import {
   type ManifestCacheStore,
   type SignedArtifact,
 } from '../../src/trust';
+import { createManifestPort, ManifestPortError } from '../../src/io/manifests';
 import { canonicalBytes, ed25519Key, right, vectorText } from './support';
 
 const SIGNED_AT = '2026-05-01T00:00:00Z' as Timestamp;
@@ -153,7 +154,7 @@ describe('manifest cache', () => {
     h.fetches.length = 0;
     const r = await firstValueFrom(h.cache().ensureForDispatch(ID, 'agent-01', '0000000000000000000000000000000000000000-host-a'));
     expect(kind(r)).toBe('Ok');
-    expect(h.fetches).toEqual([`rollout:${ID}`]);
+    expect(h.fetches).toEqual([`rollout:${ID}`, 'fleet']); // the fleet for the anchor check
     expect(onDisk(h, `rollouts/${ID}.json`)).toEqual(manifest.artifact);
   });
 
@@ -188,6 +189,85 @@ describe('manifest cache', () => {
     expect(kind(await firstValueFrom(c.ensureForDispatch(ID, 'agent-02', '0000000000000000000000000000000000000000-host-a')))).toBe('Mismatch');
     expect(kind(await firstValueFrom(c.ensure(ID, 'agent-02', 1)))).toBe('Ok');
     expect(kind(await firstValueFrom(c.ensure(ID, 'agent-02', 0)))).toBe('Mismatch');
+  });
+
+  describe('dispatch is held to the current fleet anchor, as the poll is', () => {
+    // CI published a newer fleet.resolved (another host set, a later signature) and a
+    // rollout projected from it; the previous rollout's manifest is still signed and fresh.
+    const newerFleetDoc = { ...fleetDoc, meta: { ...fleetDoc.meta, signedAt: addSeconds(SIGNED_AT, 300) }, edges: [{ gated: 'agent-02', gates: 'agent-01', reason: 'db first' }] };
+    const newerFleet = signed(newerFleetDoc);
+    const newerHash = right(canonicalHashFromBytes(newerFleet.artifact));
+
+    it('an older, still-fresh manifest projected from another fleet.resolved is refused as Mismatch', async () => {
+      const h = harness();
+      h.served.fleet = newerFleet;
+      h.now = addSeconds(SIGNED_AT, 900); // both artifacts well inside the window
+      const c = h.cache();
+      expect(kind(await firstValueFrom(c.fetchOrLoad(ID)))).toBe('Ok'); // the manifest on its own still verifies
+      const r = await firstValueFrom(c.ensureForDispatch(ID, 'agent-02', '1111111111111111111111111111111111111111-host-b'));
+      expect(E.isLeft(r) && r.left).toMatchObject({
+        kind: 'Mismatch',
+        reason: `manifest was projected from another fleet.resolved: fleetResolvedHash ${fleetHash} != held fleet ${newerHash}`,
+      });
+    });
+
+    it('even when the older fleet is still the cached copy: the current one comes from the CP first', async () => {
+      const h = harness();
+      await firstValueFrom(h.cache().fetchOrLoadFleet()); // the old fleet, cached and fresh
+      h.served.fleet = newerFleet;
+      const r = await firstValueFrom(h.cache().ensureForDispatch(ID, 'agent-02', '1111111111111111111111111111111111111111-host-b'));
+      expect(kind(r)).toBe('Mismatch');
+    });
+
+    it('a cached manifest that predates a re-signing is fetched again, and the re-projected one passes', async () => {
+      const h = harness();
+      await firstValueFrom(h.cache().fetchOrLoad(ID)); // cached, anchored to the old fleet, still fresh
+      const current = signed({ ...manifestDoc, fleetResolvedHash: newerHash, meta: { ...manifestDoc.meta, signedAt: addSeconds(SIGNED_AT, 300) } });
+      h.served = { fleet: newerFleet, rollouts: { [ID]: current } };
+      h.fetches.length = 0;
+      const r = await firstValueFrom(h.cache().ensureForDispatch(ID, 'agent-02', '1111111111111111111111111111111111111111-host-b'));
+      expect(E.isRight(r) && r.right.payload.fleetResolvedHash).toBe(newerHash);
+      expect(h.fetches).toEqual(['fleet', `rollout:${ID}`]);
+      expect(onDisk(h, `rollouts/${ID}.json`)).toEqual(current.artifact); // the cache now holds the re-projected copy
+    });
+
+    it('a manifest projected from the current fleet passes', async () => {
+      const h = harness();
+      const current = signed({ ...manifestDoc, fleetResolvedHash: newerHash, meta: { ...manifestDoc.meta, signedAt: addSeconds(SIGNED_AT, 300) } });
+      h.served = { fleet: newerFleet, rollouts: { [ID]: current } };
+      expect(kind(await firstValueFrom(h.cache().ensureForDispatch(ID, 'agent-02', '1111111111111111111111111111111111111111-host-b')))).toBe('Ok');
+    });
+
+    it('without a verified fleet there is no anchor, and the dispatch is refused', async () => {
+      const h = harness();
+      h.served.fleet = { ...fleet, signature: new Uint8Array(64) };
+      const r = await firstValueFrom(h.cache().ensureForDispatch(ID, 'agent-02', '1111111111111111111111111111111111111111-host-b'));
+      expect(E.isLeft(r) && r.left).toMatchObject({ kind: 'VerifyFailed', cause: { kind: 'BadSignature' } });
+      expect(E.isLeft(r) && r.left.reason).toMatch(/^no verified fleet\.resolved to anchor the manifest: /);
+    });
+
+    it('through the ManifestPort: a ManifestPortError of kind Mismatch that says why', async () => {
+      const h = harness();
+      const port = createManifestPort({
+        source: { rollout: () => of(manifest), fleet: () => of(newerFleet) },
+        store: fsManifestCacheStore(h.dir),
+        trust: () => of(trust),
+        scheduler: { now: () => Date.parse(addSeconds(SIGNED_AT, 900)), schedule: asyncScheduler.schedule.bind(asyncScheduler) },
+      });
+      const e = await firstValueFrom(port.ensureForDispatch(ID, 'agent-02', '1111111111111111111111111111111111111111-host-b')).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e).toBeInstanceOf(ManifestPortError);
+      expect(e).toMatchObject({ kind: 'Mismatch', message: expect.stringContaining(`manifest was projected from another fleet.resolved: fleetResolvedHash ${fleetHash}`) });
+    });
+
+    it('the closure check still comes first (no fleet fetch for a wrong closure)', async () => {
+      const h = harness();
+      const r = await firstValueFrom(h.cache().ensureForDispatch(ID, 'agent-02', '0000000000000000000000000000000000000000-host-a'));
+      expect(E.isLeft(r) && r.left.reason).toMatch(/^dispatch target_closure/);
+      expect(h.fetches).toEqual([`rollout:${ID}`]);
+    });
   });
 
   it('verification failures are VerifyFailed with the verifier’s class; rejectBefore comes from trust.json', async () => {

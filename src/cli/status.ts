@@ -1,9 +1,13 @@
 // `nixfleet-agent status`: what this host's agent knows, read from the state
 // store alone (no network), for a person (text) or a script (--json).
+// Every string here may have come from the CP (ids, closures, reasons), so
+// both outputs go through src/codecs/escape.ts: no raw control character
+// reaches the operator's terminal.
 import * as fs from 'fs';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { decodeJson } from '../codecs/decode';
+import { escapeControl, escapeJsonControl } from '../codecs/escape';
 import { HostRolloutState } from '../codecs/host-state';
 import { DB_FILE_NAME } from '../io/store';
 import { AgentStore } from '../io/store';
@@ -71,7 +75,7 @@ function rolloutLines(r: HostRolloutState): string[] {
 }
 
 export function renderStatus(report: StatusReport | undefined, stateDir: string): string {
-  if (report === undefined) return `No agent state in ${stateDir} yet (the agent has not run here).\n`;
+  if (report === undefined) return `${escapeControl(`No agent state in ${stateDir} yet (the agent has not run here).`)}\n`;
   const active = report.rollouts.filter((r) => ACTIVE.has(r.state));
   const done = report.rollouts.filter((r) => !ACTIVE.has(r.state)).slice(-5);
   const out = [
@@ -91,10 +95,12 @@ export function renderStatus(report: StatusReport | undefined, stateDir: string)
     out.push('', 'Dead letters (newest first, never resent):');
     for (const d of report.deadLetters) out.push(`  ${d.rolloutId} seq ${d.seq} ${d.kind} at ${d.deadAt}: ${d.reason}`);
   }
-  return `${out.join('\n')}\n`;
+  // Line by line: the line breaks are ours, anything inside a line is escaped.
+  return `${out.map(escapeControl).join('\n')}\n`;
 }
 
 export function statusJson(report: StatusReport | undefined, stateDir: string): string {
-  if (report === undefined) return `${JSON.stringify({ stateDir, present: false })}\n`;
-  return `${JSON.stringify({ present: true, ...report, rollouts: report.rollouts.map((r) => HostRolloutState.encode(r)) }, null, 2)}\n`;
+  // JSON.stringify escapes C0 itself; escapeJsonControl adds C1, U+2028/9 and bidi controls.
+  if (report === undefined) return `${escapeJsonControl(JSON.stringify({ stateDir, present: false }))}\n`;
+  return `${escapeJsonControl(JSON.stringify({ present: true, ...report, rollouts: report.rollouts.map((r) => HostRolloutState.encode(r)) }, null, 2))}\n`;
 }

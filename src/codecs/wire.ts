@@ -3,11 +3,14 @@
 // upstream: heartbeat and dispatch are snake_case, enroll/renew camelCase,
 // snapshots inside a snake_case heartbeat stay camelCase. Absent optionals are
 // omitted on output; null reads as absent; unknown keys are ignored.
+// What the CP sends the agent (dispatch, heartbeat snapshots) has its rollout
+// ids and closure names checked here, at the edge (wire-ids.ts).
 import * as t from 'io-ts';
 import { HostRolloutSnapshot } from './host-state';
 import { RolloutId, Text, U32 } from './scalars';
 import { opt, req, struct } from './struct';
 import { TimestampCodec } from './timestamp';
+import { WireClosure, WireRolloutId } from './wire-ids';
 
 /** `POST /v1/agent/heartbeat` body; key order is upstream's struct order. */
 export const HeartbeatRequestWire = struct('HeartbeatRequest', {
@@ -19,20 +22,33 @@ export const HeartbeatRequestWire = struct('HeartbeatRequest', {
 export type HeartbeatRequestWire = t.TypeOf<typeof HeartbeatRequestWire>;
 
 /**
+ * A bootstrap snapshot as the CP sends it: HostRolloutSnapshot's fields and
+ * order, with the rollout id and every closure validated (the reducer's
+ * codec stays plain text for upstream's trace vectors).
+ */
+export const HostRolloutSnapshotWire = struct('HostRolloutSnapshot', {
+  ...HostRolloutSnapshot.fields,
+  rolloutId: req(WireRolloutId),
+  targetClosure: req(WireClosure),
+  currentClosureAtDispatch: opt(WireClosure),
+  currentClosure: opt(WireClosure),
+});
+
+/**
  * `POST /v1/agent/heartbeat` 200 body. `bootstrap_rollouts` is omitted by the
  * CP when empty (and absent in some CP revisions): absent means none.
  */
 export const HeartbeatResponseWire = struct('HeartbeatResponse', {
   received_at: opt(TimestampCodec),
-  bootstrap_rollouts: opt(t.array(HostRolloutSnapshot)),
+  bootstrap_rollouts: opt(t.array(HostRolloutSnapshotWire)),
 });
 export type HeartbeatResponseWire = t.TypeOf<typeof HeartbeatResponseWire>;
 
 /** `GET /v1/agent/dispatch` 200 body; every field required. */
 export const DispatchWire = struct('DispatchResponse', {
   hostname: req(Text),
-  rollout_id: req(RolloutId),
-  target_closure: req(Text),
+  rollout_id: req(WireRolloutId),
+  target_closure: req(WireClosure),
   soak_due_at: req(TimestampCodec),
   enqueued_at: req(TimestampCodec),
 });

@@ -5,8 +5,12 @@
 // - json: one JSON object per line for log shippers.
 // `auto` picks journal when stdout is connected to the journal (systemd sets
 // JOURNAL_STREAM to the device:inode of that stream), else text.
+// Messages and field values carry CP-supplied text, so no format lets a raw
+// control character through (src/codecs/escape.ts): text and journal lines
+// are escaped whole, JSON lines get `\uNNNN` for what JSON.stringify leaves raw.
 import * as fs from 'fs';
 import loglevel from 'loglevel';
+import { escapeControl, escapeJsonControl } from '../codecs/escape';
 import type { Fields, Logger } from '../ports/logger';
 
 export type LogFormat = 'auto' | 'text' | 'json' | 'journal';
@@ -35,12 +39,30 @@ function render(value: unknown): string {
   }
 }
 
+function jsonLine(record: Readonly<Record<string, unknown>>, fields: Fields): string {
+  try {
+    return JSON.stringify(record);
+  } catch {
+    // A BigInt or a cycle in a field: keep the line, with such a field as text.
+    const encodable = (v: unknown): unknown => {
+      try {
+        JSON.stringify(v);
+        return v;
+      } catch {
+        return String(v);
+      }
+    };
+    return JSON.stringify({ ...record, ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, encodable(v)])) });
+  }
+}
+
 export function formatLine(format: Exclude<LogFormat, 'auto'>, level: LogLevelName, message: string, fields: Fields = {}, at?: string): string {
-  if (format === 'json') return JSON.stringify({ ...(at !== undefined ? { at } : {}), level, message, ...fields });
+  if (format === 'json') return escapeJsonControl(jsonLine({ ...(at !== undefined ? { at } : {}), level, message, ...fields }, fields));
   const kv = Object.entries(fields)
     .map(([k, v]) => `${k}=${render(v)}`)
     .join(' ');
-  const text = `${level.toUpperCase().padEnd(5)} ${message}${kv === '' ? '' : ` ${kv}`}`.replace(/\n/g, '\\n');
+  // Whole line: the message, keys, and every value (nested ones arrive JSON-encoded, with C1 still raw).
+  const text = escapeControl(`${level.toUpperCase().padEnd(5)} ${message}${kv === '' ? '' : ` ${kv}`}`);
   return format === 'journal' ? `<${PRIORITY[level]}>${text}` : at !== undefined ? `${at} ${text}` : text;
 }
 

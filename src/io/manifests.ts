@@ -2,7 +2,10 @@
 // §8.2, §8.3, §12): fetch or load from the state-dir cache, verify with the
 // trust roots (src/trust), and only then hand values to the graph. Unlike
 // upstream, the trust file and the freshness window are the configured ones
-// for both the poll and the dispatch re-check (reference §18 items 6, 7).
+// for both the poll and the dispatch re-check (reference §18 items 6, 7),
+// and a dispatch is held to the poll's fleet anchor too: its manifest's
+// `fleetResolvedHash` must be the current fleet.resolved's (upstream skips
+// that check on dispatch, which lets an older signed manifest back in).
 import * as E from 'fp-ts/Either';
 import { catchError, concatMap, defer, first, from, map, of, reduce, throwError, type Observable, type SchedulerLike } from 'rxjs';
 import type { FleetResolved } from '../codecs/artifacts';

@@ -3,6 +3,7 @@
 // Display strings.
 import type { DecodeIssue } from '../codecs/decode';
 import type { Timestamp } from '../codecs/timestamp';
+import { describeTooLarge, type ArtifactMeasure, type ArtifactTooLarge } from './artifact-limits';
 
 export const CLOCK_SKEW_SLACK_SECS = 60;
 
@@ -19,7 +20,20 @@ export type VerifyError =
   | { readonly kind: 'FutureDated'; readonly signedAt: Timestamp; readonly now: Timestamp; readonly slackSecs: number; readonly message: string }
   // Ours, not upstream's: the caller's options are unusable (upstream's typed
   // arguments cannot be; its offline CLI exits 2 on the same mistakes).
-  | { readonly kind: 'InvalidArgument'; readonly message: string };
+  | { readonly kind: 'InvalidArgument'; readonly message: string }
+  // Ours, not upstream's: refused by the pre-parse bounds (artifact-limits.ts)
+  // before any decoding, so a forged body cannot buy seconds of CPU.
+  | {
+      readonly kind: 'TooLarge';
+      readonly artifact: string;
+      readonly measure: ArtifactMeasure;
+      readonly max: number;
+      readonly seen: number;
+      /** Byte offset where the limit was crossed. */
+      readonly offset: number;
+      readonly reason: string;
+      readonly message: string;
+    };
 
 export type VerifyErrorKind = VerifyError['kind'];
 
@@ -80,6 +94,11 @@ export const futureDated = (signedAt: Timestamp, now: Timestamp): VerifyError =>
 });
 
 export const invalidArgument = (message: string): VerifyError => ({ kind: 'InvalidArgument', message });
+
+export const tooLarge = (artifact: string, t: ArtifactTooLarge): VerifyError => {
+  const reason = describeTooLarge(artifact, t);
+  return { kind: 'TooLarge', artifact, ...t, reason, message: reason };
+};
 
 /**
  * Freshness refusals keep upstream's texts (which blame the CI key); when the

@@ -10,6 +10,7 @@ import { concat, defer, EMPTY, first, ignoreElements, map, of, switchMap, catchE
 import { activeKeysAt, type TrustConfig } from '../codecs/trust-config';
 import type { Timestamp } from '../codecs/timestamp';
 import {
+  assertFleetAnchor,
   assertMembership,
   assertRolloutIdMatches,
   assertTargetClosure,
@@ -63,7 +64,13 @@ export interface ManifestCache {
   fetchOrLoad(rolloutId: string): Result<VerifiedRolloutManifest>;
   /** fetchOrLoad, then `(hostname, waveIndex)` must be in the host set. */
   ensure(rolloutId: string, hostname: string, waveIndex: number): Result<VerifiedRolloutManifest>;
-  /** fetchOrLoad, then the dispatched closure must be the manifest's for this host. */
+  /**
+   * fetchOrLoad, then the dispatched closure must be the manifest's for this
+   * host, and the manifest must be projected from the current fleet.resolved
+   * (its `fleetResolvedHash` equal to the anchor of `refreshFleet`, as the
+   * poll checks). Upstream skips the anchor here, so an older manifest, still
+   * fresh and signed, could be dispatched again: a downgrade inside the window.
+   */
   ensureForDispatch(rolloutId: string, hostname: string, targetClosure: string): Result<VerifiedRolloutManifest>;
   fetchOrLoadFleet(): Result<VerifiedFleetSnapshot>;
   /**
@@ -191,11 +198,43 @@ export function createManifestCache(deps: ManifestCacheDeps): ManifestCache {
     (r: E.Either<ManifestError, VerifiedRolloutManifest>): E.Either<ManifestError, VerifiedRolloutManifest> =>
       E.isLeft(r) ? r : E.map(() => r.right)(check(r.right));
 
+  const fetchOrLoadFleet = (): Result<VerifiedFleetSnapshot> => loadOrFetch('fleet.resolved', FLEET_PATHS, () => deps.source.fleet(), verifyFleet);
+  const refreshFleet = (): Result<VerifiedFleetSnapshot> => networkFirst('fleet.resolved', FLEET_PATHS, () => deps.source.fleet(), verifyFleet);
+
+  // The fleet the poll would use right now (network first, verified cache as
+  // fallback): a dispatch is held to the same anchor as a poll tick. A cached
+  // manifest may predate a re-signing of the fleet (the CP re-projects the
+  // current manifest with the new anchor), so on a mismatch the manifest is
+  // fetched again, network first, before the dispatch is refused.
+  const anchored = (id: string, hostname: string, closure: string, cached: VerifiedRolloutManifest): Result<VerifiedRolloutManifest> =>
+    refreshFleet().pipe(
+      switchMap((fleet): Result<VerifiedRolloutManifest> => {
+        if (E.isLeft(fleet)) {
+          return of(E.left(manifestError(fleet.left.kind, `no verified fleet.resolved to anchor the manifest: ${fleet.left.reason}`, fleet.left.cause)));
+        }
+        const hash = fleet.right.hash;
+        const bind = (m: VerifiedRolloutManifest): E.Either<ManifestError, VerifiedRolloutManifest> => {
+          const bound = assertFleetAnchor(m.payload, hash);
+          return E.isLeft(bound) ? E.left(manifestError('Mismatch', `manifest was projected from another fleet.resolved: ${bound.left.reason}`)) : E.right(m);
+        };
+        const held = bind(cached);
+        if (E.isRight(held)) return of(held);
+        const paths = rolloutPaths(id);
+        return networkFirst(`rollout ${id}`, paths, () => deps.source.rollout(id), verifyRollout(id)).pipe(
+          map((again) => (E.isLeft(again) ? held : E.chain(bind)(then((v) => assertTargetClosure(v.payload, hostname, closure))(again)))),
+        );
+      }),
+    );
+
   return {
     fetchOrLoad,
     ensure: (id, hostname, waveIndex) => fetchOrLoad(id).pipe(map(then((v) => assertMembership(v.payload, hostname, waveIndex)))),
-    ensureForDispatch: (id, hostname, closure) => fetchOrLoad(id).pipe(map(then((v) => assertTargetClosure(v.payload, hostname, closure)))),
-    fetchOrLoadFleet: () => loadOrFetch('fleet.resolved', FLEET_PATHS, () => deps.source.fleet(), verifyFleet),
-    refreshFleet: () => networkFirst('fleet.resolved', FLEET_PATHS, () => deps.source.fleet(), verifyFleet),
+    ensureForDispatch: (id, hostname, closure) =>
+      fetchOrLoad(id).pipe(
+        map(then((v) => assertTargetClosure(v.payload, hostname, closure))),
+        switchMap((r) => (E.isLeft(r) ? of(r) : anchored(id, hostname, closure, r.right))),
+      ),
+    fetchOrLoadFleet,
+    refreshFleet,
   };
 }

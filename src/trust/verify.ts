@@ -2,6 +2,10 @@
 // no trust roots, UTF-8, JSON, canonicalize, each key over the canonical
 // bytes, typed parse, schemaVersion, signedAt, rejectBefore, stale, future.
 // The first failure wins; every outcome is a value, nothing throws.
+// One step is ours: before UTF-8, the raw bytes must fit the bounds in
+// artifact-limits.ts (size, containers, keys, elements). The signature is
+// over canonical bytes, which need a parse, so it cannot be checked first;
+// the bounds keep what a forged body costs to parse near a genuine fleet's.
 import * as crypto from 'node:crypto';
 import * as E from 'fp-ts/Either';
 import type * as t from 'io-ts';
@@ -16,6 +20,7 @@ import {
 import { decodeWith } from '../codecs/decode';
 import { decodeUtf8, parseCanonical } from '../codecs/jcs';
 import { compareInstants, formatInstant, parseInstant, type Instant, type Timestamp } from '../codecs/timestamp';
+import { checkArtifactLimits, DEFAULT_ARTIFACT_LIMITS, type ArtifactLimits } from './artifact-limits';
 import * as err from './errors';
 import { CLOCK_SKEW_SLACK_SECS, type VerifyError } from './errors';
 import { isSupportedAlgorithm, verifyWithKey } from './keys';
@@ -33,6 +38,8 @@ export interface VerifyOptions {
   readonly freshnessWindowSecs: number;
   /** Compromise cut-off: artifacts signed strictly before it are refused. */
   readonly rejectBefore?: string | undefined;
+  /** Pre-parse bounds; DEFAULT_ARTIFACT_LIMITS (8 MiB, …) when absent. */
+  readonly limits?: ArtifactLimits | undefined;
 }
 
 declare const verifiedBrand: unique symbol;
@@ -98,6 +105,10 @@ function verifySidecar<T extends Signed>(
   if (E.isLeft(checked)) return checked;
   const first = trustedKeys[0];
   if (first === undefined) return E.left(err.noTrustRoots());
+
+  // Before any decoding: a forged body must not cost seconds to refuse.
+  const bounded = checkArtifactLimits(artifact, opts.limits ?? DEFAULT_ARTIFACT_LIMITS);
+  if (E.isLeft(bounded)) return E.left(err.tooLarge(artifactName, bounded.left));
 
   const text = decodeUtf8(artifact);
   if (E.isLeft(text)) return E.left(err.parseError(artifactName, text.left.message));

@@ -17,9 +17,9 @@ const res = (status: number, body: Uint8Array | string, headers: Record<string, 
   bodyTooLarge,
 });
 
-const DISPATCH = '{"hostname":"web-01","rollout_id":"stable@3f9c","target_closure":"abc-nixos","soak_due_at":"2026-05-17T10:04:00Z","enqueued_at":"2026-05-17T09:59:00Z"}';
+const DISPATCH = '{"hostname":"web-01","rollout_id":"stable@3f9c","target_closure":"5x2q0jv8m9c1ryd7kz4h6w3lnbf0a8sg-nixos","soak_due_at":"2026-05-17T10:04:00Z","enqueued_at":"2026-05-17T09:59:00Z"}';
 const HEARTBEAT =
-  '{"received_at":"2026-05-17T10:00:00Z","bootstrap_rollouts":[{"rolloutId":"stable@3f9c","hostname":"web-01","channel":"stable","state":"Soaking","targetClosure":"abc","dispatchedAt":"2026-05-17T09:59:00Z","lastEventSeq":4}]}';
+  '{"received_at":"2026-05-17T10:00:00Z","bootstrap_rollouts":[{"rolloutId":"stable@3f9c","hostname":"web-01","channel":"stable","state":"Soaking","targetClosure":"5x2q0jv8m9c1ryd7kz4h6w3lnbf0a8sg-nixos","dispatchedAt":"2026-05-17T09:59:00Z","lastEventSeq":4}]}';
 const ISSUED = '{"certPem":"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n","notAfter":"2026-06-16T09:00:05Z"}';
 
 type Decoder = (r: HttpResponse) => E.Either<CpError, unknown>;

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { firstValueFrom } from 'rxjs';
-import { createProbeAdapter, FAILURE_REASON_MAX_LEN } from '../../../src/io/probes';
+import { createProbeAdapter, FAILURE_REASON_MAX_LEN, isProbeEnvName, probeEnv } from '../../../src/io/probes';
 import { declare, runOnce, tempDir } from './support';
 
 let dir: string;
@@ -45,6 +45,51 @@ describe('exec probe', () => {
     for (let i = 0; i < 100 && (alive(leader) || alive(child)); i++) await new Promise((res) => setTimeout(res, 20));
     expect(alive(leader)).toBe(false);
     expect(alive(child)).toBe(false);
+  });
+
+  it('kills, on timeout, a setsid child that left the probe’s process group (`sleep & setsid sleep & sleep`)', async () => {
+    const pids = path.join(dir, 'pids');
+    const script = `sleep 100 & echo $! >> ${pids}; setsid sh -c 'echo $$ >> ${pids}; exec sleep 100' & sleep 100 & echo $! >> ${pids}; wait`;
+    const r = await runOnce(declare({ kind: 'exec', mode: 'enforce', timeoutSecs: 1, command: ['sh', '-c', script] }));
+    expect(r).toEqual({ status: 'fail', failureReason: 'exec probe: timed out after 1s' });
+    const all = fs.readFileSync(pids, 'utf8').trim().split(/\s+/).map(Number);
+    expect(all).toHaveLength(3);
+    for (let i = 0; i < 100 && all.some(alive); i++) await new Promise((res) => setTimeout(res, 20));
+    expect(all.filter(alive)).toEqual([]);
+  });
+
+  describe('environment', () => {
+    const saved = { ...process.env };
+    afterEach(() => {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    });
+
+    it('sees an allowlist of the agent’s environment, never its secrets or its own configuration', async () => {
+      Object.assign(process.env, {
+        AWS_SECRET_ACCESS_KEY: 'secret',
+        CREDENTIALS_DIRECTORY: '/run/credentials/nixfleet-agent.service',
+        NIXFLEET_AGENT_BOOTSTRAP_TOKEN_FILE: '/run/secrets/bootstrap-token',
+        NIXFLEET_AGENT_CP_URL: 'https://cp.example',
+        NIXFLEET_TAGS: 'web,eu',
+        LC_ALL: 'C.UTF-8',
+        TZ: 'UTC',
+      });
+      const out = path.join(dir, 'env.json');
+      // node, not sh: a shell adds PWD, SHLVL and `_` of its own.
+      const probe = declare({ kind: 'exec', mode: 'enforce', command: [process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(process.env))`] });
+      expect(await runOnce(probe)).toEqual({ status: 'pass' }); // the adapter is created after the variables are set
+      const seen = JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, string>;
+      expect(seen).toMatchObject({ NIXFLEET_TAGS: 'web,eu', LC_ALL: 'C.UTF-8', TZ: 'UTC', PATH: process.env['PATH'] });
+      expect(Object.keys(seen).filter((k) => !isProbeEnvName(k))).toEqual([]);
+      for (const k of ['AWS_SECRET_ACCESS_KEY', 'CREDENTIALS_DIRECTORY', 'NIXFLEET_AGENT_BOOTSTRAP_TOKEN_FILE', 'NIXFLEET_AGENT_CP_URL', 'HOME']) expect(seen).not.toHaveProperty(k);
+    });
+
+    it('probeEnv keeps PATH, locale, TZ, TMPDIR and NIXFLEET_* (not NIXFLEET_AGENT_*)', () => {
+      expect(
+        probeEnv({ PATH: '/bin', HOME: '/root', LANG: 'C', LC_TIME: 'C', LOCALE_ARCHIVE: '/la', TZ: 'UTC', TMPDIR: '/t', NIXFLEET_TAGS: 'a', NIXFLEET_AGENT_CLIENT_KEY: '/k', TOKEN: 'x', U: undefined }),
+      ).toEqual({ PATH: '/bin', LANG: 'C', LC_TIME: 'C', LOCALE_ARCHIVE: '/la', TZ: 'UTC', TMPDIR: '/t', NIXFLEET_TAGS: 'a' });
+    });
   });
 
   it('fails when the program cannot start', async () => {

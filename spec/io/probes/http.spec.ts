@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { firstValueFrom } from 'rxjs';
 import { createProbeAdapter } from '../../../src/io/probes';
+import { MAX_REDIRECTS } from '../../../src/io/probes/http';
 import { declare, httpServer, httpsServer, runOnce, selfSigned, tempDir, type Loopback, type SelfSigned } from './support';
 import type * as http from 'node:http';
 
@@ -12,11 +13,27 @@ describe('http probe', () => {
   let body = 'ok: all good';
   let hang = false;
   let aborted = 0;
+  let other: Loopback<http.Server>; // another origin: same host, another port
 
   beforeAll(async () => {
     srv = await httpServer((req, res) => {
       if (req.url === '/redirect') {
         res.writeHead(302, { location: '/health' }).end();
+        return;
+      }
+      if (req.url?.startsWith('/hop/') === true) {
+        // /hop/N redirects to /hop/N-1 on the same origin; /hop/0 answers.
+        const n = Number(req.url.slice('/hop/'.length));
+        if (n > 0) res.writeHead(307, { location: `/hop/${n - 1}` }).end();
+        else res.writeHead(200).end('arrived');
+        return;
+      }
+      if (req.url === '/elsewhere') {
+        res.writeHead(302, { location: `http://127.0.0.1:${other.port}/admin/delete?x=1` }).end();
+        return;
+      }
+      if (req.url === '/no-location') {
+        res.writeHead(302).end();
         return;
       }
       if (hang) {
@@ -50,8 +67,48 @@ describe('http probe', () => {
     expect((await runOnce(declare({ kind: 'http', mode: 'enforce', url: url(), expectStatus: 204 }))).status).toBe('pass');
   });
 
-  it('follows redirects', async () => {
+  it('follows redirects within the probed origin', async () => {
     expect((await runOnce(declare({ kind: 'http', mode: 'enforce', url: url('/redirect') }))).status).toBe('pass');
+  });
+
+  describe('redirect policy', () => {
+    const hits: string[] = [];
+    beforeAll(async () => {
+      other = await httpServer((req, res) => {
+        hits.push(req.url ?? '');
+        res.writeHead(200).end('deleted');
+      });
+    });
+    afterAll(() => other.close());
+    beforeEach(() => {
+      hits.length = 0;
+    });
+
+    it('a 302 to another port is not fetched, and the probe fails naming both origins', async () => {
+      const r = await runOnce(declare({ kind: 'http', mode: 'enforce', url: url('/elsewhere') }));
+      expect(r).toEqual({
+        status: 'fail',
+        failureReason: `http probe: redirect (302) to another origin not followed: http://127.0.0.1:${srv.port} -> http://127.0.0.1:${other.port}`,
+      });
+      expect(hits).toEqual([]);
+    });
+
+    it('the other server is reachable when probed directly (so the refusal above is the policy, not the network)', async () => {
+      expect(await runOnce(declare({ kind: 'http', mode: 'enforce', url: `http://127.0.0.1:${other.port}/` }))).toEqual({ status: 'pass' });
+      expect(hits).toEqual(['/']);
+    });
+
+    it(`follows at most ${MAX_REDIRECTS} same-origin hops`, async () => {
+      expect(await runOnce(declare({ kind: 'http', mode: 'enforce', url: url(`/hop/${MAX_REDIRECTS}`), bodyContains: 'arrived' }))).toEqual({ status: 'pass' });
+      expect(await runOnce(declare({ kind: 'http', mode: 'enforce', url: url(`/hop/${MAX_REDIRECTS + 1}`) }))).toEqual({
+        status: 'fail',
+        failureReason: `http probe: more than ${MAX_REDIRECTS} redirects`,
+      });
+    });
+
+    it('a 3xx without a Location is the final answer', async () => {
+      expect(await runOnce(declare({ kind: 'http', mode: 'enforce', url: url('/no-location'), expectStatus: 302 }))).toEqual({ status: 'pass' });
+    });
   });
 
   it('matches bodyContains when declared', async () => {

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { createNodeProcessPort, TailBuffer } from '../../../src/io/process';
+import { descendantsOf } from '../../../src/io/process/node-process';
 import { exitCodeOf, succeeded } from '../../../src/ports/process';
 
 const port = createNodeProcessPort();
@@ -23,6 +24,11 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+function pgidOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
 }
 
 async function eventually(check: () => boolean, ms = 3000): Promise<boolean> {
@@ -100,6 +106,44 @@ describe('node ProcessPort', () => {
     const r = await run;
     expect(r.termination).toEqual({ kind: 'timed-out', afterMs: 300 });
     expect(await eventually(() => !alive(leader) && !alive(child))).toBe(true);
+  });
+
+  it('on timeout kills every descendant, a setsid one that left the group included (`sleep & setsid sleep & sleep`)', async () => {
+    const file = path.join(dir, 'tree');
+    // Every process writes its own pid; the leader waits until all three have, then sleeps with them.
+    const script = [
+      `echo $$ >> ${file}`,
+      `sh -c 'echo $$ >> ${file}; exec sleep 100' &`,
+      `setsid sh -c 'echo $$ >> ${file}; exec sleep 100' &`,
+      `sh -c 'echo $$ >> ${file}; exec sleep 100' &`,
+      `while [ "$(wc -l < ${file})" -lt 4 ]; do sleep 0.01; done`,
+      'wait',
+    ].join('\n');
+    const run = firstValueFrom(port.run({ argv: ['sh', '-c', script], timeoutMs: 1000 }));
+    expect(await eventually(() => fs.existsSync(file) && pids(file).length === 4)).toBe(true);
+    const all = pids(file);
+    const [leader, ...children] = all as [number, ...number[]];
+    // One child really left the leader's process group: the group kill alone would miss it.
+    expect(children.map((pid) => pgidOf(pid) === leader).sort()).toEqual([false, true, true]);
+    const r = await run;
+    expect(r.termination).toEqual({ kind: 'timed-out', afterMs: 1000 });
+    expect(await eventually(() => all.every((pid) => !alive(pid)))).toBe(true);
+    expect({ leader: alive(leader), children: children.filter(alive) }).toEqual({ leader: false, children: [] });
+  });
+
+  it('descendantsOf finds children and grandchildren through /proc, setsid ones included', async () => {
+    const file = path.join(dir, 'tree');
+    const sub = port
+      .run({ argv: ['sh', '-c', `echo $$ >> ${file}; setsid sh -c 'sh -c "echo \\$\\$ >> ${file}; exec sleep 30" & echo $$ >> ${file}; wait' & wait`] })
+      .subscribe();
+    try {
+      expect(await eventually(() => fs.existsSync(file) && pids(file).length === 3)).toBe(true);
+      const [leader, ...rest] = pids(file) as [number, ...number[]];
+      expect(descendantsOf(leader)).toEqual(expect.arrayContaining(rest));
+      expect(descendantsOf(leader)).not.toContain(leader);
+    } finally {
+      sub.unsubscribe();
+    }
   });
 
   it('on unsubscribe kills the whole process group and emits nothing', async () => {

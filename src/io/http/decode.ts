@@ -4,6 +4,7 @@
 import * as E from 'fp-ts/Either';
 import type * as t from 'io-ts';
 import { decodeJson } from '../../codecs/decode';
+import { escapeControl } from '../../codecs/escape';
 import { DispatchWire, HeartbeatResponseWire, IssuedCert, REPLAY_FROM_HEADER } from '../../codecs/wire';
 import type { CpError, DeliveryOutcome, DispatchAnswer, HeartbeatAnswer } from '../../ports/control-plane';
 import type { HttpResponse } from './transport';
@@ -24,11 +25,15 @@ function text(body: Uint8Array): E.Either<string, string> {
   }
 }
 
-/** A short printable excerpt of an error body for messages and logs. */
+/**
+ * A short printable excerpt of an error body for messages and logs: one
+ * line, every control character (LF, C1, U+2028 included) written out as
+ * `\xNN` / `\uNNNN` (src/codecs/escape.ts), so a hostile body cannot forge
+ * log lines or drive a terminal wherever the message ends up.
+ */
 export function errorText(res: HttpResponse): string {
   const raw = Buffer.from(res.body.subarray(0, MAX_ERROR_TEXT)).toString('utf8');
-  // eslint-disable-next-line no-control-regex
-  const clean = raw.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?').trim();
+  const clean = escapeControl(raw.trim());
   return clean.length === 0 ? '(empty body)' : res.body.length > MAX_ERROR_TEXT || res.bodyTooLarge ? `${clean}…` : clean;
 }
 

@@ -1,6 +1,10 @@
 // Exec probe (reference §10.3): argv, stdin closed, stdout discarded, exit 0
-// passes. On timeout the child's whole process group is killed — upstream
-// left it running (reference §18 item 20).
+// passes. The environment is an allowlist of the agent's (config.ts
+// probeEnv: PATH, locale, TZ, TMPDIR, NIXFLEET_* but not NIXFLEET_AGENT_*),
+// not all of it as upstream. On timeout the child's process group and every
+// descendant still in its tree are killed — upstream left them running
+// (reference §18 item 20); a daemon that double-forked away escapes
+// (src/io/process/node-process.ts).
 import { map, of, type Observable } from 'rxjs';
 import type { ProbeEntry } from '../../codecs/health-checks';
 import type { ProbeRunResult } from '../../ports/probes';

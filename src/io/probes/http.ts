@@ -1,8 +1,16 @@
 // HTTP probe (reference §10.3): `GET url` with a total budget of
 // `timeoutSecs`; passes iff the status equals `expectStatus` and, when
-// `bodyContains` is declared, the body contains it. Redirects are followed
-// (10 hops, reqwest's default); environment proxies are not used, since
-// probes target the host's own services.
+// `bodyContains` is declared, the body contains it. Environment proxies are
+// not used, since probes target the host's own services.
+//
+// Redirects: upstream (reqwest's default) follows 10 hops to any host, so a
+// probed service could make the agent, running as root, GET any URL it
+// names (`/admin/delete?x=1` on an internal host) and count the answer as
+// health. Here a redirect is followed only within the probed origin (same
+// scheme, host and port, as the URL standard compares them), at most
+// MAX_REDIRECTS hops (path moves such as `/health` → `/health/` need one
+// or two). A redirect to another origin is not fetched: the probe fails,
+// naming both origins. A 3xx without a usable Location is the final answer.
 import * as https from 'node:https';
 import * as tls from 'node:tls';
 import type { Readable } from 'node:stream';
@@ -14,7 +22,12 @@ import type { ProbeConfig } from './config';
 import { readBounded } from './read-bounded';
 import { errorText, fail, pass } from './reason';
 
-export const MAX_REDIRECTS = 10;
+export const MAX_REDIRECTS = 5;
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** Scheme, host and port (default ports elided by URL); `URL.origin` is "null" for unusual schemes, which would all compare equal. */
+const originOf = (u: URL): string => `${u.protocol}//${u.host}`;
 
 async function tlsAgent(entry: ProbeEntry): Promise<https.Agent | undefined> {
   if (entry.tlsCaFile === undefined && !entry.tlsSkipVerify) return undefined;
@@ -50,22 +63,47 @@ export function runHttp(entry: ProbeEntry, cfg: ProbeConfig): Observable<ProbeRu
         return fail(`http probe: tls options: ${errorText(err)}`);
       }
       let status: number;
+      let current: URL;
       try {
-        const resp = await axios().request<Readable>({
-          method: 'get',
-          url,
-          responseType: 'stream',
-          validateStatus: () => true,
-          maxRedirects: MAX_REDIRECTS,
-          proxy: false,
-          signal: abort.signal,
-          ...(agent === undefined ? {} : { httpsAgent: agent }),
-        });
-        status = resp.status;
-        body = resp.data;
+        current = new URL(url);
       } catch (err) {
         return fail(`http probe: send: ${errorText(err)}`);
       }
+      for (let hops = 0; ; hops++) {
+        let location: unknown;
+        try {
+          const resp = await axios().request<Readable>({
+            method: 'get',
+            url: current.href,
+            responseType: 'stream',
+            validateStatus: () => true,
+            maxRedirects: 0, // followed below, within the origin only
+            proxy: false,
+            signal: abort.signal,
+            ...(agent === undefined ? {} : { httpsAgent: agent }),
+          });
+          status = resp.status;
+          body = resp.data;
+          location = REDIRECT_STATUSES.has(status) ? resp.headers['location'] : undefined;
+        } catch (err) {
+          return fail(`http probe: send: ${errorText(err)}`);
+        }
+        if (typeof location !== 'string' || location === '') break;
+        let next: URL;
+        try {
+          next = new URL(location, current);
+        } catch {
+          break; // an unreadable Location: the 3xx is the answer, as reqwest returns it
+        }
+        body.destroy();
+        body = undefined;
+        if (originOf(next) !== originOf(current)) {
+          return fail(`http probe: redirect (${status}) to another origin not followed: ${originOf(current)} -> ${originOf(next)}`);
+        }
+        if (hops >= MAX_REDIRECTS) return fail(`http probe: more than ${MAX_REDIRECTS} redirects`);
+        current = next;
+      }
+      if (body === undefined) return fail('http probe: no response'); // not reached: the loop leaves with a body
       if (status !== entry.expectStatus) return fail(`http probe: status ${status} != expected ${entry.expectStatus}`);
       if (entry.bodyContains === undefined) return pass();
       try {

@@ -46,7 +46,7 @@ export function createProbeAdapter(input: ProbeConfigInput = {}): ProbePort {
   };
 }
 
-export { DEFAULT_SSH_HOST_KEY_FILE, PROBE_TEST_MODE_ENV, probeConfig, SSH_HOST_KEY_FILE_ENV, type ProbeConfig, type ProbeConfigInput } from './config';
+export { DEFAULT_SSH_HOST_KEY_FILE, isProbeEnvName, PROBE_TEST_MODE_ENV, probeConfig, probeEnv, SSH_HOST_KEY_FILE_ENV, type ProbeConfig, type ProbeConfigInput } from './config';
 export { parseHealthChecks, ProbeDeclarationsError, toDeclarations } from './declarations';
 export { checkEvidence, evaluateEvidence, signaturePath } from './evidence';
 export { parseEvidence, EVIDENCE_SCHEMA_VERSION, type EvidenceFile } from './evidence-file';

@@ -1,8 +1,19 @@
 // The real ProcessPort: node:child_process with the child as the leader of
-// a new process group (`detached`), so one kill(-pgid) reaches everything it
-// started. Upstream's exec probe left timed-out children running
-// (reference agent-runtime.md §18 item 20); here nothing outlives a run.
+// a new process group (`detached`), so one kill(-pgid) reaches what stayed in
+// the group. Upstream's exec probe left timed-out children running
+// (reference agent-runtime.md §18 item 20).
+//
+// On a timeout or an unsubscribe the leader is still running, so its tree
+// can be walked: every process whose parent chain in /proc leads to the
+// leader (a `setsid` child has left the group but not the tree) is stopped
+// first, so nothing forks between the scan and the kill, then the group and
+// the whole tree get SIGKILL. Limits: a process that double-forked and was
+// reparented to init (a daemon), or anything left after the leader exited on
+// its own, is no longer in the tree, so only the group kill reaches it — a
+// setsid'd daemon escapes. On a real host a systemd scope (`systemd-run
+// --scope`) would hold all of them; without /proc only the group is killed.
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { ProcessPort, ProcessRequest, ProcessResult, ProcessTermination } from '../../ports/process';
 import { errorMessage } from './error-message';
@@ -32,13 +43,86 @@ export function inheritedEnv(): Record<string, string> {
   return env;
 }
 
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined) return;
+function signal(pid: number, sig: NodeJS.Signals): void {
   try {
-    process.kill(-child.pid, 'SIGKILL');
+    process.kill(pid, sig);
   } catch {
-    // ESRCH: the group is already empty.
+    // ESRCH: already gone (or, for a group, already empty).
   }
+}
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid !== undefined) signal(-child.pid, 'SIGKILL');
+}
+
+/** ppid of every process in /proc; empty when /proc cannot be read. */
+function parentsByPid(): Map<number, number> {
+  const parents = new Map<number, number>();
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return parents;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'latin1');
+      // `pid (comm) state ppid …`; comm may hold spaces and parentheses, so read after the last `)`.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (Number.isSafeInteger(ppid)) parents.set(Number(entry), ppid);
+    } catch {
+      // Exited between readdir and read.
+    }
+  }
+  return parents;
+}
+
+/** Every process whose parent chain leads to `root` (root excluded), as /proc shows it now. */
+export function descendantsOf(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const [pid, ppid] of parentsByPid()) {
+    const list = children.get(ppid);
+    if (list === undefined) children.set(ppid, [pid]);
+    else list.push(pid);
+  }
+  const found: number[] = [];
+  const queue = [root];
+  for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
+    for (const c of children.get(next) ?? []) {
+      found.push(c);
+      queue.push(c);
+    }
+  }
+  return found;
+}
+
+// A tree that keeps forking while it is being frozen gets this many scans.
+const MAX_TREE_SCANS = 8;
+
+/**
+ * The group and every descendant of a leader that is still running. Only
+ * while Node has not reaped the leader is its pid certain to be ours (a
+ * reaped pid may already name another process), so the walk needs that.
+ */
+function killTree(child: ChildProcess): void {
+  const root = child.pid;
+  if (root !== undefined && child.exitCode === null && child.signalCode === null) {
+    signal(root, 'SIGSTOP'); // the leader forks no more while its tree is read
+    const stopped = new Set<number>();
+    for (let scan = 0; scan < MAX_TREE_SCANS; scan++) {
+      const fresh = descendantsOf(root).filter((pid) => !stopped.has(pid));
+      if (fresh.length === 0) break;
+      for (const pid of fresh) {
+        stopped.add(pid);
+        signal(pid, 'SIGSTOP');
+      }
+    }
+    killGroup(child);
+    for (const pid of stopped) signal(pid, 'SIGKILL');
+    return;
+  }
+  killGroup(child);
 }
 
 function errnoCode(err: unknown): string | undefined {
@@ -125,7 +209,7 @@ export function createNodeProcessPort(options: NodeProcessOptions = {}): Process
         timers.push(
           scheduler.schedule(() => {
             timedOut = true;
-            killGroup(child);
+            killTree(child);
           }, req.timeoutMs),
         );
       }
@@ -133,7 +217,7 @@ export function createNodeProcessPort(options: NodeProcessOptions = {}): Process
         for (const t of timers) t.unsubscribe();
         if (!settled) {
           settled = true;
-          killGroup(child);
+          killTree(child);
           child.stdout?.destroy();
           child.stderr?.destroy();
         }
