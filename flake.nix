@@ -31,6 +31,13 @@
           cfg = config.services.nixfleet-agent;
           inherit (lib) mkEnableOption mkIf mkOption types;
           json = pkgs.formats.json { };
+          # What the sandboxed unit may write: the state dir and the client
+          # certificate's dir (enrollment and renewal replace the cert there).
+          # Under /var/lib systemd creates them (StateDirectory=, 0700);
+          # elsewhere they must exist ("-": a missing one stays read-only).
+          certDir = if cfg.tls.clientCert == null then null else dirOf (toString cfg.tls.clientCert);
+          writableDirs = lib.unique ([ (toString cfg.stateDir) ] ++ lib.optional (certDir != null) certDir);
+          underVarLib = lib.hasPrefix "/var/lib/";
         in
         {
           # Option names are upstream's (services.nixfleet-agent.*), so a
@@ -52,7 +59,8 @@
             trustFile = mkOption { type = types.path; default = "/etc/nixfleet/agent/trust.json"; description = "Trust roots (trust.json)."; };
             manifestFreshnessWindowSecs = mkOption { type = types.ints.unsigned; default = 3600; description = "Maximum age of signed artifacts."; };
             tls = {
-              caCert = mkOption { type = types.nullOr types.path; default = null; description = "CA of the control plane's certificate."; };
+              # Required, no default: without it the agent would have to trust every public root CA.
+              caCert = mkOption { type = types.path; description = "CA that signs the control plane's certificate (required: the agent trusts it alone, never the public roots)."; };
               clientCert = mkOption { type = types.nullOr types.path; default = "/var/lib/nixfleet/agent-cert.pem"; description = "mTLS client certificate (written by enrollment)."; };
               clientKey = mkOption { type = types.nullOr types.path; default = "/etc/ssh/ssh_host_ed25519_key"; description = "mTLS client key: the SSH host key."; };
             };
@@ -84,7 +92,11 @@
                 config.environment.etc."nixfleet/agent/health-checks.json".source
               ] ++ lib.optional (cfg.trust != null) config.environment.etc."nixfleet/agent/trust.json".source;
               path = [ config.nix.package pkgs.systemd pkgs.util-linux ];
-              environment.NIXFLEET_TAGS = lib.concatStringsSep "," cfg.tags;
+              environment = {
+                NIXFLEET_TAGS = lib.concatStringsSep "," cfg.tags;
+                # The store is read-only in here: nix-store and nix-env go through the daemon.
+                NIX_REMOTE = "daemon";
+              };
               serviceConfig = {
                 Type = "notify";
                 NotifyAccess = "main";
@@ -93,8 +105,37 @@
                 Restart = "always";
                 RestartSec = 30;
                 TimeoutStopSec = 30;
+                # Hardening (README "Hardening"). Both switches run in transient
+                # units started through systemd-run, outside this sandbox.
+                StateDirectory = map (lib.removePrefix "/var/lib/") (lib.filter underVarLib writableDirs);
+                StateDirectoryMode = "0700";
+                UMask = "0077";
+                ProtectSystem = "strict";
+                ReadWritePaths = map (d: "-${d}") (lib.filter (d: !underVarLib d) writableDirs) ++ [ "/nix/var/nix/profiles" ];
+                ProtectHome = "read-only";
+                PrivateTmp = true;
+                PrivateDevices = true;
+                ProtectKernelTunables = true;
+                ProtectKernelModules = true;
+                ProtectKernelLogs = true;
+                ProtectControlGroups = true;
+                ProtectClock = true;
+                ProtectHostname = true;
+                RestrictNamespaces = true;
+                RestrictRealtime = true;
+                RestrictSUIDSGID = true;
+                LockPersonality = true;
                 NoNewPrivileges = true;
-                StateDirectory = "nixfleet-agent";
+                SystemCallArchitectures = "native";
+                SystemCallFilter = [ "@system-service" ];
+                SystemCallErrorNumber = "EPERM";
+                # AF_NETLINK: glibc's getaddrinfo (AI_ADDRCONFIG) asks the kernel which address families are configured.
+                RestrictAddressFamilies = [ "AF_UNIX" "AF_INET" "AF_INET6" "AF_NETLINK" ];
+                # uid 0 without capabilities: it owns everything it writes, and
+                # systemd-run/systemctl reach PID 1 over its root-only socket.
+                CapabilityBoundingSet = "";
+                AmbientCapabilities = "";
+                LimitCORE = 0;
               };
             };
           };

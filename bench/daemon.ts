@@ -14,8 +14,8 @@
 // against a loopback development CP (src/devcp over HTTPS with mTLS, set up by
 // the built DemoFleet) that holds the long-poll and answers heartbeats as a
 // real CP does. Standalone, `--devcp` does the same; with no flags at all the
-// daemon runs against an unreachable CP (https://127.0.0.1:1) and a throwaway
-// trust.json, as spec/daemon/process.spec.ts does — start-up without a client
+// daemon runs against an unreachable CP (https://127.0.0.1:1), a throwaway
+// trust.json and CA, as spec/daemon/process.spec.ts does — start-up without a client
 // certificate, and an idle figure of a daemon retrying a dead CP.
 //
 //   npm run build && npx tsc -p bench/tsconfig.json
@@ -77,11 +77,27 @@ const THROWAWAY_TRUST = {
   orgRootKey: null,
 };
 
+// The daemon refuses to start without --ca-cert. A self-signed Ed25519 CA
+// whose key was discarded: nothing can ever chain to it.
+const THROWAWAY_CA_PEM = `-----BEGIN CERTIFICATE-----
+MIIBYzCCARWgAwIBAgIUGS1bb9pfzZVuZE7tLl0zPPM9cFMwBQYDK2VwMCYxJDAi
+BgNVBAMMG25peGZsZWV0IHRocm93YXdheSBiZW5jaCBDQTAgFw0yNjEyMDIwNzU5
+MDJaGA8yMTI2MTEwODA3NTkwMlowJjEkMCIGA1UEAwwbbml4ZmxlZXQgdGhyb3dh
+d2F5IGJlbmNoIENBMCowBQYDK2VwAyEAiFjWO36DgPx4lSBcod4lL76/Sxmugvyu
+v0BxF9XI0+KjUzBRMB0GA1UdDgQWBBQAx3PXiZ3KbtcVbghEbiLjfpRG2zAfBgNV
+HSMEGDAWgBQAx3PXiZ3KbtcVbghEbiLjfpRG2zAPBgNVHRMBAf8EBTADAQH/MAUG
+AytlcANBAPqoFU/P+R77h9v387Dp6mRbnFa9AuUI6NfkBSw3DQ2mM6Qo/+n3FWpU
+gos0prLYAFXRctPcKws5umcemCzkyAo=
+-----END CERTIFICATE-----
+`;
+
 /** Flags for a daemon with no CP to talk to (the CP-less smoke mode). */
 export function cplessArgs(dir: string): string[] {
   const trust = path.join(dir, 'trust.json');
+  const ca = path.join(dir, 'ca.pem');
   if (!fs.existsSync(trust)) fs.writeFileSync(trust, JSON.stringify(THROWAWAY_TRUST));
-  return ['--control-plane-url', 'https://127.0.0.1:1', '--machine-id', 'bench-01', '--trust-file', trust, '--log-level', 'warn', '--log-format', 'json'];
+  if (!fs.existsSync(ca)) fs.writeFileSync(ca, THROWAWAY_CA_PEM);
+  return ['--control-plane-url', 'https://127.0.0.1:1', '--machine-id', 'bench-01', '--trust-file', trust, '--ca-cert', ca, '--log-level', 'warn', '--log-format', 'json'];
 }
 
 const defaultBin = () => path.join(repoRoot(), 'dist/bin/nixfleet-agent.js');
@@ -316,7 +332,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (own.includes('--help')) {
     console.log('usage: node node_modules/.cache/nixfleet-bench/bench/daemon.js [--ready] [--rss] [--runs=10] [--settle-secs=120] [--bin=PATH] [--devcp | -- agent flags…]');
     console.log('--devcp: against a loopback development CP (needs dist/: npm run build), as the bench table does.');
-    console.log('Without agent flags the daemon runs against an unreachable CP (https://127.0.0.1:1) with a throwaway trust.json.');
+    console.log('Without agent flags the daemon runs against an unreachable CP (https://127.0.0.1:1) with a throwaway trust.json and CA.');
     return 0;
   }
   const opt = (name: string) => own.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);

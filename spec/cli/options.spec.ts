@@ -2,7 +2,9 @@
 // usage errors a bad value gets (reference agent-runtime.md §2.1).
 import { parseInvocation, type Invocation } from '../../src/cli/program';
 
-const REQUIRED = ['--control-plane-url', 'https://cp.example:8443/', '--machine-id', 'web-01', '--trust-file', '/etc/nixfleet/agent/trust.json'];
+const REQUIRED = ['--control-plane-url', 'https://cp.example:8443/', '--machine-id', 'web-01', '--trust-file', '/etc/nixfleet/agent/trust.json', '--ca-cert', '/etc/nixfleet/fleet-ca.pem'];
+const INSECURE_FLAG = '--insecure-allow-plain-http-for-development';
+const INSECURE_ENV = 'NIXFLEET_AGENT_INSECURE_ALLOW_PLAIN_HTTP_FOR_DEVELOPMENT';
 
 function withEnv<T>(env: Record<string, string>, f: () => T): T {
   const saved = { ...process.env };
@@ -28,6 +30,7 @@ describe('daemon flags', () => {
       controlPlaneUrl: 'https://cp.example:8443',
       machineId: 'web-01',
       trustFile: '/etc/nixfleet/agent/trust.json',
+      caCert: '/etc/nixfleet/fleet-ca.pem',
       manifestFreshnessWindowSecs: 3600,
       stateDir: '/var/lib/nixfleet-agent',
       sshHostKeyFile: '/etc/ssh/ssh_host_ed25519_key',
@@ -89,6 +92,47 @@ describe('daemon flags', () => {
     const r = run(argv);
     expect(r).toMatchObject({ kind: 'exit', code: 2 });
     expect(r.kind === 'exit' && r.stderr).toContain(message);
+  });
+
+  describe('no plaintext, no public roots', () => {
+    const withUrl = (url: string) => [...REQUIRED, '--control-plane-url', url];
+    const usageError = (r: Invocation): string => {
+      expect(r).toMatchObject({ kind: 'exit', code: 2 });
+      return r.kind === 'exit' ? r.stderr : '';
+    };
+
+    it.each(['http://cp.example:8080', 'HTTP://cp.example:8080/'])('refuses a plain-http control plane (%s)', (url) => {
+      expect(usageError(run(withUrl(url)))).toBe(
+        `error: option '--control-plane-url <url>' is plain http (${url.replace(/\/$/, '')}): the bootstrap token and every report would travel in clear; ` +
+          `use https, or ${INSECURE_FLAG} against a development control plane\n`,
+      );
+    });
+
+    it('refuses the same URL from the environment', () => {
+      const base = REQUIRED.slice(2);
+      expect(usageError(run(base, { NIXFLEET_AGENT_CP_URL: 'http://cp.example' }))).toContain('is plain http');
+    });
+
+    it(`${INSECURE_FLAG} (or ${INSECURE_ENV}=1) lets a development CP be plain http`, () => {
+      expect(options([...withUrl('http://127.0.0.1:8080'), INSECURE_FLAG])).toMatchObject({ controlPlaneUrl: 'http://127.0.0.1:8080', insecureAllowPlainHttpForDevelopment: true });
+      expect(options(withUrl('http://127.0.0.1:8080'), { [INSECURE_ENV]: '1' })).toMatchObject({ insecureAllowPlainHttpForDevelopment: true });
+      expect(options(withUrl('http://127.0.0.1:8080'), { [INSECURE_ENV]: 'true' })).toMatchObject({ insecureAllowPlainHttpForDevelopment: true });
+      // an https URL is unaffected by the flag, and without it the option is absent
+      expect(options([...REQUIRED, INSECURE_FLAG])).toMatchObject({ controlPlaneUrl: 'https://cp.example:8443', insecureAllowPlainHttpForDevelopment: true });
+      expect(options(REQUIRED)).not.toHaveProperty('insecureAllowPlainHttpForDevelopment');
+    });
+
+    it.each(['0', 'false', 'no', ''])(`${INSECURE_ENV}=%j is a usage error, never a yes`, (value) => {
+      expect(usageError(run(withUrl('http://127.0.0.1:8080'), { [INSECURE_ENV]: value }))).toContain(`${INSECURE_ENV} must be 1 or true when set (unset it to refuse plain http), got ${JSON.stringify(value)}`);
+    });
+
+    it('refuses to start without --ca-cert rather than trust the public roots', () => {
+      const noCa = REQUIRED.slice(0, 6);
+      expect(usageError(run(noCa))).toBe(
+        "error: required option '--ca-cert <path>' not specified: the agent trusts only the fleet CA that signs the control plane's certificate, never the public roots\n",
+      );
+      expect(options(noCa, { NIXFLEET_AGENT_CA_CERT: '/ca.pem' })).toMatchObject({ caCert: '/ca.pem' });
+    });
   });
 
   it('--worker-periods sets the periodic workers (tests and demos)', () => {

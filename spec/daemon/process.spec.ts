@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { createCa } from '../support/pki';
 
 const BIN = path.resolve(__dirname, '../../dist/bin/nixfleet-agent.js');
 
@@ -29,9 +30,15 @@ describe('the daemon process', () => {
   const received: { at: number; message: string }[] = [];
   let child: ChildProcess | undefined;
 
+  let caPem: string;
+  beforeAll(async () => {
+    caPem = (await createCa()).certPem;
+  });
+
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'daemon-'));
     fs.writeFileSync(path.join(dir, 'trust.json'), JSON.stringify(TRUST));
+    fs.writeFileSync(path.join(dir, 'ca.pem'), caPem);
     received.length = 0;
     server = unix.createSocket('unix_dgram', (buf) => received.push({ at: performance.now(), message: buf.toString() }));
     server.bind(path.join(dir, 'notify'));
@@ -46,6 +53,7 @@ describe('the daemon process', () => {
     '--control-plane-url', 'https://127.0.0.1:1',
     '--machine-id', 'web-01',
     '--trust-file', path.join(dir, 'trust.json'),
+    '--ca-cert', path.join(dir, 'ca.pem'),
     '--state-dir', path.join(dir, 'state'),
     '--host-root', path.join(dir, 'host'),
     '--log-format', 'json',
@@ -86,6 +94,24 @@ describe('the daemon process', () => {
     const r = spawnSync(process.execPath, [BIN, ...args()], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('trust file unusable');
+  });
+
+  it('refuses a plain-http control plane (exit 2); the development flag lets it start, with a warning first', async () => {
+    const httpArgs = args().map((a) => (a === 'https://127.0.0.1:1' ? 'http://127.0.0.1:1' : a));
+    const refused = spawnSync(process.execPath, [BIN, ...httpArgs], { encoding: 'utf8' });
+    expect([refused.status, refused.stderr]).toEqual([2, expect.stringContaining("error: option '--control-plane-url <url>' is plain http (http://127.0.0.1:1)")]);
+    let stdout = '';
+    child = spawn(process.execPath, [BIN, ...httpArgs, '--insecure-allow-plain-http-for-development'], { env: { ...process.env, NOTIFY_SOCKET: path.join(dir, 'notify') } });
+    child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+    await until(() => received.some((r) => r.message.startsWith('READY=1')), 'READY=1');
+    const first = JSON.parse(stdout.split('\n')[0] ?? '') as { level: string; message: string };
+    expect(first).toMatchObject({ level: 'warn', message: expect.stringMatching(/^INSECURE: plain http to the control plane allowed for development/) });
+  });
+
+  it('exits 2 without --ca-cert, naming the flag', () => {
+    const noCa = args().filter((a, i, all) => a !== '--ca-cert' && all[i - 1] !== '--ca-cert');
+    const r = spawnSync(process.execPath, [BIN, ...noCa], { encoding: 'utf8' });
+    expect([r.status, r.stderr.trim()]).toEqual([2, "error: required option '--ca-cert <path>' not specified: the agent trusts only the fleet CA that signs the control plane's certificate, never the public roots"]);
   });
 
   it('exits 2 on a usage error, 0 on --version', () => {

@@ -1,7 +1,7 @@
 // flake.nix parses, and the NixOS module's ExecStart uses only flags the
 // binary accepts: the flag list (nix/agent-flags.nix, pure builtins) is
 // evaluated with nix-instantiate and fed to the real CLI parser.
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseInvocation } from '../../src/cli/program';
@@ -25,7 +25,7 @@ const MINIMAL = `{
   controlPlaneUrl = "https://cp"; machineId = "db-02"; trustFile = "/etc/nixfleet/agent/trust.json";
   manifestFreshnessWindowSecs = 60; stateDir = "/var/lib/nixfleet-agent"; sshHostKeyFile = "/k";
   renewalThresholdFraction = null; metricsListen = null; bootstrapTokenFile = null;
-  tls = { caCert = null; clientCert = null; clientKey = null; };
+  tls = { caCert = "/etc/nixfleet/fleet-ca.pem"; clientCert = null; clientKey = null; };
 }`;
 
 describe('flake.nix', () => {
@@ -71,7 +71,65 @@ describe('flake.nix', () => {
 
   it('renders an ExecStart the CLI accepts, with the optional ones unset', () => {
     const flags = renderFlags(MINIMAL);
-    expect(flags).not.toContain('--ca-cert');
-    expect(parseInvocation(flags, '0')).toMatchObject({ kind: 'run', options: { machineId: 'db-02', manifestFreshnessWindowSecs: 60 } });
+    expect(flags).not.toContain('--client-cert');
+    expect(parseInvocation(flags, '0')).toMatchObject({ kind: 'run', options: { machineId: 'db-02', manifestFreshnessWindowSecs: 60, caCert: '/etc/nixfleet/fleet-ca.pem' } });
+  });
+
+  const evalError = (cfg: string): string => {
+    const r = spawnSync('nix-instantiate', ['--eval', '--strict', '--json', '-E', `import ./nix/agent-flags.nix (${cfg})`], { cwd: root, encoding: 'utf8' });
+    expect(r.status).not.toBe(0);
+    return r.stderr;
+  };
+
+  it('refuses to render without a CA, and for a plain-http control plane', () => {
+    expect(evalError(MINIMAL.replace('caCert = "/etc/nixfleet/fleet-ca.pem"', 'caCert = null'))).toContain(
+      "services.nixfleet-agent.tls.caCert is required: the CA that signs the control plane's certificate (the agent never trusts the public roots)",
+    );
+    expect(evalError(MINIMAL.replace('"https://cp"', '"http://cp"'))).toContain('services.nixfleet-agent.controlPlaneUrl must be an https:// URL, got "http://cp"');
+  });
+
+  it('makes tls.caCert required (a path, no default) and never sets the plain-http development flag', () => {
+    const text = fs.readFileSync(path.join(root, 'flake.nix'), 'utf8');
+    expect(text).toMatch(/caCert = mkOption \{ type = types\.path; description = /);
+    for (const file of ['flake.nix', 'nix/agent-flags.nix']) {
+      expect([file, fs.readFileSync(path.join(root, file), 'utf8').includes('insecure-allow-plain-http')]).toEqual([file, false]);
+    }
+    expect(renderFlags(FULL)).not.toContain('--insecure-allow-plain-http-for-development');
+  });
+
+  it('sandboxes the unit (README "Hardening")', () => {
+    const text = fs.readFileSync(path.join(root, 'flake.nix'), 'utf8');
+    for (const line of [
+      'UMask = "0077";',
+      'StateDirectoryMode = "0700";',
+      'ProtectSystem = "strict";',
+      '[ "/nix/var/nix/profiles" ]',
+      'NIX_REMOTE = "daemon";',
+      'ProtectHome = "read-only";',
+      'PrivateTmp = true;',
+      'PrivateDevices = true;',
+      'ProtectKernelTunables = true;',
+      'ProtectKernelModules = true;',
+      'ProtectKernelLogs = true;',
+      'ProtectControlGroups = true;',
+      'ProtectClock = true;',
+      'ProtectHostname = true;',
+      'RestrictNamespaces = true;',
+      'RestrictRealtime = true;',
+      'RestrictSUIDSGID = true;',
+      'LockPersonality = true;',
+      'NoNewPrivileges = true;',
+      'SystemCallArchitectures = "native";',
+      'SystemCallFilter = [ "@system-service" ];',
+      'SystemCallErrorNumber = "EPERM";',
+      'RestrictAddressFamilies = [ "AF_UNIX" "AF_INET" "AF_INET6" "AF_NETLINK" ];',
+      'CapabilityBoundingSet = "";',
+      'AmbientCapabilities = "";',
+      'LimitCORE = 0;',
+    ]) {
+      expect([line, text.includes(line)]).toEqual([line, true]);
+    }
+    // impossible with V8's JIT: must not be set
+    expect(text).not.toContain('MemoryDenyWriteExecute = true');
   });
 });

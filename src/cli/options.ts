@@ -12,7 +12,8 @@ export interface AgentOptions {
   readonly controlPlaneUrl: string;
   readonly machineId: string;
   readonly trustFile: string;
-  readonly caCert?: string;
+  /** Required: the fleet CA alone is trusted, never the public roots. */
+  readonly caCert: string;
   readonly clientCert?: string;
   readonly clientKey?: string;
   readonly manifestFreshnessWindowSecs: number;
@@ -37,7 +38,12 @@ export interface AgentOptions {
   readonly sustainedFailureThresholdSecs: number;
   /** ours: periods of the periodic workers, for tests and demos (`tick=1000,drain=2000`). */
   readonly workerPeriods: Readonly<Partial<Record<WorkerPeriod, number>>>;
+  /** ours: accept an `http://` control plane (token and heartbeats in clear); never set by the NixOS module. */
+  readonly insecureAllowPlainHttpForDevelopment?: true;
 }
+
+export const INSECURE_PLAIN_HTTP_FLAG = '--insecure-allow-plain-http-for-development';
+export const INSECURE_PLAIN_HTTP_ENV = 'NIXFLEET_AGENT_INSECURE_ALLOW_PLAIN_HTTP_FOR_DEVELOPMENT';
 
 export const WORKER_PERIODS = ['tick', 'heartbeat', 'manifestPoll', 'drain'] as const;
 export type WorkerPeriod = (typeof WORKER_PERIODS)[number];
@@ -92,7 +98,7 @@ const loopback = (v: string): string => {
 export function addAgentOptions(command: Command): Command {
   const opt = (flags: string, description: string, env: string) => new Option(flags, description).env(env);
   return command
-    .addOption(opt('--control-plane-url <url>', 'base URL of the control plane', 'NIXFLEET_AGENT_CP_URL').argParser(url))
+    .addOption(opt('--control-plane-url <url>', 'base URL of the control plane (https)', 'NIXFLEET_AGENT_CP_URL').argParser(url))
     .addOption(opt('--machine-id <id>', "this host's identity (the CN of its certificate)", 'NIXFLEET_AGENT_MACHINE_ID').argParser(nonEmpty('--machine-id')))
     .addOption(opt('--trust-file <path>', 'trust roots (trust.json)', 'NIXFLEET_AGENT_TRUST_FILE'))
     .addOption(opt('--ca-cert <path>', "CA that signs the control plane's certificate", 'NIXFLEET_AGENT_CA_CERT'))
@@ -116,7 +122,8 @@ export function addAgentOptions(command: Command): Command {
         .argParser(u64('--sustained-failure-threshold-secs'))
         .default(120),
     )
-    .addOption(opt('--worker-periods <list>', 'periodic workers in ms, e.g. tick=1000,drain=2000 — tests and demos (ours)', 'NIXFLEET_AGENT_WORKER_PERIODS').argParser(periods).default({}));
+    .addOption(opt('--worker-periods <list>', 'periodic workers in ms, e.g. tick=1000,drain=2000 — tests and demos (ours)', 'NIXFLEET_AGENT_WORKER_PERIODS').argParser(periods).default({}))
+    .addOption(opt(INSECURE_PLAIN_HTTP_FLAG, 'DEVELOPMENT ONLY: accept an http:// control plane; the bootstrap token and every report travel in clear (ours)', INSECURE_PLAIN_HTTP_ENV));
 }
 
 // Checked in the daemon's action rather than with commander's mandatory
@@ -125,13 +132,30 @@ const REQUIRED = [
   ['controlPlaneUrl', '--control-plane-url <url>'],
   ['machineId', '--machine-id <id>'],
   ['trustFile', '--trust-file <path>'],
+  ['caCert', '--ca-cert <path>'],
 ] as const;
 
-/** The typed options of the parsed daemon command; a missing required flag is a usage error. */
+const WHY: Partial<Record<(typeof REQUIRED)[number][0], string>> = {
+  caCert: ": the agent trusts only the fleet CA that signs the control plane's certificate, never the public roots",
+};
+
+/** The typed options of the parsed daemon command; a missing required flag or a plain-http CP is a usage error. */
 export function agentOptionsOf(command: Command): AgentOptions {
-  const opts = command.opts<Partial<AgentOptions>>();
+  const opts = command.opts<Partial<AgentOptions> & { insecureAllowPlainHttpForDevelopment?: boolean }>();
+  const usage = (message: string): never => command.error(message, { exitCode: 2, code: 'commander.invalidArgument' });
   for (const [key, flag] of REQUIRED) {
-    if (opts[key] === undefined) command.error(`error: required option '${flag}' not specified`, { exitCode: 2, code: 'commander.missingMandatoryOptionValue' });
+    if (opts[key] === undefined) command.error(`error: required option '${flag}' not specified${WHY[key] ?? ''}`, { exitCode: 2, code: 'commander.missingMandatoryOptionValue' });
   }
-  return opts as AgentOptions;
+  // commander turns a boolean env var on whatever its value; `=0` must not open plain http.
+  if (command.getOptionValueSource('insecureAllowPlainHttpForDevelopment') === 'env' && !/^(1|true)$/i.test(process.env[INSECURE_PLAIN_HTTP_ENV] ?? '')) {
+    usage(`error: ${INSECURE_PLAIN_HTTP_ENV} must be 1 or true when set (unset it to refuse plain http), got ${JSON.stringify(process.env[INSECURE_PLAIN_HTTP_ENV])}`);
+  }
+  const { insecureAllowPlainHttpForDevelopment: allowHttp, ...rest } = opts;
+  if (opts.controlPlaneUrl !== undefined && new URL(opts.controlPlaneUrl).protocol === 'http:' && allowHttp !== true) {
+    usage(
+      `error: option '--control-plane-url <url>' is plain http (${opts.controlPlaneUrl}): the bootstrap token and every report would travel in clear; ` +
+        `use https, or ${INSECURE_PLAIN_HTTP_FLAG} against a development control plane`,
+    );
+  }
+  return (allowHttp === true ? { ...rest, insecureAllowPlainHttpForDevelopment: true } : rest) as AgentOptions;
 }

@@ -1,11 +1,15 @@
 // Node file-system adapters for the manifest cache and the trust file. Unlike
 // upstream's plain `fs::write`, a cached file is replaced atomically (temp
-// file, fsync, rename, directory fsync) so a crash never leaves half a manifest.
+// file, fsync, rename, directory fsync) so a crash never leaves half a
+// manifest. The temp file has a random name and is created exclusively, mode
+// 0600 (a symlink planted at a guessable name is never followed), and every
+// cache directory is 0700 whatever the umask.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/Either';
 import { Observable } from 'rxjs';
 import { parseTrustConfig, type TrustConfig } from '../codecs/trust-config';
+import { writeFileAtomic } from '../io/enroll/atomic-write';
 import type { ManifestCacheStore } from './manifest-cache';
 
 /** Runs `work` on subscribe; emits its result once; unsubscribing aborts a read in flight. */
@@ -27,30 +31,27 @@ function fromWork<A>(work: (signal: AbortSignal) => Promise<A>): Observable<A> {
 
 const isNotFound = (e: unknown): boolean => typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'ENOENT';
 
-let tmpCounter = 0;
+const PRIVATE_DIR_MODE = 0o700;
 
-async function writeAtomically(file: string, bytes: Uint8Array): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
-  try {
-    const fh = await fs.open(tmp, 'w', 0o644);
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw e;
-  }
-  const dh = await fs.open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
+/** `rel` under `root`; a path that leaves it (a rollout id is free text from the CP) is refused. */
+function inside(root: string, rel: string): string {
+  const file = path.resolve(root, rel);
+  const back = path.relative(path.resolve(root), file);
+  if (back === '' || back.startsWith('..') || path.isAbsolute(back)) throw new Error(`manifest cache path ${JSON.stringify(rel)} leaves the state dir`);
+  return file;
+}
+
+/** Creates each directory between `root` and `dir` 0700, tightening ones an older agent made 0755. */
+async function privateDirs(root: string, dir: string): Promise<void> {
+  await fs.mkdir(root, { recursive: true, mode: PRIVATE_DIR_MODE });
+  let at = root;
+  for (const part of path.relative(root, dir).split(path.sep).filter((p) => p !== '')) {
+    at = path.join(at, part);
+    await fs.mkdir(at, { mode: PRIVATE_DIR_MODE }).catch((e: unknown) => {
+      if ((e as { code?: unknown }).code !== 'EEXIST') throw e;
+    });
+    // mkdir's mode is masked by the umask, and an existing dir keeps its old one
+    await fs.chmod(at, PRIVATE_DIR_MODE);
   }
 }
 
@@ -60,13 +61,18 @@ export function fsManifestCacheStore(stateDir: string): ManifestCacheStore {
     read: (rel) =>
       fromWork(async (signal) => {
         try {
-          return new Uint8Array(await fs.readFile(path.join(stateDir, rel), { signal }));
+          return new Uint8Array(await fs.readFile(inside(stateDir, rel), { signal }));
         } catch (e) {
           if (isNotFound(e)) return null;
           throw e;
         }
       }),
-    write: (rel, bytes) => fromWork(() => writeAtomically(path.join(stateDir, rel), bytes)),
+    write: (rel, bytes) =>
+      fromWork(async () => {
+        const file = inside(stateDir, rel);
+        await privateDirs(path.resolve(stateDir), path.dirname(file));
+        await writeFileAtomic(file, bytes, 0o600);
+      }),
   };
 }
 

@@ -7,7 +7,7 @@ import { createNixosActivation, LOCK_HELD_REASON, type ActivationConfigInput } f
 import type { ActivationOutcome } from '../../../src/ports/activation';
 import { createNodeProcessPort } from '../../../src/io/process';
 import type { ProcessPort } from '../../../src/ports/process';
-import { fakeHash, HostTree } from './host-tree';
+import { fakeHash, HostTree, signedFor } from './host-tree';
 
 let host: HostTree;
 let current: string;
@@ -23,7 +23,7 @@ beforeEach(() => {
 afterEach(() => host.remove());
 
 const activate = (closure: string, extra: ActivationConfigInput = {}): Promise<ActivationOutcome> =>
-  firstValueFrom(createNixosActivation(host.config(extra)).activate(closure, 'abc123'));
+  firstValueFrom(createNixosActivation(host.config(extra)).activate(closure, signedFor(closure)));
 
 describe('forward pipeline', () => {
   it('realises, sets the profile, fires the detached switch and waits for /run/current-system', async () => {
@@ -103,15 +103,19 @@ describe('forward pipeline', () => {
     expect(await activate(target)).toEqual({ kind: 'VerifyMismatch', expected: target, actual: other });
   });
 
-  it('defers to the next boot when the kernel differs, writing the boot entry synchronously', async () => {
+  it('defers to the next boot when the kernel differs, writing the boot entry in a transient unit it waits for', async () => {
     const newKernel = host.closure('nixos-system-web-01-kernel', { kernel: 'linux-6.12.9' });
     const outcome = await activate(newKernel);
     expect(outcome).toEqual({ kind: 'DeferredPendingReboot', component: 'kernel' });
     expect(host.current()).toBe(current);
     expect(host.profileTarget()).toBe(newKernel);
     expect(host.bootEntry()).toBe(newKernel);
-    expect(host.calls().some((c) => c.startsWith('systemd-run'))).toBe(false);
-    expect(host.calls()).toContain(`switch-to-configuration boot $T/nix/store/${newKernel}`);
+    // not in the agent's own (sandboxed) process: systemd-run --wait, limited to bootTimeoutMs (10 s here)
+    const unit = host.calls().filter((c) => c.startsWith('systemd-run') || c.startsWith('switch-to-configuration'));
+    expect(unit).toEqual([
+      `systemd-run --unit=nixfleet-switch-boot --collect --wait --pipe --quiet --property=RuntimeMaxSec=10 -- $T/nix/store/${newKernel}/bin/switch-to-configuration boot`,
+      `switch-to-configuration boot $T/nix/store/${newKernel}`,
+    ]);
   });
 
   it('checks dbus before systemd before kernel (first match wins)', async () => {
@@ -202,8 +206,15 @@ describe('forward pipeline', () => {
 
   it('is cold: nothing runs until subscribed, and it emits exactly one outcome', async () => {
     const port = createNixosActivation(host.config());
-    const outcome$ = port.activate(target, 'abc123');
+    const outcome$ = port.activate(target, signedFor(target));
     expect(host.calls()).toEqual([]);
     expect(await lastValueFrom(outcome$.pipe(toArray()))).toHaveLength(1);
+  });
+
+  it('refuses a closure the verified manifest does not name, before anything runs (even in test mode)', async () => {
+    const port = createNixosActivation(host.config({ testMode: () => true }));
+    const outcome = await firstValueFrom(port.activate(target, signedFor(current)));
+    expect(outcome).toMatchObject({ kind: 'PipelineError', message: expect.stringMatching(/^refused: /) });
+    expect(host.calls()).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { firstValueFrom, lastValueFrom, toArray, VirtualTimeScheduler } from 'rxjs';
 import { createCpClient } from '../../../src/io/http/client';
 import { enrollIfNeeded, type EnrollConfig, type EnrollError } from '../../../src/io/enroll/enroll';
-import { loadTlsMaterial } from '../../../src/io/enroll/identity';
+import { loadTlsMaterial, NO_CA_MESSAGE } from '../../../src/io/enroll/identity';
 import { createCa, issueFromCsr, issueServerCert, makeHostKey, type TestCa, type TestHostKey } from '../../support/pki';
 import { startTlsServer, type TlsTestServer } from '../../support/tls-server';
 import { ts } from '../../support/decode';
@@ -197,6 +197,16 @@ describe('first-boot enrollment', () => {
     expect(outcome).toMatchObject({ kind: 'enrolled', attempts: 3 });
     expect(retries()[0]).toMatchObject({ level: 'warn', fields: { retryInMs: 10_000, attempts: 1 } });
     expect(fs.existsSync(files.cert)).toBe(true);
+  });
+
+  it('refuses to enroll without a CA (the token would go to whoever holds a public certificate for the name), sending nothing', async () => {
+    srv.route('POST', '/v1/enroll', issue(), { auth: 'none' });
+    const { caFile: _ca, ...noCa } = config();
+    const e = await failure(noCa);
+    expect(e.name).toBe('EnrollError');
+    expect(e.message).toBe(`enroll: ${NO_CA_MESSAGE}`);
+    expect(srv.requests).toHaveLength(0);
+    expect(fs.existsSync(files.cert)).toBe(false);
   });
 
   it.each([

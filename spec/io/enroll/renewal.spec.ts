@@ -60,8 +60,10 @@ describe('certificate renewal with a live identity swap', () => {
     initialSerial = nodeSerial(first.serial);
     initialPem = first.certPem;
     fs.writeFileSync(certFile, first.certPem, { mode: 0o600 });
-    const tls = await firstValueFrom(loadTlsMaterial({ clientCertFile: certFile, clientKeyFile: keyFile }));
-    cp = createCpClient({ baseUrl: srv.url, tls: { ...tls, ca: ca.certPem } });
+    const caFile = path.join(dir, 'ca.pem');
+    fs.writeFileSync(caFile, ca.certPem);
+    const tls = await firstValueFrom(loadTlsMaterial({ caFile, clientCertFile: certFile, clientKeyFile: keyFile }));
+    cp = createCpClient({ baseUrl: srv.url, tls });
     issued = [];
     srv.route('POST', '/v1/agent/renew', async (req) => {
       const { csrPem } = req.json() as { csrPem: string };
@@ -108,7 +110,7 @@ describe('certificate renewal with a live identity swap', () => {
     const onDisk = fs.readFileSync(certFile, 'utf8');
     expect(onDisk).not.toBe(initialPem);
     expect(fs.statSync(certFile).mode & 0o777).toBe(0o600);
-    expect(fs.readdirSync(dir).sort()).toEqual(['agent-cert.pem', 'ssh_host_ed25519_key']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['agent-cert.pem', 'ca.pem', 'ssh_host_ed25519_key']);
     expect(await firstValueFrom(port.validity())).toEqual(validity);
     expect(cp.identityGeneration).toBe(1);
     expect(cp.identity.cert).toBe(onDisk);

@@ -76,9 +76,37 @@ export const resetFailed = (cfg: ActivationConfig, unit: string): Observable<Pro
 export const fireDetached = (cfg: ActivationConfig, unit: string, storePath: string): Observable<ProcessResult> =>
   run(cfg, [cfg.tools.systemdRun, `--unit=${unit}`, '--collect', '--', `${storePath}/bin/switch-to-configuration`, 'switch'], cfg.toolTimeoutMs);
 
-/** Writes the bootloader entry only; runs in-process because nothing live is swapped. */
+/** Transient unit of a deferred activation's `switch-to-configuration boot`. */
+export const bootUnit = (cfg: ActivationConfig): string => `${cfg.switchUnit}-boot`;
+/** Time systemd-run has beyond the unit's own limit to report how it ended. */
+export const BOOT_REPORT_GRACE_MS = 30_000;
+
+/**
+ * Writes the bootloader entry only (nothing live is swapped), in a transient
+ * unit like the live switch: the agent's own unit is sandboxed (read-only
+ * /boot and /etc), the unit is not. `--wait` makes systemd-run exit with the
+ * unit's status and `--pipe` hands it our stdio, so the outcome and its
+ * output tail come back as from a child. The boot timeout is the unit's
+ * RuntimeMaxSec, enforced by systemd even if the agent dies; systemd-run gets
+ * a grace beyond it to report the kill.
+ */
 export const switchBoot = (cfg: ActivationConfig, storePath: string): Observable<ProcessResult> =>
-  run(cfg, [`${storePath}/bin/switch-to-configuration`, 'boot'], cfg.bootTimeoutMs);
+  run(
+    cfg,
+    [
+      cfg.tools.systemdRun,
+      `--unit=${bootUnit(cfg)}`,
+      '--collect',
+      '--wait',
+      '--pipe',
+      '--quiet',
+      `--property=RuntimeMaxSec=${Math.max(1, Math.ceil(cfg.bootTimeoutMs / 1000))}`,
+      '--',
+      `${storePath}/bin/switch-to-configuration`,
+      'boot',
+    ],
+    cfg.bootTimeoutMs + BOOT_REPORT_GRACE_MS,
+  );
 
 /**
  * The unit's main exit status, or undefined when unknown. `systemctl show`

@@ -20,12 +20,13 @@ import { writeAtomic } from './atomic-write';
 import { parseCertPem } from './cert-info';
 import { createCsrPem } from './csr';
 import { readHostKey, type HostKey } from './host-key';
-import { checkCertMatchesKey, readPemFile } from './identity';
+import { checkCertMatchesKey, readCaFile } from './identity';
 
 export interface EnrollConfig {
   readonly controlPlaneUrl: string;
   /** `--machine-id`: the CSR's CN, and the host the token must be for. */
   readonly machineId: string;
+  /** `--ca-cert`; enrollment fails without it rather than trust the public roots. */
   readonly caFile?: string;
   readonly clientCertFile?: string;
   readonly clientKeyFile?: string;
@@ -104,8 +105,7 @@ export function enrollIfNeeded(config: EnrollConfig): Observable<EnrollOutcome> 
           concatMap((key) => {
             const fit = checkTokenFor(token, config.machineId, key);
             if (E.isLeft(fit)) return throwError(() => new EnrollError(fit.left));
-            const ca$: Observable<string | undefined> = config.caFile === undefined ? of(undefined) : readPemFile(config.caFile, 'CA certificate');
-            return ca$.pipe(
+            return readCaFile(config.caFile).pipe(
               concatMap((ca) => fromWork(() => createCsrPem(key, config.machineId)).pipe(map((csrPem) => ({ ca, csrPem })))),
               concatMap(({ ca, csrPem }) => post(ca, token, csrPem, key)),
             );
@@ -114,10 +114,11 @@ export function enrollIfNeeded(config: EnrollConfig): Observable<EnrollOutcome> 
       ),
     );
 
-  const post = (ca: string | undefined, token: BootstrapToken, csrPem: string, key: HostKey): Observable<EnrollOutcome> =>
+  const post = (ca: string, token: BootstrapToken, csrPem: string, key: HostKey): Observable<EnrollOutcome> =>
     defer(() => {
-      // No client identity: enrollment is how we get one.
-      const client = createCpClient({ ...config.http, baseUrl: config.controlPlaneUrl, tls: ca === undefined ? {} : { ca }, scheduler, logger });
+      // No client identity: enrollment is how we get one. The CA is not
+      // optional: the token must reach the fleet's CP, not a public-CA lookalike.
+      const client = createCpClient({ ...config.http, baseUrl: config.controlPlaneUrl, tls: { ca }, scheduler, logger });
       let attempts = 0;
       return defer(() => {
         attempts += 1;

@@ -3,14 +3,14 @@
 // both are configured — the client certificate with the host key as its key.
 import { promises as fs } from 'node:fs';
 import * as E from 'fp-ts/Either';
-import { concatMap, map, of, type Observable } from 'rxjs';
+import { concatMap, map, of, throwError, type Observable } from 'rxjs';
 import type { TlsMaterial } from '../http/agents';
 import { fromWork, errorMessage } from '../http/from-work';
 import { parseCertPem } from './cert-info';
 import { readHostKey, type HostKey } from './host-key';
 
 export interface IdentityFiles {
-  /** `--ca-cert` */
+  /** `--ca-cert`; required at run time (optional in the type for callers that spread it in). */
   readonly caFile?: string;
   /** `--client-cert` */
   readonly clientCertFile?: string;
@@ -39,12 +39,17 @@ export function checkCertMatchesKey(certPem: string, key: HostKey, what: string)
   return E.right(undefined);
 }
 
+export const NO_CA_MESSAGE = 'no CA certificate configured (--ca-cert): refusing to trust the public roots for the control plane';
+
+/** The CA file's text; an error (never the public roots) when none is configured. */
+export const readCaFile = (caFile: string | undefined): Observable<string> =>
+  caFile === undefined ? throwError(() => new Error(NO_CA_MESSAGE)) : readPemFile(caFile, 'CA certificate');
+
 /** CA only, unless both client files are configured (then the cert must exist and match the key). */
 export function loadTlsMaterial(files: IdentityFiles): Observable<TlsMaterial> {
-  const ca$ = files.caFile === undefined ? of<string | undefined>(undefined) : readPemFile(files.caFile, 'CA certificate');
-  return ca$.pipe(
+  return readCaFile(files.caFile).pipe(
     concatMap((ca) => {
-      const base: TlsMaterial = ca === undefined ? {} : { ca };
+      const base: TlsMaterial = { ca };
       const { clientCertFile, clientKeyFile } = files;
       if (clientCertFile === undefined || clientKeyFile === undefined) return of(base);
       return readHostKey(clientKeyFile).pipe(

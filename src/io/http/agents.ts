@@ -11,8 +11,12 @@ import type { SchedulerLike } from 'rxjs';
 
 /** PEM texts; `cert` and `key` go together or not at all. */
 export interface TlsMaterial {
-  /** CA bundle that must sign the CP's server certificate. */
-  readonly ca?: string;
+  /**
+   * CA bundle that must sign the CP's server certificate. Required: without
+   * it Node would trust its ~150 public roots, and anyone holding a publicly
+   * issued certificate for the CP's name could impersonate it.
+   */
+  readonly ca: string;
   /** Client certificate (leaf first). */
   readonly cert?: string;
   /** Client private key, PKCS#8 PEM. */
@@ -23,7 +27,7 @@ export interface AgentOptions {
   readonly scheduler: SchedulerLike;
   /** TCP + TLS handshake budget; upstream's connect timeout is 10 s. */
   readonly connectTimeoutMs: number;
-  /** Also trust the system roots when a CA is given (upstream does; we default to the CA alone). */
+  /** Also trust the public roots besides the CA (upstream does; we default to the CA alone). */
   readonly trustSystemRoots: boolean;
   /** Concurrent sockets per agent: long-poll, heartbeat, event, artifact, renew at most. */
   readonly maxSockets: number;
@@ -78,10 +82,15 @@ class ConnectTimeoutAgent extends https.Agent {
 
 function secureContextOptions(material: TlsMaterial, trustSystemRoots: boolean): tls.SecureContextOptions {
   if ((material.cert === undefined) !== (material.key === undefined)) throw new Error('client certificate and key must be given together');
-  const ca = material.ca === undefined ? undefined : trustSystemRoots ? [...tls.rootCertificates, material.ca] : [material.ca];
+  // Checked at run time too: a context without `ca` silently falls back to
+  // Node's public roots, and one whose `ca` holds no certificate fails every
+  // handshake with a vague "unable to get local issuer certificate".
+  if (typeof material.ca !== 'string' || material.ca.trim() === '') throw new Error('no CA certificate (--ca-cert): refusing to trust the public roots for the control plane');
+  if (!material.ca.includes('-----BEGIN CERTIFICATE-----')) throw new Error('the CA certificate (--ca-cert) holds no PEM certificate');
+  const ca = trustSystemRoots ? [...tls.rootCertificates, material.ca] : [material.ca];
   return {
     minVersion: 'TLSv1.2',
-    ...(ca === undefined ? {} : { ca }),
+    ca,
     ...(material.cert === undefined ? {} : { cert: material.cert }),
     ...(material.key === undefined ? {} : { key: material.key }),
   };

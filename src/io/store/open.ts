@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { StoreError, isStoreError, type StoreLogger } from '../../ports/store';
 import { guarded, toStoreError } from './errors';
 import { BUSY_TIMEOUT_MS, MAX_MOVED_ASIDE, WAL_SIZE_LIMIT_BYTES } from './limits';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, restrictToOwner } from './permissions';
 import { migrate, type Migration, MIGRATIONS } from './schema';
 
 export const DB_FILE_NAME = 'agent.sqlite';
@@ -36,7 +37,7 @@ export const fsyncDir = (dir: string): void => {
 
 const prepareDir = (dir: string): void =>
   guarded(`state dir ${dir}`, () => {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     // root passes this check on a 0555 dir, as it can write there anyway
     fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
   });
@@ -55,10 +56,25 @@ const configure = (db: Database.Database, p: OpenParams): void => {
   migrate(db, p.migrations ?? MIGRATIONS);
 };
 
+// SQLite creates the database 0644 minus the umask, and gives the WAL and
+// shm exactly the database's mode. Creating the file 0600 first makes all
+// three private under any umask; a file an older agent left 0644 is
+// tightened. Another user's file is left alone (the daemon refuses a state
+// dir it does not own at start; a read-only file stays SQLite's to report).
+const makePrivate = (file: string): void => {
+  try {
+    fs.closeSync(fs.openSync(file, 'wx', PRIVATE_FILE_MODE));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  for (const f of [file, ...SIDE_FILES.map((s) => file + s)]) restrictToOwner(f);
+};
+
 // Throws a StoreError; code `corrupt` only once the file has been moved aside.
 const openChecked = (file: string, p: OpenParams, mayMoveAside: boolean): Database.Database => {
   let db: Database.Database | undefined;
   try {
+    makePrivate(file);
     db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
     configure(db, p);
     return db;
@@ -127,7 +143,16 @@ export const openDatabase = (p: OpenParams): Database.Database => {
     if (!isStoreError(e) || e.code !== 'corrupt') throw e;
     db = openChecked(file, p, false);
   }
-  // the file may have just been created: make its directory entry durable
-  guarded(`fsync ${p.stateDir}`, () => fsyncDir(p.stateDir));
+  try {
+    // the WAL and shm now exist: created with the database's 0600, unless left by an older agent
+    guarded(`restrict ${file}`, () => {
+      for (const suffix of SIDE_FILES) restrictToOwner(file + suffix);
+    });
+    // the file may have just been created: make its directory entry durable
+    guarded(`fsync ${p.stateDir}`, () => fsyncDir(p.stateDir));
+  } catch (e) {
+    db.close();
+    throw e;
+  }
   return db;
 };
