@@ -45,43 +45,41 @@ describe('a compromised control plane cannot choose what runs', () => {
   let fleet: DemoFleet;
   afterEach(async () => fleet?.close());
 
-  it('C1: a heartbeat snapshot naming an unsigned target, then the signed dispatch → the signed target runs', async () => {
+  /**
+   * The CP knows the next rollout id (it is the CI commit): it answers every
+   * heartbeat with `plant(rolloutId, evil)` until the agent reacted, then
+   * releases the signed rollout and the test waits for it to converge.
+   */
+  async function plantThenRelease(ciCommit: string, evilName: string, plant: (rolloutId: string, evil: string) => HostRolloutSnapshot[], reacted: string[]) {
     fleet = await fleetOf(['web-01']);
     const agent = fleet.agent('web-01');
     agent.start();
     await running(fleet);
-    const evil = agent.tree.closure('nixos-system-EVIL-unsigned');
+    const evil = agent.tree.closure(evilName);
     const target = agent.tree.closure('nixos-system-web-01-v2');
-    // The CP knows the next rollout id (it is the CI commit) and plants a record for it first.
-    const ciCommit = `c0ffee${'0'.repeat(34)}`;
     const planted = `stable@${ciCommit}`;
-    fleet.cp.setInterceptor((req) => (req.path === '/v1/agent/heartbeat' ? heartbeatAnswer([snapshot({ rolloutId: planted, targetClosure: evil })]) : undefined));
-    await fleet.waitFor('the planted record', () => (logged(fleet, 'rollout rehydrated (cold)') ? true : undefined));
+    fleet.cp.setInterceptor((req) => (req.path === '/v1/agent/heartbeat' ? heartbeatAnswer(plant(planted, evil)) : undefined));
+    await fleet.waitFor('the planted snapshots', () => (reacted.some((m) => logged(fleet, m)) ? true : undefined));
     const { rolloutId } = fleet.cp.release({ closures: { 'web-01': target }, policy: 'halt', soakMinutes: 0.1, ciCommit });
     expect(rolloutId).toBe(planted);
     await explained(waitState(fleet, rolloutId, 'web-01', 'Converged'), fleet, rolloutId);
+    return { agent, evil, target };
+  }
+
+  it('C1: a heartbeat snapshot naming an unsigned target, then the signed dispatch → the signed target runs', async () => {
+    const { agent, evil, target } = await plantThenRelease(`c0ffee${'0'.repeat(34)}`, 'nixos-system-EVIL-unsigned', (rolloutId, evil) => [snapshot({ rolloutId, targetClosure: evil })], ['rollout rehydrated (cold)']);
     expect(agent.tree.current()).toBe(target);
     expect(toolCalls(fleet)).not.toContain(evil);
     expect(logged(fleet, 'the control plane named another target than the signed manifest; the signed target wins')).toBe(true);
   });
 
   it('H1: a snapshot addressed to another host is dropped', async () => {
-    fleet = await fleetOf(['web-01']);
-    const agent = fleet.agent('web-01');
-    agent.start();
-    await running(fleet);
-    const evil = agent.tree.closure('nixos-system-web-02-v2');
-    const target = agent.tree.closure('nixos-system-web-01-v2');
-    const ciCommit = `0ddba11${'0'.repeat(33)}`;
-    const planted = `stable@${ciCommit}`;
-    fleet.cp.setInterceptor((req) =>
-      req.path === '/v1/agent/heartbeat'
-        ? heartbeatAnswer([snapshot({ rolloutId: planted, hostname: 'web-02', targetClosure: evil }), snapshot({ rolloutId: 'stable@other', hostname: 'web-02', state: 'Activating', targetClosure: evil, lastEventSeq: 2 })])
-        : undefined,
+    const { agent, evil, target } = await plantThenRelease(
+      `0ddba11${'0'.repeat(33)}`,
+      'nixos-system-web-02-v2',
+      (rolloutId, evil) => [snapshot({ rolloutId, hostname: 'web-02', targetClosure: evil }), snapshot({ rolloutId: 'stable@other', hostname: 'web-02', state: 'Activating', targetClosure: evil, lastEventSeq: 2 })],
+      ['dropped snapshots addressed to another host', 'rollout rehydrated (cold)'],
     );
-    await fleet.waitFor('the foreign snapshots', () => (logged(fleet, 'dropped snapshots addressed to another host') || logged(fleet, 'rollout rehydrated (cold)') ? true : undefined));
-    const { rolloutId } = fleet.cp.release({ closures: { 'web-01': target }, policy: 'halt', soakMinutes: 0.1, ciCommit });
-    await explained(waitState(fleet, rolloutId, 'web-01', 'Converged'), fleet, rolloutId);
     expect(agent.tree.current()).toBe(target);
     expect(toolCalls(fleet)).not.toContain(evil);
     expect(logged(fleet, 'dropped snapshots addressed to another host')).toBe(true);
