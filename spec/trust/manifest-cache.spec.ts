@@ -79,7 +79,7 @@ function harness(): Harness {
         trust: opts.trust ?? (() => of(trust)),
         now: () => h.now,
         freshnessWindowSecs: opts.windowSecs ?? WINDOW,
-        log: (level, message) => h.logs.push(`${level}: ${message}`),
+        log: (level, message, fields) => h.logs.push(`${level}: ${message}${fields['reason'] !== undefined ? ` (${String(fields['reason'])})` : ''}`),
       });
     },
   };
@@ -330,6 +330,23 @@ describe('manifest cache', () => {
     const kept = await firstValueFrom(h.cache().refreshFleet());
     expect(E.isRight(kept) && kept.right.hash).toBe(fleetHash);
     expect(onDisk(h, 'fleet/fleet.resolved.json.sig')).toEqual(fleet.signature);
+  });
+
+  it('refuses a fleet.resolved older than one already verified, even fresh and well signed (no rollback inside the window)', async () => {
+    const h = harness();
+    const newer = signed({ ...fleetDoc, meta: { ...fleetDoc.meta, signedAt: addSeconds(SIGNED_AT, 300) } });
+    h.served.fleet = newer;
+    const cache = h.cache();
+    await firstValueFrom(cache.refreshFleet());
+    h.served.fleet = fleet; // the earlier release, still inside the window
+    const r = await firstValueFrom(cache.refreshFleet());
+    // The network copy is refused; the newer cached copy is the answer.
+    expect(E.isRight(r) && r.right.fleet.signedAt).toBe(addSeconds(SIGNED_AT, 300));
+    expect(h.logs.some((l) => /older than one already verified/.test(l))).toBe(true);
+    expect(onDisk(h, 'fleet/fleet.resolved.json')).toEqual(newer.artifact);
+    // A restarted agent takes its floor from the cached copy before it fetches.
+    const restarted = await firstValueFrom(h.cache().refreshFleet());
+    expect(E.isRight(restarted) && restarted.right.fleet.signedAt).toBe(addSeconds(SIGNED_AT, 300));
   });
 
   it('a store read error counts as a cache miss', async () => {

@@ -8,7 +8,7 @@
 import * as E from 'fp-ts/Either';
 import { concat, defer, EMPTY, first, ignoreElements, map, of, switchMap, catchError, type Observable } from 'rxjs';
 import { activeKeysAt, type TrustConfig } from '../codecs/trust-config';
-import type { Timestamp } from '../codecs/timestamp';
+import { compareTimestamps, type Timestamp } from '../codecs/timestamp';
 import {
   assertFleetAnchor,
   assertMembership,
@@ -178,13 +178,30 @@ export function createManifestCache(deps: ManifestCacheDeps): ManifestCache {
       return E.map(() => r.right)(assertRolloutIdMatches(r.right.payload, rolloutId));
     });
 
+  // The newest fleet.resolved verified so far (`meta.signedAt`). An older one,
+  // however fresh and well signed, is refused: the anchor binds a manifest to
+  // the fleet the CP chose to serve, so without this floor a CP could serve
+  // an earlier release's fleet and manifest together inside the freshness
+  // window (review L7). CI re-signs with a newer signedAt, so an honest CP
+  // never trips it. Seeded from the cached copy before the first fetch.
+  let fleetFloor: Timestamp | undefined;
   const verifyFleet = (pair: SignedArtifact): Result<VerifiedFleetSnapshot> =>
     withTrust((trust, now) => {
       const keys = activeKeysAt(trust.ciReleaseKey, now);
       const r = verifyFleetResolved(pair.artifact, pair.signature, keys, options(trust, now));
       if (E.isLeft(r)) return E.left(manifestError('VerifyFailed', r.left.message, r.left));
+      if (fleetFloor !== undefined && compareTimestamps(r.right.signedAt, fleetFloor) < 0) {
+        return E.left(manifestError('VerifyFailed', `fleet.resolved signed at ${r.right.signedAt} is older than one already verified (signed at ${fleetFloor}); refusing a rollback`));
+      }
+      fleetFloor = r.right.signedAt;
       return E.right({ fleet: r.right, hash: r.right.canonicalSha256 });
     });
+  let seeded = false;
+  const seedFleetFloor: Observable<never> = defer(() => {
+    if (seeded) return EMPTY;
+    seeded = true;
+    return readPair(FLEET_PATHS).pipe(switchMap((cached) => (cached === null ? EMPTY : verifyFleet(cached))), ignoreElements());
+  });
 
   const fetchOrLoad = (rolloutId: string): Result<VerifiedRolloutManifest> =>
     defer(() => {
@@ -199,7 +216,7 @@ export function createManifestCache(deps: ManifestCacheDeps): ManifestCache {
       E.isLeft(r) ? r : E.map(() => r.right)(check(r.right));
 
   const fetchOrLoadFleet = (): Result<VerifiedFleetSnapshot> => loadOrFetch('fleet.resolved', FLEET_PATHS, () => deps.source.fleet(), verifyFleet);
-  const refreshFleet = (): Result<VerifiedFleetSnapshot> => networkFirst('fleet.resolved', FLEET_PATHS, () => deps.source.fleet(), verifyFleet);
+  const refreshFleet = (): Result<VerifiedFleetSnapshot> => concat(seedFleetFloor, networkFirst('fleet.resolved', FLEET_PATHS, () => deps.source.fleet(), verifyFleet));
 
   // The fleet the poll would use right now (network first, verified cache as
   // fallback): a dispatch is held to the same anchor as a poll tick. A cached
