@@ -71,3 +71,26 @@ describe('status output escapes control characters', () => {
     expect(statusJson(undefined, `/tmp/a${EVIL}`)).not.toMatch(RAW);
   });
 });
+
+describe('status tells a signed dispatch from what the control plane reported', () => {
+  it('marks each record, in text and in JSON', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nf-status-'));
+    try {
+      const store = AgentStore.open({ stateDir: dir, logger: silentLogger, clock: () => NOW });
+      const row = (id: string) => ({ rolloutId: id, record: encodeJson(HostRolloutState, { ...record(), rolloutId: id, targetClosure: 't' }), updatedAt: NOW });
+      store.saveRollouts([{ ...row('stable@mine'), signedIntent: JSON.stringify({ targetClosure: 't', signedAt: NOW }) }, row('stable@cp')]);
+      store.close();
+      const report = readStatus(dir, () => NOW);
+      expect(report?.rollouts.map((r) => [r.rolloutId, r.signed])).toEqual([
+        ['stable@mine', true],
+        ['stable@cp', false],
+      ]);
+      const text = renderStatus(report, dir);
+      expect(text).toContain('target   t (signed dispatch)');
+      expect(text).toContain('target   t (as the control plane reports it; not dispatched here)');
+      expect((JSON.parse(statusJson(report, dir)) as { rollouts: { signed: boolean }[] }).rollouts.map((r) => r.signed)).toEqual([true, false]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -14,10 +14,13 @@ import { AgentStore } from '../io/store';
 import type { CertificateMeta, ConfirmedClosure, DeadLetter, QueueStats } from '../ports/store';
 import { silentLogger } from '../ports/logger';
 
+/** A record, and whether the agent dispatched it itself (bound to a signed intent) or only the CP described it. */
+export type StatusRollout = HostRolloutState & { readonly signed: boolean };
+
 export interface StatusReport {
   readonly stateDir: string;
   readonly lastConfirmedClosure?: ConfirmedClosure;
-  readonly rollouts: readonly HostRolloutState[];
+  readonly rollouts: readonly StatusRollout[];
   readonly queue: QueueStats;
   readonly deadLetters: readonly Pick<DeadLetter, 'rolloutId' | 'seq' | 'kind' | 'deadAt' | 'reason'>[];
   readonly certificate?: CertificateMeta;
@@ -30,8 +33,10 @@ export function readStatus(stateDir: string, now: () => string): StatusReport | 
   try {
     const rollouts = store
       .rollouts()
-      .map((row) => decodeJson(HostRolloutState, row.record))
-      .flatMap((r) => (E.isRight(r) ? [r.right] : []));
+      .flatMap((row) => {
+        const r = decodeJson(HostRolloutState, row.record);
+        return E.isRight(r) ? [{ ...r.right, signed: row.signedIntent !== undefined }] : [];
+      });
     const closure = store.lastConfirmedClosure();
     const certificate = store.certificate();
     return {
@@ -49,7 +54,7 @@ export function readStatus(stateDir: string, now: () => string): StatusReport | 
 
 const ACTIVE = new Set(['Pending', 'Activating', 'Deferred', 'Soaking']);
 
-function rolloutLines(r: HostRolloutState): string[] {
+function rolloutLines(r: StatusRollout): string[] {
   const times: [string, string | undefined][] = [
     ['dispatched', r.dispatchedAt],
     ['acknowledged', r.dispatchAckedAt],
@@ -62,7 +67,10 @@ function rolloutLines(r: HostRolloutState): string[] {
     ['failed', r.failedAt],
     ['reverted', r.revertedAt],
   ];
-  const lines = [`  ${r.rolloutId}  ${r.state}${ACTIVE.has(r.state) ? '' : ' (done)'}`, `    target   ${r.targetClosure}`];
+  const lines = [
+    `  ${r.rolloutId}  ${r.state}${ACTIVE.has(r.state) ? '' : ' (done)'}`,
+    `    target   ${r.targetClosure}${r.signed ? ' (signed dispatch)' : ' (as the control plane reports it; not dispatched here)'}`,
+  ];
   if (r.currentClosureAtDispatch !== undefined) lines.push(`    before   ${r.currentClosureAtDispatch}`);
   if (r.revertedTo !== undefined) lines.push(`    reverted to ${r.revertedTo}`);
   for (const [label, at] of times) if (at !== undefined) lines.push(`    ${label.padEnd(21)} ${at}`);
@@ -102,5 +110,5 @@ export function renderStatus(report: StatusReport | undefined, stateDir: string)
 export function statusJson(report: StatusReport | undefined, stateDir: string): string {
   // JSON.stringify escapes C0 itself; escapeJsonControl adds C1, U+2028/9 and bidi controls.
   if (report === undefined) return `${escapeJsonControl(JSON.stringify({ stateDir, present: false }))}\n`;
-  return `${escapeJsonControl(JSON.stringify({ present: true, ...report, rollouts: report.rollouts.map((r) => HostRolloutState.encode(r)) }, null, 2))}\n`;
+  return `${escapeJsonControl(JSON.stringify({ present: true, ...report, rollouts: report.rollouts.map((r) => ({ ...HostRolloutState.encode(r), signed: r.signed })) }, null, 2))}\n`;
 }
