@@ -126,10 +126,19 @@ describe('rollbacks: how the target is known to have run', () => {
     expect(fired(r.effects)).toEqual([`rollback:${PRIOR}:own-record`]);
   });
 
-  it('to a closure only a snapshot named (a record the agent never dispatched): profile-history', () => {
-    const s = run(withPolicy(undefined, 'rollback-and-halt'), [boot(snapshot({ state: 'Activating', currentClosureAtDispatch: EVIL, lastEventSeq: 1 }))]).state;
+  it('never to the failed target itself (the running system was unreadable at dispatch): previous-generation', () => {
+    const d = verifiedDispatch('stable@r1', SIGNED, SIGNED);
+    const { previousClosure, ...unread } = d.intent;
+    void previousClosure;
+    const s = run(withPolicy(undefined, 'rollback-and-halt'), [{ ...d, intent: unread }]).state;
     const r = run(s, [{ kind: 'HostEvent', rolloutId: 'stable@r1', event: { kind: 'LocalActivationFailed', exitCode: 1, stderrTail: 'x', failedAt: at(6), seq: 0 } }]);
-    expect(r.effects.find((e) => e.kind === 'LocalFireRollbackTo')).toEqual({ kind: 'LocalFireRollbackTo', rolloutId: 'stable@r1', closure: EVIL, failedTarget: EVIL, proof: 'profile-history' });
+    expect(fired(r.effects)).toEqual([`rollback:${SIGNED}:previous-generation`]);
+  });
+
+  it('to a closure only a snapshot named (a record the agent never dispatched): profile-history', () => {
+    const s = run(withPolicy(undefined, 'rollback-and-halt'), [boot(snapshot({ state: 'Activating', currentClosureAtDispatch: 'old-vulnerable', lastEventSeq: 1 }))]).state;
+    const r = run(s, [{ kind: 'HostEvent', rolloutId: 'stable@r1', event: { kind: 'LocalActivationFailed', exitCode: 1, stderrTail: 'x', failedAt: at(6), seq: 0 } }]);
+    expect(r.effects.find((e) => e.kind === 'LocalFireRollbackTo')).toEqual({ kind: 'LocalFireRollbackTo', rolloutId: 'stable@r1', closure: 'old-vulnerable', failedTarget: EVIL, proof: 'profile-history' });
   });
 });
 

@@ -22,4 +22,11 @@ export type RollbackProof =
   /** The agent read it as the running system when it accepted the rollout's signed dispatch. */
   | 'own-record'
   /** Only a CP snapshot names it: the rollout's manifest must verify for this host and the closure must be a generation of the system profile. */
-  | 'profile-history';
+  | 'profile-history'
+  /**
+   * The recorded pre-dispatch closure is the target that failed (upstream
+   * reports the target there when it cannot read the running system): the
+   * newest profile generation that is not the failed target is the one to
+   * return to, and the closure actually reached is reported.
+   */
+  | 'previous-generation';

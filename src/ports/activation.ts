@@ -51,7 +51,8 @@ export interface ActivationPort {
   /**
    * Returns the host to `closure`. With proof 'profile-history' the adapter
    * refuses (Failed, nothing run) a closure that is no generation of the
-   * system profile. Never errors.
+   * system profile; with 'previous-generation' it returns to the newest
+   * generation that is not `failedTarget` and reports that closure. Never errors.
    */
-  rollback(closure: string, proof: RollbackProof): Observable<RollbackOutcome>;
+  rollback(closure: string, proof: RollbackProof, failedTarget: string): Observable<RollbackOutcome>;
 }

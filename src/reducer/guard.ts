@@ -7,7 +7,9 @@
 // - a rollback marked with how its target is known to have run here: read by
 //   the agent itself at dispatch ('own-record'), or only named by the CP, in
 //   which case the worker re-verifies the rollout and the adapter requires
-//   the closure in the system profile's history ('profile-history').
+//   the closure in the system profile's history ('profile-history'); a
+//   rollback "to" the failed target itself goes to the newest other profile
+//   generation instead ('previous-generation').
 // The activation worker re-verifies a switch's manifest when it fires and the
 // adapter refuses an intent that does not match (defence in depth).
 import type { EffectOf } from '../codecs/effects';
@@ -26,8 +28,11 @@ export function guardSwitch(intent: SignedIntent | undefined, effect: EffectOf<'
 }
 
 export function guardRollback(host: HostRolloutState, intent: SignedIntent | undefined, effect: EffectOf<'LocalFireRollbackTo'>): FireRollback {
+  const failedTarget = intent?.targetClosure ?? host.targetClosure;
+  // Never "roll back" to the closure that failed.
+  if (effect.closure === failedTarget) return { ...effect, failedTarget, proof: 'previous-generation' };
   const proof = intent?.previousClosure !== undefined && intent.previousClosure === effect.closure ? 'own-record' : 'profile-history';
-  return { ...effect, failedTarget: intent?.targetClosure ?? host.targetClosure, proof };
+  return { ...effect, failedTarget, proof };
 }
 
 /**

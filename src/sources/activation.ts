@@ -85,14 +85,15 @@ function reverify(deps: ActivationWorkerDeps, rolloutId: string, closure: string
 function runRollback(deps: ActivationWorkerDeps, intent: RollbackIntent, ctx: SourceContext): Observable<Event> {
   const fire = (): Observable<Event> => {
     ctx.logger.info('rolling back', { rolloutId: intent.rolloutId, to: intent.closure, proof: intent.proof });
-    return defer(() => deps.port.rollback(intent.closure, intent.proof)).pipe(
+    return defer(() => deps.port.rollback(intent.closure, intent.proof, intent.failedTarget)).pipe(
       take(1),
       defaultIfEmpty<RollbackOutcome, RollbackOutcome>({ kind: 'PipelineError', message: NO_OUTCOME }),
       catchError((err: unknown) => of<RollbackOutcome>({ kind: 'PipelineError', message: describeError(err) })),
       map((outcome) => rollbackEvent(outcome, nowOf(ctx.scheduler))),
     );
   };
-  if (intent.proof === 'own-record') return fire();
+  // Only a target the CP alone named needs the rollout verified; the others are the host's own.
+  if (intent.proof !== 'profile-history') return fire();
   return reverify(deps, intent.rolloutId, intent.failedTarget).pipe(
     concatMap((r) => {
       if ('ok' in r) return fire();

@@ -22,7 +22,7 @@ beforeEach(() => {
 afterEach(() => host.remove());
 
 const port = (extra: ActivationConfigInput = {}) => createNixosActivation(host.config(extra));
-const rollback = (closure: string, extra: ActivationConfigInput = {}): Promise<RollbackOutcome> => firstValueFrom(port(extra).rollback(closure, 'own-record'));
+const rollback = (closure: string, extra: ActivationConfigInput = {}): Promise<RollbackOutcome> => firstValueFrom(port(extra).rollback(closure, 'own-record', bad));
 
 describe('rollback pipeline', () => {
   it('after a failure before nix-env --set, stays on last-good instead of going one generation too far', async () => {
@@ -92,10 +92,31 @@ describe('rollback pipeline', () => {
   it('a target only the CP named must be a generation of the system profile: otherwise nothing runs', async () => {
     const stranger = host.closure('nixos-system-EVIL-unsigned');
     const before = host.calls().length;
-    expect(await firstValueFrom(port().rollback(stranger, 'profile-history'))).toEqual({ kind: 'Failed', phase: 'not-in-profile-history' });
+    expect(await firstValueFrom(port().rollback(stranger, 'profile-history', bad))).toEqual({ kind: 'Failed', phase: 'not-in-profile-history' });
     expect(host.calls().slice(before)).toEqual([]);
     expect(host.current()).toBe(good);
     // Generation 1 is in the history: allowed.
-    expect(await firstValueFrom(port().rollback(older, 'profile-history'))).toEqual({ kind: 'FiredAndPolled', revertedTo: older });
+    expect(await firstValueFrom(port().rollback(older, 'profile-history', bad))).toEqual({ kind: 'FiredAndPolled', revertedTo: older });
+  });
+
+  it('a rollback "to" the failed target itself returns to the newest other generation and reports it', async () => {
+    // Generation 3 = bad (as after a live switch), 2 = good, 1 = older.
+    expect((await firstValueFrom(port().activate(bad, signedFor(bad)))).kind).toBe('FiredAndPolled');
+    expect(await firstValueFrom(port().rollback(bad, 'previous-generation', bad))).toEqual({ kind: 'FiredAndPolled', revertedTo: good });
+    expect(host.current()).toBe(good);
+    expect(host.profileTarget()).toBe(good);
+  });
+
+  it('with no generation but the failed one, nothing runs', async () => {
+    const only = new HostTree();
+    try {
+      const lone = only.closure('nixos-system-web-01-lone');
+      only.boot(lone);
+      const outcome = await firstValueFrom(createNixosActivation(only.config()).rollback(lone, 'previous-generation', lone));
+      expect(outcome).toEqual({ kind: 'Failed', phase: 'no-previous-generation' });
+      expect(only.calls()).toEqual([]);
+    } finally {
+      await only.remove();
+    }
   });
 });

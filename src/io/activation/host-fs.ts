@@ -36,15 +36,19 @@ export const resolveProfile = (profile: string): Observable<string> =>
   });
 
 /**
- * Closures the system profile has pointed at: the targets of its
- * `<name>-<N>-link` generations (what `nix-env --list-generations` lists).
- * An unreadable directory is an empty history.
+ * The system profile's generations, newest first: the targets of its
+ * `<name>-<N>-link` links (what `nix-env --list-generations` lists). An
+ * unreadable directory is an empty history.
  */
-export const profileGenerations = (profile: string): Observable<ReadonlySet<string>> =>
+export const profileGenerations = (profile: string): Observable<readonly { readonly generation: number; readonly closure: string }[]> =>
   defer(async () => {
     const dir = path.dirname(profile);
-    const pattern = new RegExp(`^${path.basename(profile).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[0-9]+-link$`);
+    const prefix = `${path.basename(profile)}-`;
     const names = await fs.readdir(dir).catch(() => [] as string[]);
-    const targets = await Promise.all(names.filter((n) => pattern.test(n)).map((n) => fs.readlink(path.join(dir, n)).then(path.basename, () => undefined)));
-    return new Set(targets.filter((t): t is string => t !== undefined));
+    const links = names.flatMap((n) => {
+      const m = n.startsWith(prefix) && n.endsWith('-link') ? /^([0-9]+)$/.exec(n.slice(prefix.length, -'-link'.length)) : null;
+      return m?.[1] !== undefined ? [{ name: n, generation: Number(m[1]) }] : [];
+    });
+    const read = await Promise.all(links.map(async (l) => ({ generation: l.generation, closure: await fs.readlink(path.join(dir, l.name)).then(path.basename, () => undefined) })));
+    return read.flatMap((g) => (g.closure === undefined ? [] : [{ generation: g.generation, closure: g.closure }])).sort((a, b) => b.generation - a.generation);
   });

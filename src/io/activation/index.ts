@@ -8,7 +8,7 @@ export function createNixosActivation(input: ActivationConfigInput = {}): Activa
   const cfg = activationConfig(input);
   return {
     activate: (closure, verified) => activate(cfg, closure, verified),
-    rollback: (closure, proof) => rollback(cfg, closure, proof),
+    rollback: (closure, proof, failedTarget) => rollback(cfg, closure, proof, failedTarget),
   };
 }
 

@@ -5,7 +5,7 @@
 // last-good closure itself, then that closure's own switch-to-configuration
 // runs detached and the verify poll waits for it (reference §11.3 otherwise).
 import * as E from 'fp-ts/Either';
-import { catchError, concatMap, defer, map, of, type Observable } from 'rxjs';
+import { catchError, concatMap, map, of, type Observable } from 'rxjs';
 import { storePathOf } from '../../codecs/store-path';
 import type { RollbackProof } from '../../codecs/intent';
 import type { RollbackOutcome } from '../../ports/activation';
@@ -25,25 +25,46 @@ export function rollbackFailed(phase: string, r: ProcessResult | number | undefi
 const spawnError = (what: string, r: ProcessResult): RollbackOutcome | undefined =>
   r.termination.kind === 'spawn-failed' ? { kind: 'PipelineError', message: `spawn ${what}: ${r.termination.message}` } : undefined;
 
-/** A closure only the CP named must be a generation of the system profile: this host ran it. */
-const knownToHaveRun = (cfg: ActivationConfig, closure: string, proof: RollbackProof): Observable<boolean> =>
-  proof === 'own-record' ? of(true) : profileGenerations(cfg.profile).pipe(map((generations) => generations.has(closure)));
-
-export function rollback(cfg: ActivationConfig, closure: string, proof: RollbackProof): Observable<RollbackOutcome> {
-  return defer((): Observable<RollbackOutcome> => {
-    const target = storePathOf(cfg.storeDir, closure);
-    if (E.isLeft(target)) {
-      cfg.logger.error('activation: refusing rollback target', { error: target.left.message });
-      return of({ kind: 'Failed', phase: 'invalid-target' });
-    }
-    return knownToHaveRun(cfg, closure, proof).pipe(
-      concatMap((known) => {
-        if (known) return cfg.testMode() ? of<RollbackOutcome>({ kind: 'FiredAndPolled', revertedTo: closure }) : run(cfg, closure, target.right.path);
+/**
+ * The closure to return to, by how it is known to have run here:
+ * - own-record: the one given (the agent read it as the running system);
+ * - profile-history: the one given, if it is a generation of the profile;
+ * - previous-generation: the newest generation that is not the failed target.
+ * A string is a refusal's phase: nothing runs.
+ */
+function resolveTarget(cfg: ActivationConfig, closure: string, proof: RollbackProof, failedTarget: string): Observable<{ readonly closure: string } | string> {
+  if (proof === 'own-record') return of({ closure });
+  return profileGenerations(cfg.profile).pipe(
+    map((generations) => {
+      if (proof === 'profile-history') {
+        if (generations.some((g) => g.closure === closure)) return { closure };
         cfg.logger.error('activation: refusing a rollback to a closure that is no generation of the system profile', { closure, profile: cfg.profile });
-        return of<RollbackOutcome>({ kind: 'Failed', phase: 'not-in-profile-history' });
-      }),
-    );
-  }).pipe(catchError((err: unknown) => of<RollbackOutcome>({ kind: 'PipelineError', message: errorMessage(err) })));
+        return 'not-in-profile-history';
+      }
+      const previous = generations.find((g) => g.closure !== failedTarget);
+      if (previous !== undefined) {
+        cfg.logger.warn('activation: the pre-dispatch closure is the failed target; returning to the newest other generation', { failedTarget, generation: previous.generation, closure: previous.closure });
+        return { closure: previous.closure };
+      }
+      cfg.logger.error('activation: no profile generation other than the failed target to return to', { failedTarget, profile: cfg.profile });
+      return 'no-previous-generation';
+    }),
+  );
+}
+
+export function rollback(cfg: ActivationConfig, closure: string, proof: RollbackProof, failedTarget: string): Observable<RollbackOutcome> {
+  return resolveTarget(cfg, closure, proof, failedTarget).pipe(
+    concatMap((resolved): Observable<RollbackOutcome> => {
+      if (typeof resolved === 'string') return of({ kind: 'Failed', phase: resolved });
+      const target = storePathOf(cfg.storeDir, resolved.closure);
+      if (E.isLeft(target)) {
+        cfg.logger.error('activation: refusing rollback target', { error: target.left.message });
+        return of({ kind: 'Failed', phase: 'invalid-target' });
+      }
+      return cfg.testMode() ? of({ kind: 'FiredAndPolled', revertedTo: resolved.closure }) : run(cfg, resolved.closure, target.right.path);
+    }),
+    catchError((err: unknown) => of<RollbackOutcome>({ kind: 'PipelineError', message: errorMessage(err) })),
+  );
 }
 
 function run(cfg: ActivationConfig, closure: string, storePath: string): Observable<RollbackOutcome> {
