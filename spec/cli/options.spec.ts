@@ -24,6 +24,11 @@ const options = (argv: string[], env: Record<string, string> = {}) => {
   return r.options;
 };
 
+const usageError = (r: Invocation): string => {
+  expect(r).toMatchObject({ kind: 'exit', code: 2 });
+  return r.kind === 'exit' ? r.stderr : '';
+};
+
 describe('daemon flags', () => {
   it('takes the required flags and applies upstream defaults', () => {
     expect(options(REQUIRED)).toEqual({
@@ -63,7 +68,8 @@ describe('daemon flags', () => {
   const parsed = (key: string, raw: string) => (['manifestFreshnessWindowSecs', 'renewalThresholdFraction', 'sustainedFailureThresholdSecs'].includes(key) ? Number(raw) : raw);
 
   it.each(EVERY)('%s (env %s) is parsed from the flag and from the environment; the flag wins', (flag, env, value, key) => {
-    const base = REQUIRED.filter((_, i) => REQUIRED[i - (i % 2)] !== flag);
+    // A token needs the cert and key it enrolls for.
+    const base = [...REQUIRED.filter((_, i) => REQUIRED[i - (i % 2)] !== flag), ...(key === 'bootstrapTokenFile' ? ['--client-cert', '/c', '--client-key', '/k'] : [])];
     expect(options([...base, flag, value])).toMatchObject({ [key]: parsed(String(key), value) });
     expect(options(base, { [env]: value })).toMatchObject({ [key]: parsed(String(key), value) });
     if (!/url|level|format|listen|fraction|secs/.test(flag)) {
@@ -96,10 +102,6 @@ describe('daemon flags', () => {
 
   describe('no plaintext, no public roots', () => {
     const withUrl = (url: string) => [...REQUIRED, '--control-plane-url', url];
-    const usageError = (r: Invocation): string => {
-      expect(r).toMatchObject({ kind: 'exit', code: 2 });
-      return r.kind === 'exit' ? r.stderr : '';
-    };
 
     it.each(['http://cp.example:8080', 'HTTP://cp.example:8080/'])('refuses a plain-http control plane (%s)', (url) => {
       expect(usageError(run(withUrl(url)))).toBe(
@@ -133,6 +135,13 @@ describe('daemon flags', () => {
       );
       expect(options(noCa, { NIXFLEET_AGENT_CA_CERT: '/ca.pem' })).toMatchObject({ caCert: '/ca.pem' });
     });
+  });
+
+  it('a bootstrap token without --client-cert or --client-key is a usage error naming the flag', () => {
+    const token = [...REQUIRED, '--bootstrap-token-file', '/run/token'];
+    expect(usageError(run([...token, '--client-key', '/k']))).toContain("needs '--client-cert <path>'");
+    expect(usageError(run([...token, '--client-cert', '/c']))).toContain("needs '--client-key <path>'");
+    expect(options([...token, '--client-cert', '/c', '--client-key', '/k'])).toMatchObject({ bootstrapTokenFile: '/run/token' });
   });
 
   it('--worker-periods sets the periodic workers (tests and demos)', () => {

@@ -150,6 +150,14 @@ export function agentOptionsOf(command: Command): AgentOptions {
   if (command.getOptionValueSource('insecureAllowPlainHttpForDevelopment') === 'env' && !/^(1|true)$/i.test(process.env[INSECURE_PLAIN_HTTP_ENV] ?? '')) {
     usage(`error: ${INSECURE_PLAIN_HTTP_ENV} must be 1 or true when set (unset it to refuse plain http), got ${JSON.stringify(process.env[INSECURE_PLAIN_HTTP_ENV])}`);
   }
+  // Enrollment writes the issued certificate to --client-cert and proves the key of
+  // --client-key; without either it would be skipped and every request after
+  // it refused (401) forever, the token never used.
+  if (opts.bootstrapTokenFile !== undefined) {
+    for (const [key, flag] of [['clientCert', '--client-cert <path>'], ['clientKey', '--client-key <path>']] as const) {
+      if (opts[key] === undefined) usage(`error: option '--bootstrap-token-file <path>' needs '${flag}': enrollment writes the certificate there and signs with that key`);
+    }
+  }
   const { insecureAllowPlainHttpForDevelopment: allowHttp, ...rest } = opts;
   if (opts.controlPlaneUrl !== undefined && new URL(opts.controlPlaneUrl).protocol === 'http:' && allowHttp !== true) {
     usage(
