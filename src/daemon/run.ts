@@ -34,6 +34,9 @@ import { own, type AgentState } from '../reducer/agent';
 import { createAgentGraph } from '../streams/graph';
 import { readTrustFile } from '../trust';
 
+/** The issued certificate, kept in the state dir until it is written where --client-cert says (src/io/enroll/enroll.ts). */
+const PENDING_CERT_FILE = 'enrolled-cert.pem';
+
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** Start-up time asked of systemd per enrollment retry beyond the wait itself: one request's deadline (30 s) twice over. */
@@ -156,7 +159,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
 
   // 3. First-boot enrollment (only when the cert is missing and a token is given).
   try {
-    const outcome = await firstValueFrom(
+    await firstValueFrom(
       enrollIfNeeded({
         controlPlaneUrl: opts.controlPlaneUrl,
         machineId: opts.machineId,
@@ -164,13 +167,13 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
         ...(opts.clientCert !== undefined ? { clientCertFile: opts.clientCert } : {}),
         ...(opts.clientKey !== undefined ? { clientKeyFile: opts.clientKey } : {}),
         ...(opts.bootstrapTokenFile !== undefined ? { bootstrapTokenFile: opts.bootstrapTokenFile } : {}),
+        pendingCertFile: path.join(opts.stateDir, PENDING_CERT_FILE),
         scheduler,
         logger,
         // The next wait plus one request deadline, so a slow CP cannot trip the start timeout.
         onRetry: (reason, retryInMs) => notifier.extendStartTimeout(retryInMs + ENROLL_ATTEMPT_ALLOWANCE_MS, `enrolling: ${reason}`),
       }),
     );
-    if (outcome.kind === 'enrolled') logger.info('enrolled with the control plane', { certFile: outcome.certFile, notAfter: outcome.notAfter });
   } catch (err) {
     return fail('enrollment failed', { error: message(err) });
   }

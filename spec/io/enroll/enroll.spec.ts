@@ -257,6 +257,31 @@ describe('first-boot enrollment', () => {
     expect(fs.existsSync(files.cert)).toBe(false);
   });
 
+  it('a certificate destination it cannot write fails before any request: the token is not spent', async () => {
+    srv.route('POST', '/v1/enroll', issue(), { auth: 'none' });
+    const missingDir = path.join(dir, 'no-such-dir', 'agent-cert.pem'); // the module's old default on a fresh host
+    expect((await failure(config({ clientCertFile: missingDir }))).message).toMatch(/^cannot write the certificate to .*no-such-dir\/agent-cert\.pem: .*ENOENT.*; the bootstrap token was not used$/);
+    expect(srv.requests).toHaveLength(0);
+  });
+
+  it('keeps the issued certificate in the state dir first; a later start finishes a failed write without a request', async () => {
+    srv.route('POST', '/v1/enroll', issue(), { auth: 'none' });
+    const pending = path.join(dir, 'state', 'enrolled-cert.pem');
+    // A normal enrollment: the kept copy is removed once the certificate is in place.
+    expect(await firstValueFrom(enrollIfNeeded(config({ pendingCertFile: pending })))).toMatchObject({ kind: 'enrolled', attempts: 1 });
+    expect(fs.existsSync(pending)).toBe(false);
+    expect(fs.statSync(path.dirname(pending)).mode & 0o777).toBe(0o700);
+    // The CP answered and burned the token, but the final write was lost: only the kept copy exists.
+    fs.writeFileSync(pending, fs.readFileSync(files.cert), { mode: 0o600 });
+    fs.rmSync(files.cert);
+    srv.requests.length = 0;
+    const logger = memoryLogger();
+    expect(await firstValueFrom(enrollIfNeeded(config({ pendingCertFile: pending, logger })))).toMatchObject({ kind: 'enrolled', attempts: 0, certFile: files.cert });
+    expect(srv.requests).toHaveLength(0);
+    expect(fs.existsSync(files.cert) && !fs.existsSync(pending)).toBe(true);
+    expect(logger.lines.map((l) => l.message)).toEqual(['enrolled with the control plane']);
+  });
+
   it('names the mistake when the token is for another host or another key, before any request', async () => {
     fs.writeFileSync(files.token, JSON.stringify(token({ hostname: 'db-02' })));
     expect((await failure(config())).message).toBe('bootstrap token is for host "db-02", this agent\'s machine id is "web-01"');

@@ -6,9 +6,16 @@
 // transport error (no HTTP answer) is retried on the same cadence, where
 // upstream exits (docs/compatibility.md); any HTTP refusal fails. The issued cert must hold the host key before it is
 // written — atomically, mode 0600.
+//
+// The token is single-use, so a local failure must never spend it: the
+// certificate's destinations are checked writable before the POST, and the
+// issued certificate is kept in the state directory first (`pendingCertFile`),
+// from where the next start finishes a write that still failed.
+import * as crypto from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import * as E from 'fp-ts/Either';
-import { asyncScheduler, catchError, concatMap, defer, finalize, map, of, retry, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, catchError, concat, concatMap, defaultIfEmpty, defer, EMPTY, finalize, ignoreElements, map, of, retry, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
 import { decodeJson } from '../../codecs/decode';
 import type { Timestamp } from '../../codecs/timestamp';
 import { BootstrapToken, NOT_READY_MARKER } from '../../codecs/wire';
@@ -31,6 +38,12 @@ export interface EnrollConfig {
   readonly clientCertFile?: string;
   readonly clientKeyFile?: string;
   readonly bootstrapTokenFile?: string;
+  /**
+   * Where the issued certificate is kept first (in the state directory), so a
+   * write to `clientCertFile` that fails after the CP burned the token is
+   * finished on the next start instead of re-enrolling into a 409.
+   */
+  readonly pendingCertFile?: string;
   /** The not-ready retry timer and the HTTP deadlines run here. Default asyncScheduler. */
   readonly scheduler?: SchedulerLike;
   readonly logger?: Logger;
@@ -46,6 +59,7 @@ export const ENROLL_NOT_READY_RETRY_MS = 10_000;
 
 export type EnrollOutcome =
   | { readonly kind: 'skipped'; readonly reason: 'not-configured' | 'cert-present' }
+  /** `attempts` 0: finished from the kept certificate of an earlier enrollment, no request sent. */
   | { readonly kind: 'enrolled'; readonly certFile: string; readonly notAfter: Timestamp; readonly serial: string; readonly attempts: number };
 
 export class EnrollError extends Error {
@@ -59,6 +73,20 @@ export class EnrollError extends Error {
 }
 
 const MAX_TOKEN_BYTES = 64 * 1024;
+
+/** Fails, naming the file and the reason, unless a file can be created beside `file` (the directory too, when `create`). */
+const checkWritable = (file: string, create: boolean): Observable<void> =>
+  fromWork(async () => {
+    const dir = path.dirname(file);
+    try {
+      if (create) await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+      const probe = path.join(dir, `.${path.basename(file)}.probe-${crypto.randomBytes(6).toString('hex')}`);
+      await (await fs.open(probe, 'wx', 0o600)).close();
+      await fs.unlink(probe);
+    } catch (e) {
+      throw new EnrollError(`cannot write the certificate to ${file}: ${errorMessage(e)}; the bootstrap token was not used`);
+    }
+  });
 
 const exists = (file: string): Observable<boolean> =>
   fromWork(async () => {
@@ -98,6 +126,50 @@ export function enrollIfNeeded(config: EnrollConfig): Observable<EnrollOutcome> 
   const logger = config.logger ?? silentLogger;
   const retryMs = config.notReadyRetryMs ?? ENROLL_NOT_READY_RETRY_MS;
 
+  const pending = config.pendingCertFile;
+  const destinations = (): Observable<void> =>
+    concat(checkWritable(certFile, false), pending !== undefined ? checkWritable(pending, true) : EMPTY).pipe(ignoreElements(), defaultIfEmpty(undefined));
+
+  const written = (pem: string, notAfter: Timestamp, attempts: number): Observable<EnrollOutcome> => {
+    const info = parseCertPem(pem);
+    const serial = E.isRight(info) ? info.right.serial : 'unknown';
+    return concat(pending !== undefined ? writeAtomic(pending, pem) : EMPTY, writeAtomic(certFile, pem)).pipe(
+      ignoreElements(),
+      defaultIfEmpty(undefined),
+      concatMap(() => (pending !== undefined ? fromWork(() => fs.rm(pending, { force: true })) : of(undefined))),
+      map((): EnrollOutcome => {
+        logger.info('enrolled with the control plane', { certFile, notAfter, serial, ...(attempts === 0 ? { from: pending } : {}) });
+        return { kind: 'enrolled', certFile, notAfter, serial, attempts };
+      }),
+    );
+  };
+
+  // A certificate kept by an earlier enrollment whose final write failed.
+  const finishPending = (): Observable<EnrollOutcome | undefined> =>
+    pending === undefined
+      ? of(undefined)
+      : exists(pending).pipe(
+          concatMap((kept) =>
+            !kept
+              ? of(undefined)
+              : fromWork(() => fs.readFile(pending, 'utf8')).pipe(
+                  concatMap((pem) =>
+                    readHostKey(keyFile).pipe(
+                      concatMap((key) => {
+                        const fit = checkCertMatchesKey(pem, key, `kept certificate ${pending}`);
+                        const info = parseCertPem(pem);
+                        if (E.isLeft(fit) || E.isLeft(info)) {
+                          logger.warn('kept certificate of an earlier enrollment unusable; enrolling again', { file: pending, error: E.isLeft(fit) ? fit.left : 'unparsable' });
+                          return of(undefined);
+                        }
+                        return written(pem, info.right.notAfter, 0);
+                      }),
+                    ),
+                  ),
+                ),
+          ),
+        );
+
   const enroll = (): Observable<EnrollOutcome> =>
     readBootstrapToken(tokenFile).pipe(
       concatMap((token) =>
@@ -106,6 +178,7 @@ export function enrollIfNeeded(config: EnrollConfig): Observable<EnrollOutcome> 
             const fit = checkTokenFor(token, config.machineId, key);
             if (E.isLeft(fit)) return throwError(() => new EnrollError(fit.left));
             return readCaFile(config.caFile).pipe(
+              concatMap((ca) => destinations().pipe(map(() => ca))),
               concatMap((ca) => fromWork(() => createCsrPem(key, config.machineId)).pipe(map((csrPem) => ({ ca, csrPem })))),
               concatMap(({ ca, csrPem }) => post(ca, token, csrPem, key)),
             );
@@ -145,21 +218,16 @@ export function enrollIfNeeded(config: EnrollConfig): Observable<EnrollOutcome> 
         concatMap((issued) => {
           const fit = checkCertMatchesKey(issued.certPem, key, 'enroll: issued certificate');
           if (E.isLeft(fit)) return throwError(() => new EnrollError(fit.left));
-          const info = parseCertPem(issued.certPem);
-          const serial = E.isRight(info) ? info.right.serial : 'unknown';
-          return writeAtomic(certFile, issued.certPem).pipe(
-            map((): EnrollOutcome => {
-              logger.info('enrolled - wrote cert (key is ssh host key, not written)', { cert: certFile, notAfter: issued.notAfter, serial });
-              return { kind: 'enrolled', certFile, notAfter: issued.notAfter, serial, attempts };
-            }),
-          );
+          return written(issued.certPem, issued.notAfter, attempts);
         }),
         finalize(() => client.close()),
       );
     });
 
   return exists(certFile).pipe(
-    concatMap((present) => (present ? of<EnrollOutcome>({ kind: 'skipped', reason: 'cert-present' }) : enroll())),
+    concatMap((present) =>
+      present ? of<EnrollOutcome>({ kind: 'skipped', reason: 'cert-present' }) : finishPending().pipe(concatMap((done) => (done !== undefined ? of(done) : enroll()))),
+    ),
     // One error type for the daemon to print; the CP's typed error stays attached.
     catchError((e: unknown) => throwError(() => toEnrollError(e))),
   );
