@@ -80,7 +80,7 @@ describe('agentStep: resuming after a restart', () => {
     const intents = { 'stable@r1': activate.intent, 'stable@r2': activate.intent, 'stable@r3': activate.intent, 'stable@r4': activate.intent };
     const r = agentStep({ ...base, hosts: { 'stable@r1': activating, 'stable@r2': failed, 'stable@r3': halted, 'stable@r4': converged }, intents }, { kind: 'ResumeInterrupted' }, at(5));
     expect(r.effects.filter((e) => e.kind !== 'Log')).toEqual([
-      { kind: 'LocalFireSwitch', rolloutId: 'stable@r1', target: 't', intent: activate.intent },
+      { kind: 'LocalFireSwitch', rolloutId: 'stable@r1', target: 't', intent: activate.intent, resumed: true },
       { kind: 'LocalFireRollbackTo', rolloutId: 'stable@r2', closure: 'p', failedTarget: 't', proof: 'own-record' },
     ]);
   });

@@ -11,6 +11,8 @@ export interface SwitchIntent {
   readonly closure: string;
   readonly rollback: false;
   readonly signed: SignedIntent;
+  /** Fired again after a restart: the earlier switch may have finished or still be running. */
+  readonly resumed?: boolean;
 }
 
 /** A return to `closure` after `failedTarget` failed. */
@@ -45,9 +47,11 @@ export interface ActivationPort {
    * Runs the forward pipeline for `verified.targetClosure`, which the worker
    * has just verified against the rollout's signed manifest for this host.
    * The adapter refuses (PipelineError, nothing run) a `closure` or rollout
-   * that is not the verified one. Never errors.
+   * that is not the verified one. `resumed`: a switch fired before a restart
+   * is reported if it finished and waited for if it still runs, not fired
+   * again. Never errors.
    */
-  activate(closure: string, verified: VerifiedDispatch): Observable<ActivationOutcome>;
+  activate(closure: string, verified: VerifiedDispatch, options?: { readonly resumed?: boolean }): Observable<ActivationOutcome>;
   /**
    * Returns the host to `closure`. With proof 'profile-history' the adapter
    * refuses (Failed, nothing run) a closure that is no generation of the

@@ -27,8 +27,8 @@ export type ReducerInput =
 
 export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
 
-/** step()'s LocalFireSwitch, let through only with the signed intent it fires. */
-export type FireSwitch = EffectOf<'LocalFireSwitch'> & { readonly intent: SignedIntent };
+/** step()'s LocalFireSwitch, let through only with the signed intent it fires; `resumed` after a restart. */
+export type FireSwitch = EffectOf<'LocalFireSwitch'> & { readonly intent: SignedIntent; readonly resumed?: true };
 /** step()'s LocalFireRollbackTo, with how the target is known to have run here. */
 export type FireRollback = EffectOf<'LocalFireRollbackTo'> & { readonly failedTarget: string; readonly proof: RollbackProof };
 

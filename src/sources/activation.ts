@@ -113,7 +113,7 @@ function runSwitch(deps: ActivationWorkerDeps, intent: SwitchIntent, ctx: Source
       ctx.logger.info('activating', { rolloutId: intent.rolloutId, target: intent.closure });
       return concat(
         defer(() => of<Event>({ kind: 'LocalActivationStarted', startedAt: nowOf(ctx.scheduler), switchMethod: SWITCH_METHOD, seq: 0 })),
-        defer(() => deps.port.activate(intent.closure, r.ok)).pipe(
+        defer(() => deps.port.activate(intent.closure, r.ok, { resumed: intent.resumed === true })).pipe(
           take(1),
           defaultIfEmpty<ActivationOutcome, ActivationOutcome>({ kind: 'PipelineError', message: NO_OUTCOME }),
           catchError((err: unknown) => of<ActivationOutcome>({ kind: 'PipelineError', message: describeError(err) })),

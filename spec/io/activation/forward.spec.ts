@@ -146,6 +146,31 @@ describe('forward pipeline', () => {
       expect(host.current()).toBe(current);
     });
 
+    it('resumed after a restart: waits for the switch still holding the lock instead of failing on it, firing nothing', async () => {
+      holder = spawn('flock', ['--exclusive', host.lock, 'sh', '-c', 'echo locked; exec sleep 30'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+      await new Promise<void>((resolve) => holder?.stdout?.once('data', () => resolve()));
+      const outcome = firstValueFrom(createNixosActivation(host.config()).activate(target, signedFor(target), { resumed: true }));
+      // The switch fired before the restart finishes now.
+      setTimeout(() => {
+        fs.symlinkSync(host.storePath(target), `${host.currentSystem}.tmp`);
+        fs.renameSync(`${host.currentSystem}.tmp`, host.currentSystem);
+      }, 300);
+      expect(await outcome).toEqual({ kind: 'FiredAndPolled', observedClosure: target });
+      expect(host.calls().filter((c) => !c.startsWith('nix-env'))).toEqual([]);
+    });
+
+    it('resumed after a restart: a switch that already finished is reported, nothing runs again', async () => {
+      fs.rmSync(host.currentSystem);
+      fs.symlinkSync(host.storePath(target), host.currentSystem);
+      expect(await firstValueFrom(createNixosActivation(host.config()).activate(target, signedFor(target), { resumed: true }))).toEqual({ kind: 'FiredAndPolled', observedClosure: target });
+      expect(host.calls().filter((c) => !c.startsWith('nix-env'))).toEqual([]);
+    });
+
+    it('resumed with nothing running and the target not reached: the pipeline runs again', async () => {
+      expect((await firstValueFrom(createNixosActivation(host.config()).activate(target, signedFor(target), { resumed: true }))).kind).toBe('FiredAndPolled');
+      expect(host.calls().some((c) => c.startsWith('systemd-run'))).toBe(true);
+    });
+
     it('proceeds when no lock file exists (nothing has switched since boot)', async () => {
       fs.rmSync(host.lock);
       expect((await activate(target)).kind).toBe('FiredAndPolled');

@@ -30,7 +30,7 @@ function spawnError(what: string, r: ProcessResult): ActivationOutcome | undefin
   return r.termination.kind === 'spawn-failed' ? { kind: 'PipelineError', message: `spawn ${what}: ${r.termination.message}` } : undefined;
 }
 
-export function activate(cfg: ActivationConfig, closure: string, verified: VerifiedDispatch): Observable<ActivationOutcome> {
+export function activate(cfg: ActivationConfig, closure: string, verified: VerifiedDispatch, resumed = false): Observable<ActivationOutcome> {
   return defer((): Observable<ActivationOutcome> => {
     // Defence in depth behind the reducer's guard and the worker's re-check:
     // nothing runs for a closure the verified manifest did not name.
@@ -45,10 +45,37 @@ export function activate(cfg: ActivationConfig, closure: string, verified: Verif
     if (E.isLeft(target)) return of({ kind: 'RealiseFailed', reason: `refusing target: ${target.left.message}` });
     cfg.logger.info('activation: activating target', { closure, channelRef });
     const storePath = target.right.path;
-    return switchInProgress(cfg).pipe(
+    const fresh = switchInProgress(cfg).pipe(
       concatMap((held) => (held ? of<ActivationOutcome>({ kind: 'RealiseFailed', reason: LOCK_HELD_REASON }) : realiseThenSet(cfg, closure, storePath))),
     );
+    return resumed ? resume(cfg, closure, storePath, fresh) : fresh;
   }).pipe(catchError((err: unknown) => of<ActivationOutcome>({ kind: 'PipelineError', message: errorMessage(err) })));
+}
+
+/**
+ * After a restart mid-activation (audit B6; the switch may have restarted the
+ * agent itself): the switch fired before is not fired again while it can
+ * still be the answer. Already running the target → reported as done; the
+ * switch lock held → waited for like a fresh switch; otherwise the pipeline
+ * runs again (it is idempotent).
+ */
+function resume(cfg: ActivationConfig, closure: string, storePath: string, fresh: Observable<ActivationOutcome>): Observable<ActivationOutcome> {
+  return readlinkBasename(cfg.currentSystem).pipe(
+    catchError(() => of('')),
+    concatMap((running) => {
+      if (running === closure) {
+        cfg.logger.info('activation: resumed switch had already finished', { closure });
+        return selfCorrectProfile(cfg, storePath).pipe(map((): ActivationOutcome => ({ kind: 'FiredAndPolled', observedClosure: closure })));
+      }
+      return switchInProgress(cfg).pipe(
+        concatMap((held) => {
+          if (!held) return fresh;
+          cfg.logger.info('activation: a switch is still running after the restart; waiting for it', { closure });
+          return poll(cfg, closure, storePath, running);
+        }),
+      );
+    }),
+  );
 }
 
 function realiseThenSet(cfg: ActivationConfig, closure: string, storePath: string): Observable<ActivationOutcome> {

@@ -7,7 +7,7 @@ import { rollback } from './rollback';
 export function createNixosActivation(input: ActivationConfigInput = {}): ActivationPort {
   const cfg = activationConfig(input);
   return {
-    activate: (closure, verified) => activate(cfg, closure, verified),
+    activate: (closure, verified, options) => activate(cfg, closure, verified, options?.resumed === true),
     rollback: (closure, proof, failedTarget) => rollback(cfg, closure, proof, failedTarget),
   };
 }
