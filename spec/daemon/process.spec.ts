@@ -66,6 +66,16 @@ describe('the daemon process', () => {
     }
   };
 
+  it('a second agent on the same state directory exits 1 naming the first; the first runs on', async () => {
+    child = spawn(process.execPath, [BIN, ...args()], { env: { ...process.env, NOTIFY_SOCKET: path.join(dir, 'notify') } });
+    await until(() => received.some((r) => r.message.startsWith('READY=1')), 'READY=1');
+    const second = spawnSync(process.execPath, [BIN, ...args()], { encoding: 'utf8', timeout: 20_000 });
+    expect(second.status).toBe(1);
+    const error = second.stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: string; message: string; error?: string }).find((l) => l.level === 'error');
+    expect(error).toMatchObject({ message: 'state directory unusable', error: expect.stringContaining(`another agent (pid ${child.pid ?? 0}, running since`) });
+    expect(child.exitCode).toBeNull();
+  });
+
   it('sends READY=1, WATCHDOG=1 at half of WATCHDOG_USEC, STOPPING=1 on SIGTERM, and exits 0', async () => {
     let stdout = '';
     child = spawn(process.execPath, [BIN, ...args()], { env: { ...process.env, NOTIFY_SOCKET: path.join(dir, 'notify'), WATCHDOG_USEC: '300000' } });

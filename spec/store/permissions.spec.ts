@@ -242,7 +242,7 @@ describe('the daemon at start (built daemon: npm run build first)', () => {
     const r = spawnSync(process.execPath, args(stateDir), { encoding: 'utf8' });
     expect(r.status).toBe(1);
     const errors = lines(r.stdout).filter((l) => l['level'] === 'error');
-    expect(errors).toEqual([expect.objectContaining({ message: 'state store unusable', stateDir, error: expect.stringMatching(/^state dir .* is owned by uid 65534, not by the agent's uid 0: refusing to start/) })]);
+    expect(errors).toEqual([expect.objectContaining({ message: 'state directory unusable', stateDir, error: expect.stringMatching(/^state dir .* is owned by uid 65534, not by the agent's uid 0: refusing to start/) })]);
     expect(fs.readdirSync(stateDir)).toEqual([]);
   });
 });

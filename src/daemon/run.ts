@@ -3,7 +3,8 @@
 // shell — the only place that knows every adapter, the process and its
 // signals.
 //
-//   1. logger  2. trust-file check (exit 1)  3. first-boot enrollment (exit 1)
+//   1. logger  2. trust-file check (exit 1)  2b. state dir mode/owner and the
+//   one-agent lock (exit 1)  3. first-boot enrollment (exit 1)
 //   4. open the state store (exit 1)  5. mTLS client  6. boot-recovery
 //   handshake (its snapshots are the graph's first inputs)  7. graph start,
 //   READY=1, watchdog, metrics  8. SIGTERM/SIGINT → STOPPING=1, drain ≤ 25 s, exit 0
@@ -27,6 +28,7 @@ import type * as MetricsModule from '../io/metrics';
 import { createProbeAdapter } from '../io/probes';
 import { bootRecovery } from '../io/recovery';
 import { AgentStore, Outbox, storePort } from '../io/store';
+import { acquireInstanceLock, type InstanceLock } from '../io/store/instance-lock';
 import { secureStateDir } from '../io/store/permissions';
 import { createNotifier } from '../io/systemd';
 import type { Logger } from '../ports/logger';
@@ -142,8 +144,10 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
   if (opts.insecureAllowPlainHttpForDevelopment === true) {
     logger.warn('INSECURE: plain http to the control plane allowed for development; the bootstrap token and every report travel in clear', { controlPlane: opts.controlPlaneUrl });
   }
+  let lock: InstanceLock | undefined;
   const fail = (msg: string, fields: Record<string, unknown> = {}): RunningDaemon => {
     logger.error(msg, fields);
+    lock?.release();
     notifier.close();
     return { done: Promise.resolve(EXIT_FAILURE), stop() {} };
   };
@@ -155,6 +159,15 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     await firstValueFrom(readTrustFile(opts.trustFile));
   } catch (err) {
     return fail('trust file unusable', { trustFile: opts.trustFile, error: message(err) });
+  }
+
+  // 2b. The state directory: ours alone (mode, owner), and one agent on it —
+  // taken before enrollment, so two agents never spend one token.
+  try {
+    secureStateDir(opts.stateDir, logger);
+    lock = await acquireInstanceLock(opts.stateDir, wallClock());
+  } catch (err) {
+    return fail('state directory unusable', { stateDir: opts.stateDir, error: message(err) });
   }
 
   // 3. First-boot enrollment (only when the cert is missing and a token is given).
@@ -181,7 +194,6 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
   // 4. The durable store.
   let store: AgentStore;
   try {
-    secureStateDir(opts.stateDir, logger);
     store = AgentStore.open({ stateDir: opts.stateDir, logger, clock: wallClock });
   } catch (err) {
     return fail('state store unusable', { stateDir: opts.stateDir, error: message(err) });
@@ -298,6 +310,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
       notifier.close();
       clockWatch.stop();
       store.close();
+      lock?.release();
       logger.info('agent stopped', { result });
       return EXIT_OK;
     });
