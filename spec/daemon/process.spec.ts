@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { createCa } from '../support/pki';
+import { createCa, makeHostKey } from '../support/pki';
 
 const BIN = path.resolve(__dirname, '../../dist/bin/nixfleet-agent.js');
 
@@ -76,6 +76,24 @@ describe('the daemon process', () => {
     expect(child.exitCode).toBeNull();
   });
 
+  it('SIGTERM while first-boot enrollment waits for an unreachable CP: exit 0 at once, a log line, STOPPING=1', async () => {
+    const key = makeHostKey();
+    fs.writeFileSync(path.join(dir, 'host_key'), key.openssh, { mode: 0o600 });
+    const claims = { hostname: 'web-01', expectedPubkeyFingerprint: key.fingerprint, issuedAt: '2026-05-17T09:00:00Z', expiresAt: '2099-05-18T09:00:00Z', nonce: 'c0ffee1234567890abcdef0123456789' };
+    fs.writeFileSync(path.join(dir, 'token.json'), JSON.stringify({ version: 1, claims, signature: 'c2lnbmF0dXJl' }));
+    let stdout = '';
+    const enrolling = [...args(), '--bootstrap-token-file', path.join(dir, 'token.json'), '--client-cert', path.join(dir, 'cert.pem'), '--client-key', path.join(dir, 'host_key')];
+    child = spawn(process.execPath, [BIN, ...enrolling], { env: { ...process.env, NOTIFY_SOCKET: path.join(dir, 'notify') } });
+    child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child?.on('exit', (code) => resolve(code)));
+    await until(() => stdout.includes('enroll: control plane unreachable; retrying'), 'an enrollment retry');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0); // not killed by the signal, and not after the 10 s retry wait
+    expect(received.map((r) => r.message)).toContain('STOPPING=1\nSTATUS=stopping');
+    expect(stdout).toContain('stopped during start-up');
+    expect(fs.existsSync(path.join(dir, 'cert.pem'))).toBe(false);
+  });
+
   it('sends READY=1, WATCHDOG=1 at half of WATCHDOG_USEC, STOPPING=1 on SIGTERM, and exits 0', async () => {
     let stdout = '';
     child = spawn(process.execPath, [BIN, ...args()], { env: { ...process.env, NOTIFY_SOCKET: path.join(dir, 'notify'), WATCHDOG_USEC: '300000' } });
@@ -88,7 +106,7 @@ describe('the daemon process', () => {
     expect(Math.min(...gaps)).toBeGreaterThan(100); // ~150 ms apart, not a burst
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(received.map((r) => r.message)).toContain('STOPPING=1');
+    expect(received.map((r) => r.message)).toContain('STOPPING=1\nSTATUS=stopping');
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { message: string });
     expect(lines.map((l) => l.message)).toEqual(expect.arrayContaining(['agent running', 'stopping: finishing in-flight work', 'agent stopped']));
 

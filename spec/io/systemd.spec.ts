@@ -42,7 +42,7 @@ describe('sd_notify', () => {
     expect(n.startWatchdog()).toBe(true);
     await until(() => received.filter((m) => m === 'WATCHDOG=1').length >= 2);
     n.stopping();
-    await until(() => received.includes('STOPPING=1'));
+    await until(() => received.includes('STOPPING=1\nSTATUS=stopping'));
     n.close();
     expect(received[0]).toBe('READY=1\nSTATUS=running');
   });

@@ -355,6 +355,24 @@ describe('cert renewal', () => {
       expect(cert.renewals).toBe(1);
     });
   });
+
+  it('a failed renewal waits 30 s, but shutdown ends that wait at once', () => {
+    scheduler().run(({ hot, expectObservable }) => {
+      const cert = new FakeCert({ notBefore: fromEpochMillis(0), notAfter: fromEpochMillis(1_000) });
+      cert.renew = () => throwError(() => new Error('CP refused'));
+      expectObservable(certRenewal(cert, 0.5, context(hot('5s a')))).toBe('5s |');
+    });
+  });
+});
+
+describe('heartbeat back-off', () => {
+  it('shutdown ends the 5 s error back-off at once', () => {
+    scheduler().run(({ hot, expectObservable }) => {
+      const cp = new FakeControlPlane(asyncScheduler);
+      cp.heartbeatAnswer = () => throwError(() => ({ kind: 'transport', message: 'refused' }));
+      expectObservable(heartbeat({ cp, host: new FakeHost(), machineId: 'web-01', kick: () => {} }, context(hot('2s a')))).toBe('2s |');
+    });
+  });
 });
 
 describe('isolation', () => {

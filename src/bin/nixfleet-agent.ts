@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Entry point of the `nixfleet-agent` command.
-import { asyncScheduler } from 'rxjs';
+import { asyncScheduler, ReplaySubject } from 'rxjs';
 import { fromEpochMillis } from '../codecs/timestamp';
 import { parseInvocation, EXIT_FAILURE } from '../cli/program';
 import type * as StatusModule from '../cli/status';
@@ -29,9 +29,11 @@ async function main(): Promise<number> {
       return runDevCpCli(inv.args);
     }
     case 'run': {
-      const daemon = await runDaemon(inv.options);
-      process.once('SIGTERM', () => daemon.stop());
-      process.once('SIGINT', () => daemon.stop());
+      // Handlers first: a signal during a long first-boot enrollment must stop it cleanly.
+      const signals = new ReplaySubject<NodeJS.Signals>(1);
+      process.once('SIGTERM', () => signals.next('SIGTERM'));
+      process.once('SIGINT', () => signals.next('SIGINT'));
+      const daemon = await runDaemon(inv.options, process.env, signals);
       return daemon.done;
     }
   }

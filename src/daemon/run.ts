@@ -11,7 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
-import { asyncScheduler, firstValueFrom } from 'rxjs';
+import { asyncScheduler, firstValueFrom, NEVER, ReplaySubject, takeUntil, type Observable } from 'rxjs';
 import { decodeJson } from '../codecs/decode';
 import { HostRolloutState } from '../codecs/host-state';
 import { SignedIntent } from '../codecs/intent';
@@ -137,7 +137,19 @@ export interface RunningDaemon {
   stop(): void;
 }
 
-export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = process.env): Promise<RunningDaemon> {
+/**
+ * `stopRequests` (the process's SIGTERM/SIGINT, subscribed before anything
+ * starts): during start-up — a long first-boot enrollment — a request ends
+ * the start with exit 0, a log line and STOPPING=1; once running, it stops
+ * the graph as `stop()` does.
+ */
+export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = process.env, stopRequests: Observable<unknown> = NEVER): Promise<RunningDaemon> {
+  let stopRequested = false;
+  const requested$ = new ReplaySubject<void>(1);
+  const requests = stopRequests.subscribe(() => {
+    stopRequested = true;
+    requested$.next();
+  });
   const logger = createLogger({ level: opts.logLevel, format: opts.logFormat, clock: wallClock });
   // Created first: enrollment may need to extend systemd's start timeout.
   const notifier = createNotifier(logger, env);
@@ -149,6 +161,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     logger.error(msg, fields);
     lock?.release();
     notifier.close();
+    requests.unsubscribe();
     return { done: Promise.resolve(EXIT_FAILURE), stop() {} };
   };
   const host = hostPaths(opts.hostRoot);
@@ -185,10 +198,20 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
         logger,
         // The next wait plus one request deadline, so a slow CP cannot trip the start timeout.
         onRetry: (reason, retryInMs) => notifier.extendStartTimeout(retryInMs + ENROLL_ATTEMPT_ALLOWANCE_MS, `enrolling: ${reason}`),
-      }),
+      }).pipe(takeUntil(requested$)),
+      { defaultValue: undefined },
     );
   } catch (err) {
     return fail('enrollment failed', { error: message(err) });
+  }
+  if (stopRequested) {
+    // A signal while enrolling (the wait for an unreachable CP can be long).
+    notifier.stopping();
+    logger.info('stopped during start-up', { phase: 'enrollment' });
+    lock?.release();
+    notifier.close();
+    requests.unsubscribe();
+    return { done: Promise.resolve(EXIT_OK), stop() {} };
   }
 
   // 4. The durable store.
@@ -316,5 +339,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     });
     void stopping.then(resolveDone);
   };
+  // A signal that came while starting (replayed) or comes later stops the graph.
+  requested$.subscribe(stop);
   return { done, stop };
 }

@@ -62,7 +62,7 @@ export function createNotifier(logger: Logger, env: NodeJS.ProcessEnv = process.
   let timer: NodeJS.Timeout | undefined;
   return {
     ready: (status) => send(status === undefined ? 'READY=1' : `READY=1\nSTATUS=${status}`),
-    stopping: () => send('STOPPING=1'),
+    stopping: () => send('STOPPING=1\nSTATUS=stopping'),
     status: (text) => send(`STATUS=${text}`),
     extendStartTimeout: (ms, status) => send(`EXTEND_TIMEOUT_USEC=${Math.max(0, Math.round(ms)) * 1000}\nSTATUS=${status}`),
     startWatchdog() {

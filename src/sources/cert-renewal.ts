@@ -7,7 +7,7 @@
 import { catchError, defer, EMPTY, exhaustMap, ignoreElements, mergeMap, takeUntil, tap, timer, type Observable } from 'rxjs';
 import { instantOf, type Timestamp } from '../codecs/timestamp';
 import type { CertPort, CertValidity } from '../ports/host';
-import { describeError, nowOf, type SourceContext } from './context';
+import { backoff, describeError, nowOf, type SourceContext } from './context';
 
 export const CERT_CHECK_INTERVAL_MS = 60_000;
 export const CERT_ERROR_BACKOFF_MS = 30_000;
@@ -40,7 +40,7 @@ export function certRenewal(cert: CertPort, thresholdFraction: number | undefine
       ignoreElements(),
       catchError((err: unknown) => {
         ctx.logger.warn('certificate renewal failed; keeping the current certificate', { error: describeError(err), retryInMs: CERT_ERROR_BACKOFF_MS });
-        return timer(CERT_ERROR_BACKOFF_MS, ctx.scheduler).pipe(ignoreElements());
+        return backoff(CERT_ERROR_BACKOFF_MS, ctx).pipe(ignoreElements());
       }),
     );
   return timer(0, CERT_CHECK_INTERVAL_MS, ctx.scheduler).pipe(takeUntil(ctx.shutdown$), exhaustMap(check));

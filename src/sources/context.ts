@@ -1,6 +1,6 @@
 // What every source receives: the injected clock, the logger and the one
 // shutdown notifier (design §2 invariants 3 and 5).
-import type { Observable, SchedulerLike } from 'rxjs';
+import { takeUntil, timer, type Observable, type SchedulerLike } from 'rxjs';
 import { fromEpochMillis, type Timestamp } from '../codecs/timestamp';
 import type { Logger } from '../ports/logger';
 
@@ -36,3 +36,10 @@ export const cachedNow =
 
 export const describeError = (err: unknown): string =>
   err instanceof Error ? err.message : typeof err === 'object' && err !== null && 'message' in err ? String((err as { message: unknown }).message) : String(err);
+
+/**
+ * A back-off wait on the injected clock that shutdown cuts short: it completes
+ * at once, without emitting, when the agent stops (a 30 s renewal back-off
+ * must not hold SIGTERM).
+ */
+export const backoff = (ms: number, ctx: SourceContext): Observable<0> => timer(ms, ctx.scheduler).pipe(takeUntil(ctx.shutdown$));

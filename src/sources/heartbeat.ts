@@ -10,7 +10,7 @@ import { catchError, defer, EMPTY, exhaustMap, ignoreElements, mergeMap, of, tak
 import type { ReducerInput } from '../reducer/agent';
 import type { ControlPlanePort } from '../ports/control-plane';
 import type { HostPort } from '../ports/host';
-import { describeError, nowOf, type SourceContext } from './context';
+import { backoff, describeError, nowOf, type SourceContext } from './context';
 
 export const HEARTBEAT_INTERVAL_MS = 60_000;
 export const HEARTBEAT_TIMEOUT_MS = 10_000;
@@ -47,7 +47,7 @@ export function heartbeat(deps: HeartbeatDeps, ctx: SourceContext, periodMs: num
       }),
       catchError((err: unknown) => {
         ctx.logger.warn('heartbeat failed', { error: describeError(err), retryInMs: HEARTBEAT_ERROR_BACKOFF_MS });
-        return timer(HEARTBEAT_ERROR_BACKOFF_MS, ctx.scheduler).pipe(ignoreElements());
+        return backoff(HEARTBEAT_ERROR_BACKOFF_MS, ctx).pipe(ignoreElements());
       }),
     );
   return timer(0, periodMs, ctx.scheduler).pipe(takeUntil(ctx.shutdown$), exhaustMap(beat));

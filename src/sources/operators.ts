@@ -1,8 +1,8 @@
 // Operators shared by the sources.
-import { from, Observable, timer, type MonoTypeOperatorFunction, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
+import { from, Observable, type MonoTypeOperatorFunction, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
 import { retry } from 'rxjs/operators';
 import type { SourceContext } from './context';
-import { describeError } from './context';
+import { backoff, describeError } from './context';
 
 /**
  * Like exhaustMap, but a trigger that arrives while the work runs is
@@ -65,7 +65,7 @@ export function isolate<T>(name: string, ctx: SourceContext): MonoTypeOperatorFu
     delay: (err: unknown, attempt: number) => {
       const ms = Math.min(ISOLATION_BACKOFF_CAP_MS, ISOLATION_BACKOFF_BASE_MS * 2 ** (attempt - 1));
       ctx.logger.error(`${name} failed; restarting`, { error: describeError(err), retryInMs: ms, attempt });
-      return timer(ms, ctx.scheduler);
+      return backoff(ms, ctx);
     },
   });
 }
