@@ -94,6 +94,17 @@ describe('the daemon process', () => {
     expect(fs.existsSync(path.join(dir, 'cert.pem'))).toBe(false);
   });
 
+  it('a --ca-cert that holds no usable certificate: exit 1 at start, one line naming the flag, no stack trace', () => {
+    fs.writeFileSync(path.join(dir, 'ca.pem'), 'not a certificate\n');
+    const r = spawnSync(process.execPath, [BIN, ...args()], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: string; message: string; error?: string });
+    expect(lines.filter((l) => l.level === 'error')).toEqual([
+      expect.objectContaining({ message: 'CA certificate unusable', error: `--ca-cert ${path.join(dir, 'ca.pem')}: not a usable CA certificate: holds no PEM certificate` }),
+    ]);
+  });
+
   it('sends READY=1, WATCHDOG=1 at half of WATCHDOG_USEC, STOPPING=1 on SIGTERM, and exits 0', async () => {
     let stdout = '';
     child = spawn(process.execPath, [BIN, ...args()], { env: { ...process.env, NOTIFY_SOCKET: path.join(dir, 'notify'), WATCHDOG_USEC: '300000' } });

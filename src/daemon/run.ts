@@ -3,7 +3,7 @@
 // shell — the only place that knows every adapter, the process and its
 // signals.
 //
-//   1. logger  2. trust-file check (exit 1)  2b. state dir mode/owner and the
+//   1. logger  2. trust-file and CA checks (exit 1)  2b. state dir mode/owner and the
 //   one-agent lock (exit 1)  3. first-boot enrollment (exit 1)
 //   4. open the state store (exit 1)  5. mTLS client  6. boot-recovery
 //   handshake (its snapshots are the graph's first inputs)  7. graph start,
@@ -20,6 +20,7 @@ import type { AgentOptions } from '../cli/options';
 import { createNixosActivation } from '../io/activation';
 import { watchWallClock } from '../io/clock-watch';
 import { createCertPort, enrollIfNeeded, loadTlsMaterial, parseCertPem } from '../io/enroll';
+import { readCaFile } from '../io/enroll/identity';
 import { createCpClient } from '../io/http';
 import { createHostPort } from '../io/host';
 import { createLogger } from '../io/log';
@@ -174,6 +175,14 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     return fail('trust file unusable', { trustFile: opts.trustFile, error: message(err) });
   }
 
+  // 2a. The CA must be usable before anything talks to the CP: a bad one would
+  // otherwise look like an unreachable CP and be retried forever.
+  try {
+    await firstValueFrom(readCaFile(opts.caCert));
+  } catch (err) {
+    return fail('CA certificate unusable', { caCert: opts.caCert, error: message(err) });
+  }
+
   // 2b. The state directory: ours alone (mode, owner), and one agent on it —
   // taken before enrollment, so two agents never spend one token.
   try {
@@ -236,7 +245,13 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     store.close();
     return fail('TLS material unusable', { error: message(err) });
   }
-  const client = createCpClient({ baseUrl: opts.controlPlaneUrl, tls, scheduler, logger });
+  let client: ReturnType<typeof createCpClient>;
+  try {
+    client = createCpClient({ baseUrl: opts.controlPlaneUrl, tls, scheduler, logger });
+  } catch (err) {
+    store.close();
+    return fail('TLS material unusable', { error: message(err) });
+  }
   const hostPort = createHostPort({ currentSystemPath: host.currentSystem });
   const certInfo = () => {
     if (opts.clientCert === undefined) return undefined;

@@ -35,6 +35,17 @@ describe('loadTlsMaterial', () => {
     await expect(firstValueFrom(loadTlsMaterial(files))).rejects.toThrow(NO_CA_MESSAGE);
   });
 
+  it('refuses a CA file that holds no parseable certificate, naming --ca-cert', async () => {
+    const file = path.join(dir, 'ca.pem');
+    for (const [text, problem] of [
+      ['not a certificate\n', 'holds no PEM certificate'],
+      ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', 'certificate 1 does not parse'],
+    ] as const) {
+      fs.writeFileSync(file, text);
+      await expect(firstValueFrom(loadTlsMaterial({ caFile: file }))).rejects.toThrow(`--ca-cert ${file}: not a usable CA certificate: ${problem}`);
+    }
+  });
+
   it('the HTTPS agent refuses material without a CA, or a CA file holding no certificate', () => {
     const pool = (ca: string) => () => createAgentPool({ ca }, { scheduler: asyncScheduler, connectTimeoutMs: 1_000, trustSystemRoots: false, maxSockets: 1 });
     expect(pool('')).toThrow('no CA certificate (--ca-cert): refusing to trust the public roots for the control plane');

@@ -1,6 +1,7 @@
 // The agent's TLS material from its configured files (reference
 // agent-runtime.md §14.1): the CA that signs the CP's certificate, and — when
 // both are configured — the client certificate with the host key as its key.
+import * as crypto from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as E from 'fp-ts/Either';
 import { concatMap, map, of, throwError, type Observable } from 'rxjs';
@@ -41,9 +42,30 @@ export function checkCertMatchesKey(certPem: string, key: HostKey, what: string)
 
 export const NO_CA_MESSAGE = 'no CA certificate configured (--ca-cert): refusing to trust the public roots for the control plane';
 
-/** The CA file's text; an error (never the public roots) when none is configured. */
+/** Why `pem` cannot serve as the CA (`--ca-cert`), or undefined: it must hold at least one parseable X.509 certificate. */
+export function caCertificateProblem(pem: string): string | undefined {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) return 'holds no PEM certificate';
+  for (const [i, block] of blocks.entries()) {
+    try {
+      new crypto.X509Certificate(block);
+    } catch (e) {
+      return `certificate ${i + 1} does not parse: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+  return undefined;
+}
+
+/** The CA file's text; an error (never the public roots) when none is configured or it holds no usable certificate. */
 export const readCaFile = (caFile: string | undefined): Observable<string> =>
-  caFile === undefined ? throwError(() => new Error(NO_CA_MESSAGE)) : readPemFile(caFile, 'CA certificate');
+  caFile === undefined
+    ? throwError(() => new Error(NO_CA_MESSAGE))
+    : readPemFile(caFile, 'CA certificate').pipe(
+        concatMap((pem) => {
+          const problem = caCertificateProblem(pem);
+          return problem === undefined ? of(pem) : throwError(() => new Error(`--ca-cert ${caFile}: not a usable CA certificate: ${problem}`));
+        }),
+      );
 
 /** CA only, unless both client files are configured (then the cert must exist and match the key). */
 export function loadTlsMaterial(files: IdentityFiles): Observable<TlsMaterial> {
