@@ -1,4 +1,4 @@
-// Where the bench finds the repository and the shared test vectors, from the
+// Where the bench finds the repository and the test vectors (spec/vectors), from the
 // source tree (bench/) or from its compiled copy (node_modules/.cache/nixfleet-bench/bench/).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,8 +12,8 @@ export function repoRoot(): string {
   }
 }
 
-/** ../shared beside the repository (as CI has it), or $NIXFLEET_SHARED; undefined when absent. */
-export function sharedDir(): string | undefined {
-  const dir = process.env['NIXFLEET_SHARED'] ?? path.resolve(repoRoot(), '../shared');
+/** The test vectors copied into the repository (spec/vectors); undefined when absent (a packed copy). */
+export function vectorsDir(): string | undefined {
+  const dir = path.resolve(repoRoot(), 'spec/vectors');
   return fs.existsSync(dir) ? dir : undefined;
 }

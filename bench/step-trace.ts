@@ -4,12 +4,12 @@
 // cost of the state machine itself.
 //
 // Two traces:
-// - recorded: every case of ../shared/vectors/derived/step-traces/sample.jsonl
+// - recorded: every case of spec/vectors/derived/step-traces/sample.jsonl
 //   (what upstream's step() was run on: 483 cases, 2,605 events, about half of
 //   them rejected on purpose — legality matrix, stale seqs, random sequences);
 // - synthetic: rollouts as a host lives them (dispatch, activation, a soak of
 //   probe results every 5 s, converge; one in ten fails its probes and rolls
-//   back), generated here so the bench runs without ../shared.
+//   back), generated here, so the bench also runs without the vectors.
 //
 // Standalone: node node_modules/.cache/nixfleet-bench/bench/step-trace.js [--quick]
 import * as fs from 'node:fs';
@@ -25,7 +25,7 @@ import { newPending } from '../src/reducer/state';
 import { step } from '../src/reducer/step';
 import { calibrate, consume, interleave, printTable, rateRow, type Pair, type Row } from './lib';
 import { policy } from './ports';
-import { sharedDir } from './paths';
+import { vectorsDir } from './paths';
 
 export interface TraceCase {
   readonly name: string;
@@ -40,11 +40,11 @@ function must<A>(codec: t.Type<A, unknown, unknown>, u: unknown, where: string):
   return r.right;
 }
 
-export const RECORDED_TRACE = 'vectors/derived/step-traces/sample.jsonl';
+export const RECORDED_TRACE = 'derived/step-traces/sample.jsonl';
 
-/** The recorded trace, decoded through the real codecs; undefined when ../shared is absent. */
+/** The recorded trace, decoded through the real codecs; undefined when the vectors are absent. */
 export function recordedTrace(): TraceCase[] | undefined {
-  const dir = sharedDir();
+  const dir = vectorsDir();
   const file = dir === undefined ? undefined : path.join(dir, RECORDED_TRACE);
   if (file === undefined || !fs.existsSync(file)) return undefined;
   return fs
@@ -218,7 +218,7 @@ export const traceStats = (cases: readonly TraceCase[]) => {
   return { cases: cases.length, events, accepted };
 };
 
-/** The table rows of this bench: the recorded trace (when ../shared exists) and the synthetic one. */
+/** The table rows of this bench: the recorded trace (when the vectors are there) and the synthetic one. */
 export function stepRows(quick: boolean): Row[] {
   const opts: StepBenchOptions = quick ? { blocks: 5, blockMs: 60 } : { blocks: 15, blockMs: 150 };
   const rows: Row[] = [];

@@ -14,7 +14,7 @@ import * as E from 'fp-ts/Either';
 import { canonicalize } from '../src/codecs/jcs';
 import { verifyRolloutManifest } from '../src/trust';
 import type { Row } from './lib';
-import { sharedDir } from './paths';
+import { vectorsDir } from './paths';
 
 export interface Case {
   readonly name: string;
@@ -123,8 +123,8 @@ export function canonicalManifest(hosts: number): Uint8Array {
 
 export function verifyCases(): Case[] {
   const cases: Case[] = [];
-  const shared = sharedDir();
-  const harness = shared === undefined ? undefined : path.join(shared, 'vectors/derived/nixfleet-harness/rollout-manifest/manifest.canonical.json');
+  const vectors = vectorsDir();
+  const harness = vectors === undefined ? undefined : path.join(vectors, 'derived/nixfleet-harness/rollout-manifest/manifest.canonical.json');
   if (harness !== undefined && fs.existsSync(harness)) cases.push(caseFor('harness manifest (562 B), ed25519', 'ed25519', new Uint8Array(fs.readFileSync(harness))));
   for (const hosts of [2, 50, 150, 500]) {
     const canonical = canonicalManifest(hosts);

@@ -9,7 +9,7 @@ const api = require('../dist/index.js');
 
 describe('dist/index.js', () => {
   it('verifies the derived signed manifest vector with its harness key', () => {
-    const dir = path.resolve(__dirname, '../../shared/vectors/derived/nixfleet-harness/rollout-manifest');
+    const dir = path.resolve(__dirname, 'vectors/derived/nixfleet-harness/rollout-manifest');
     const r = api.verifyRolloutManifest(
       new Uint8Array(fs.readFileSync(path.join(dir, 'manifest.canonical.json'))),
       new Uint8Array(fs.readFileSync(path.join(dir, 'manifest.canonical.json.sig'))),

@@ -4,7 +4,7 @@ import * as E from 'fp-ts/Either';
 import fc from 'fast-check';
 import { canonicalize, canonicalizeBytes, canonicalizeText, MAX_NESTING, parseCanonical, parseJson, referenceCanonicalize, tryCanonicalize } from '../../src/codecs/jcs';
 
-const VECTORS = path.resolve(__dirname, '../../../shared/vectors');
+const VECTORS = path.resolve(__dirname, '../vectors');
 const read = (rel: string): string => fs.readFileSync(path.join(VECTORS, rel), 'utf8');
 const stripNl = (s: string): string => s.replace(/\n$/, '');
 

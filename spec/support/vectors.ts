@@ -1,8 +1,8 @@
-// Paths to the shared, read-only test vectors (../shared beside the repo, as CI has it).
+// Paths to the test vectors in spec/vectors (copied into the repo; see its README).
 import * as fs from 'fs';
 import * as path from 'path';
 
-export const VECTORS = path.resolve(__dirname, '../../../shared/vectors');
+export const VECTORS = path.resolve(__dirname, '../vectors');
 
 export function readVector(rel: string): string {
   return fs.readFileSync(path.join(VECTORS, rel), 'utf8');

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/Either';
 import { canonicalizeText } from '../../src/codecs/jcs';
 
-export const VECTORS = path.resolve(__dirname, '../../../shared/vectors');
+export const VECTORS = path.resolve(__dirname, '../vectors');
 export const vectorBytes = (rel: string): Uint8Array => new Uint8Array(fs.readFileSync(path.join(VECTORS, rel)));
 export const vectorText = (rel: string): string => fs.readFileSync(path.join(VECTORS, rel), 'utf8');
 
