@@ -7,7 +7,9 @@ import * as path from 'path';
 import { parseInvocation } from '../../src/cli/program';
 
 const root = path.resolve(__dirname, '../..');
-const nix = (args: string[]) => execFileSync('nix-instantiate', args, { cwd: root, encoding: 'utf8' });
+// Parsing and pure evaluation need no store: the dummy one lets an ordinary
+// user run this without a nix daemon (Nix >= 2.4; Debian's 2.8 has it).
+const nix = (args: string[]) => execFileSync('nix-instantiate', ['--store', 'dummy://', ...args], { cwd: root, encoding: 'utf8' });
 
 function renderFlags(cfg: string): string[] {
   return JSON.parse(nix(['--eval', '--strict', '--json', '-E', `import ./nix/agent-flags.nix (${cfg})`])) as string[];
@@ -76,7 +78,7 @@ describe('flake.nix', () => {
   });
 
   const evalError = (cfg: string): string => {
-    const r = spawnSync('nix-instantiate', ['--eval', '--strict', '--json', '-E', `import ./nix/agent-flags.nix (${cfg})`], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync('nix-instantiate', ['--store', 'dummy://', '--eval', '--strict', '--json', '-E', `import ./nix/agent-flags.nix (${cfg})`], { cwd: root, encoding: 'utf8' });
     expect(r.status).not.toBe(0);
     return r.stderr;
   };
