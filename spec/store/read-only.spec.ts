@@ -38,8 +38,13 @@ describe('read-only state dir', () => {
     root = tempDir('ro');
     fs.chmodSync(root, 0o755); // let the unprivileged child reach its state dir
   });
+  // Every directory writable again first: as a non-root user, rm cannot empty a 0555 one.
+  const unlock = (dir: string): void => {
+    fs.chmodSync(dir, 0o755);
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) unlock(path.join(dir, e.name));
+  };
   afterEach(() => {
-    fs.chmodSync(root, 0o755);
+    unlock(root);
     fs.rmSync(root, { recursive: true, force: true });
   });
 
