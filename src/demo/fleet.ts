@@ -46,6 +46,8 @@ export class AgentProcess {
     /** The daemon's flags (benches reuse them). */
     readonly args: readonly string[],
     private readonly extraEnv: NodeJS.ProcessEnv,
+    /** A command the daemon runs under (argv prefix), e.g. a namespace wrapper in the fault specs. */
+    private readonly wrapper: readonly string[] = [],
   ) {}
 
   get stateDir(): string {
@@ -53,7 +55,8 @@ export class AgentProcess {
   }
 
   start(): void {
-    const child = spawn(process.execPath, [AGENT_BIN, ...this.args], { env: { ...this.tree.env(), ...this.extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command = process.execPath, ...argv] = [...this.wrapper, process.execPath, AGENT_BIN, ...this.args];
+    const child = spawn(command, argv, { env: { ...this.tree.env(), ...this.extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal !== null ? -1 : null))));
     let buffer = '';
@@ -103,6 +106,8 @@ export interface FleetOptions {
   /** Extra daemon flags (after the generated ones). */
   readonly agentArgs?: readonly string[];
   readonly agentEnv?: NodeJS.ProcessEnv;
+  /** Per host: a command each daemon runs under (argv prefix, the daemon's own argv appended). */
+  readonly agentWrapper?: (host: string, stateDir: string) => readonly string[];
   readonly logLevel?: 'debug' | 'info';
   /** The URL agents use for the CP (e.g. through a fault-injection proxy); default the CP's own. */
   readonly controlPlaneUrl?: (cpUrl: string) => string;
@@ -162,7 +167,7 @@ export class DemoFleet {
         '--sustained-failure-threshold-secs', String(FAST_TIMINGS.sustainedFailureThresholdSecs),
         ...(opts.agentArgs ?? []),
       ];
-      agents.set(host, new AgentProcess(host, dir, tree, args, opts.agentEnv ?? {}));
+      agents.set(host, new AgentProcess(host, dir, tree, args, opts.agentEnv ?? {}, opts.agentWrapper?.(host, path.join(dir, 'state')) ?? []));
     }
     return new DemoFleet(cp, agents, opts, good);
   }
