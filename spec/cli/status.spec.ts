@@ -45,7 +45,7 @@ describe('status output escapes control characters', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('text: no raw control character on any line; each escape is spelled out', () => {
-    const report = readStatus(dir, () => NOW);
+    const report = readStatus(dir);
     expect(report?.rollouts).toHaveLength(1); // the record really was read back
     const out = renderStatus(report, dir);
     const lines = out.split('\n');
@@ -57,7 +57,7 @@ describe('status output escapes control characters', () => {
   });
 
   it('json: the same values, C1 and U+2028 as \\uNNNN, nothing raw', () => {
-    const text = statusJson(readStatus(dir, () => NOW), dir);
+    const text = statusJson(readStatus(dir), dir);
     expect(text).not.toMatch(RAW);
     expect(text).toContain('\\u009b');
     expect(text).toContain('\\u2028');
@@ -80,7 +80,7 @@ describe('status tells a signed dispatch from what the control plane reported', 
       const row = (id: string) => ({ rolloutId: id, record: encodeJson(HostRolloutState, { ...record(), rolloutId: id, targetClosure: 't' }), updatedAt: NOW });
       store.saveRollouts([{ ...row('stable@mine'), signedIntent: JSON.stringify({ targetClosure: 't', signedAt: NOW }) }, row('stable@cp')]);
       store.close();
-      const report = readStatus(dir, () => NOW);
+      const report = readStatus(dir);
       expect(report?.rollouts.map((r) => [r.rolloutId, r.signed])).toEqual([
         ['stable@mine', true],
         ['stable@cp', false],

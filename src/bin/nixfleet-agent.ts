@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // Entry point of the `nixfleet-agent` command.
-import { asyncScheduler, ReplaySubject } from 'rxjs';
-import { fromEpochMillis } from '../codecs/timestamp';
+import { ReplaySubject } from 'rxjs';
 import { parseInvocation, EXIT_FAILURE } from '../cli/program';
 import type * as StatusModule from '../cli/status';
 import { runDaemon } from '../daemon/run';
@@ -18,8 +17,15 @@ async function main(): Promise<number> {
       return inv.code;
     case 'status': {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { readStatus, renderStatus, statusJson } = require('../cli/status') as typeof StatusModule;
-      const report = readStatus(inv.stateDir, () => fromEpochMillis(asyncScheduler.now()));
+      const { readStatus, renderStatus, statusJson, statusError } = require('../cli/status') as typeof StatusModule;
+      let report;
+      try {
+        report = readStatus(inv.stateDir);
+      } catch (err) {
+        // One line, no stack trace: the file, why, what to do.
+        process.stderr.write(statusError(err));
+        return EXIT_FAILURE;
+      }
       process.stdout.write(inv.json ? statusJson(report, inv.stateDir) : renderStatus(report, inv.stateDir));
       return 0;
     }

@@ -3,16 +3,12 @@
 // Every string here may have come from the CP (ids, closures, reasons), so
 // both outputs go through src/codecs/escape.ts: no raw control character
 // reaches the operator's terminal.
-import * as fs from 'fs';
-import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { decodeJson } from '../codecs/decode';
 import { escapeControl, escapeJsonControl } from '../codecs/escape';
 import { HostRolloutState } from '../codecs/host-state';
-import { DB_FILE_NAME } from '../io/store';
-import { AgentStore } from '../io/store';
+import { readStateView } from '../io/store/read-only';
 import type { CertificateMeta, ConfirmedClosure, DeadLetter, QueueStats } from '../ports/store';
-import { silentLogger } from '../ports/logger';
 
 /** A record, and whether the agent dispatched it itself (bound to a signed intent) or only the CP described it. */
 export type StatusRollout = HostRolloutState & { readonly signed: boolean };
@@ -26,30 +22,26 @@ export interface StatusReport {
   readonly certificate?: CertificateMeta;
 }
 
-/** Reads the report; undefined when the state directory holds no database yet. */
-export function readStatus(stateDir: string, now: () => string): StatusReport | undefined {
-  if (!fs.existsSync(path.join(stateDir, DB_FILE_NAME))) return undefined;
-  const store = AgentStore.open({ stateDir, logger: silentLogger, clock: now });
-  try {
-    const rollouts = store
-      .rollouts()
-      .flatMap((row) => {
-        const r = decodeJson(HostRolloutState, row.record);
-        return E.isRight(r) ? [{ ...r.right, signed: row.signedIntent !== undefined }] : [];
-      });
-    const closure = store.lastConfirmedClosure();
-    const certificate = store.certificate();
-    return {
-      stateDir,
-      ...(closure !== undefined ? { lastConfirmedClosure: closure } : {}),
-      rollouts,
-      queue: store.stats(),
-      deadLetters: store.deadLetters(5).map(({ rolloutId, seq, kind, deadAt, reason }) => ({ rolloutId, seq, kind, deadAt, reason })),
-      ...(certificate !== undefined ? { certificate } : {}),
-    };
-  } finally {
-    store.close();
-  }
+/**
+ * Reads the report without changing anything in the state directory;
+ * undefined when it holds no database yet. Throws StateReadError (one line:
+ * the file, why, what to do) when the database cannot be read.
+ */
+export function readStatus(stateDir: string): StatusReport | undefined {
+  const view = readStateView(stateDir);
+  if (view === undefined) return undefined;
+  const rollouts = view.rollouts.flatMap((row) => {
+    const r = decodeJson(HostRolloutState, row.record);
+    return E.isRight(r) ? [{ ...r.right, signed: row.signedIntent !== undefined }] : [];
+  });
+  return {
+    stateDir,
+    ...(view.lastConfirmedClosure !== undefined ? { lastConfirmedClosure: view.lastConfirmedClosure } : {}),
+    rollouts,
+    queue: view.queue,
+    deadLetters: view.deadLetters,
+    ...(view.certificate !== undefined ? { certificate: view.certificate } : {}),
+  };
 }
 
 const ACTIVE = new Set(['Pending', 'Activating', 'Deferred', 'Soaking']);
@@ -111,4 +103,10 @@ export function statusJson(report: StatusReport | undefined, stateDir: string): 
   // JSON.stringify escapes C0 itself; escapeJsonControl adds C1, U+2028/9 and bidi controls.
   if (report === undefined) return `${escapeJsonControl(JSON.stringify({ stateDir, present: false }))}\n`;
   return `${escapeJsonControl(JSON.stringify({ present: true, ...report, rollouts: report.rollouts.map((r) => ({ ...HostRolloutState.encode(r), signed: r.signed })) }, null, 2))}\n`;
+}
+
+/** The one line `status` prints on stderr when it cannot read the state (a StateReadError says the file, why, what to do). */
+export function statusError(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return `${escapeControl(`nixfleet-agent status: ${text}`)}\n`;
 }
