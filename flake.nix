@@ -57,7 +57,7 @@
               description = "Trust roots, rendered to /etc/nixfleet/agent/trust.json when set.";
             };
             trustFile = mkOption { type = types.path; default = "/etc/nixfleet/agent/trust.json"; description = "Trust roots (trust.json)."; };
-            manifestFreshnessWindowSecs = mkOption { type = types.ints.unsigned; default = 3600; description = "Maximum age of signed artifacts."; };
+            manifestFreshnessWindowSecs = mkOption { type = types.ints.positive; default = 3600; description = "Maximum age of signed artifacts."; };
             tls = {
               # Required, no default: without it the agent would have to trust every public root CA.
               caCert = mkOption { type = types.path; description = "CA that signs the control plane's certificate (required: the agent trusts it alone, never the public roots)."; };

@@ -92,7 +92,10 @@ describe('daemon flags', () => {
     [[...REQUIRED, '--metrics-listen', '0.0.0.0:9101'], 'must be a loopback host:port'],
     [[...REQUIRED, '--log-level', 'loud'], "argument 'loud' is invalid. Allowed choices are debug, info, warn, error"],
     [[...REQUIRED, '--poll-interval', '30'], "error: unknown option '--poll-interval'"],
-    [[...REQUIRED, '--worker-periods', 'tick=5'], 'expected tick=<ms>,heartbeat=<ms>,manifestPoll=<ms>,drain=<ms> (each >= 10)'],
+    [[...REQUIRED, '--worker-periods', 'tick=5'], 'expected tick=<ms>,heartbeat=<ms>,manifestPoll=<ms>,drain=<ms> (each from 10 to 2147483647)'],
+    // Above Node's timer limit a delay fires after 1 ms: a busy loop, refused.
+    [[...REQUIRED, '--worker-periods', 'heartbeat=2147483648'], 'expected tick=<ms>'],
+    [[...REQUIRED, '--manifest-freshness-window-secs', '0'], '--manifest-freshness-window-secs must be at least 1, got "0"'],
     [[...REQUIRED, '--worker-periods', 'longpoll=100'], 'expected tick=<ms>'],
   ])('%j exits 2: %s', (argv, message) => {
     const r = run(argv);

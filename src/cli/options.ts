@@ -48,21 +48,26 @@ export const INSECURE_PLAIN_HTTP_ENV = 'NIXFLEET_AGENT_INSECURE_ALLOW_PLAIN_HTTP
 export const WORKER_PERIODS = ['tick', 'heartbeat', 'manifestPoll', 'drain'] as const;
 export type WorkerPeriod = (typeof WORKER_PERIODS)[number];
 
+// Node's timers hold at most 2^31-1 ms; a longer delay fires after 1 ms, which
+// would turn a mistyped period into a busy loop.
+export const TIMER_MAX_MS = 2_147_483_647;
+
 const periods = (v: string): Partial<Record<WorkerPeriod, number>> => {
   const out: Partial<Record<WorkerPeriod, number>> = {};
   for (const part of v.split(',').filter((p) => p.trim() !== '')) {
     const m = /^\s*(\w+)=(\d+)\s*$/.exec(part);
     const name = m?.[1] as WorkerPeriod | undefined;
-    if (m === null || name === undefined || !WORKER_PERIODS.includes(name) || Number(m[2]) < 10) {
-      throw new InvalidArgumentError(`expected ${WORKER_PERIODS.map((w) => `${w}=<ms>`).join(',')} (each >= 10), got ${JSON.stringify(part)}`);
+    if (m === null || name === undefined || !WORKER_PERIODS.includes(name) || Number(m[2]) < 10 || Number(m[2]) > TIMER_MAX_MS) {
+      throw new InvalidArgumentError(`expected ${WORKER_PERIODS.map((w) => `${w}=<ms>`).join(',')} (each from 10 to ${TIMER_MAX_MS}), got ${JSON.stringify(part)}`);
     }
     out[name] = Number(m[2]);
   }
   return out;
 };
 
-const u64 = (flag: string) => (v: string): number => {
+const u64 = (flag: string, min = 0) => (v: string): number => {
   if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new InvalidArgumentError(`${flag} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  if (Number(v) < min) throw new InvalidArgumentError(`${flag} must be at least ${min}, got ${JSON.stringify(v)}`);
   return Number(v);
 };
 
@@ -106,7 +111,7 @@ export function addAgentOptions(command: Command): Command {
     .addOption(opt('--client-key <path>', 'mTLS client key: the SSH ed25519 host key', 'NIXFLEET_AGENT_CLIENT_KEY'))
     .addOption(
       opt('--manifest-freshness-window-secs <secs>', 'maximum age of signed artifacts', 'NIXFLEET_AGENT_MANIFEST_FRESHNESS_WINDOW_SECS')
-        .argParser(u64('--manifest-freshness-window-secs'))
+        .argParser(u64('--manifest-freshness-window-secs', 1)) // 0 would make every artifact stale
         .default(DEFAULT_FRESHNESS_WINDOW_SECS),
     )
     .addOption(opt('--bootstrap-token-file <path>', 'one-shot enrollment token, used only while the client certificate is missing', 'NIXFLEET_AGENT_BOOTSTRAP_TOKEN_FILE'))
