@@ -43,4 +43,12 @@ describe('state directory lock', () => {
     expect(stderr).toContain(`another agent (pid ${process.pid}, running since first)`);
     lock.release();
   });
+
+  it('a state directory whose path is too long for a socket runs unlocked, and says so', async () => {
+    const deep = path.join(dir, 'x'.repeat(120));
+    fs.mkdirSync(deep);
+    const lock = await acquireInstanceLock(deep, 'now');
+    expect(lock.unlocked).toMatch(/too long for its lock socket/);
+    lock.release();
+  });
 });

@@ -188,6 +188,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
   try {
     secureStateDir(opts.stateDir, logger);
     lock = await acquireInstanceLock(opts.stateDir, wallClock());
+    if (lock.unlocked !== undefined) logger.warn('running without the state directory lock', { reason: lock.unlocked });
   } catch (err) {
     return fail('state directory unusable', { stateDir: opts.stateDir, error: message(err) });
   }

@@ -23,7 +23,13 @@ export class InstanceLockError extends Error {
 
 export interface InstanceLock {
   release(): void;
+  /** Set when no lock could be taken and the agent runs without one (say why at WARN). */
+  readonly unlocked?: string;
 }
+
+// A Unix socket path holds at most 107 bytes (sun_path); a longer state dir
+// gets no lock rather than no agent.
+const MAX_SOCKET_PATH_BYTES = 107;
 
 interface Holder {
   readonly pid: number;
@@ -71,6 +77,9 @@ function listen(file: string, holder: Holder): Promise<net.Server> {
 /** Takes the state directory's lock, or fails naming the agent that holds it. */
 export async function acquireInstanceLock(stateDir: string, since: string): Promise<InstanceLock> {
   const file = path.join(stateDir, INSTANCE_LOCK_FILE);
+  if (Buffer.byteLength(file) > MAX_SOCKET_PATH_BYTES) {
+    return { release() {}, unlocked: `the state directory's path is too long for its lock socket (${file}); a second agent on it would not be detected` };
+  }
   const me: Holder = { pid: process.pid, since };
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
