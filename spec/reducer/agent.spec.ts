@@ -85,3 +85,15 @@ describe('agentStep: resuming after a restart', () => {
     ]);
   });
 });
+
+describe('agentStep: the manifest poll logs only a change at INFO', () => {
+  it('the first set and a changed one at INFO, the same one again at DEBUG', () => {
+    const levels = (effects: readonly AgentEffect[]) => effects.flatMap((e) => (e.kind === 'Log' ? [`${e.level}:${e.message}`] : []));
+    const first = agentStep(initialAgentState(), { kind: 'ManifestSetUpdated', manifests: manifestSet() }, at(1));
+    expect(levels(first.effects)).toEqual(['info:verified manifest set changed']);
+    const same = agentStep(first.state, { kind: 'ManifestSetUpdated', manifests: manifestSet() }, at(31));
+    expect(levels(same.effects)).toEqual(['debug:verified manifest set unchanged']);
+    const changed = agentStep(same.state, { kind: 'ManifestSetUpdated', manifests: manifestSet('rollback-and-halt') }, at(61));
+    expect(levels(changed.effects)).toEqual(['info:verified manifest set changed']);
+  });
+});

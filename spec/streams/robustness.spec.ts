@@ -39,6 +39,11 @@ describe('isolation inside the graph', () => {
         expect(h.transitions()).toEqual(['1:Pending→Activating', '11:Activating→Soaking', '135:Soaking→Failed', '145:Failed→Reverted']);
         const result = h.effects.find((e) => e.effect.kind === 'LocalEmitEvent' && e.effect.payload.kind === 'ProbeResult');
         expect(result?.effect).toMatchObject({ payload: { probeName: 'health-checks', status: 'fail', failureReason: 'health checks unusable: $.web.kind: unknown kind "htp"' } });
+        // The operator reads which probe failed, why, and what happens next.
+        expect(h.logger.lines.find((l) => l.message === 'enforce probes failed for longer than the threshold; the soak fails')).toMatchObject({
+          level: 'error',
+          fields: { rolloutId: 'stable@r1', failingProbes: { 'health-checks': 'health checks unusable: $.web.kind: unknown kind "htp"' }, policy: 'rollback-and-halt' },
+        });
       }, 299_000);
     });
   });

@@ -57,8 +57,9 @@ export interface ControlPlanePort {
   postEvent(body: string): Observable<DeliveryOutcome>;
 }
 
+/** One readable line; a status message that already names its status (`HTTP 401 from …`) is not prefixed again. */
 export const describeCpError = (e: CpError): string =>
-  e.kind === 'status' ? `HTTP ${e.status}: ${e.message}` : `${e.kind}: ${e.message}`;
+  e.kind === 'status' ? (e.message.startsWith(`HTTP ${e.status}`) ? e.message : `HTTP ${e.status}: ${e.message}`) : `${e.kind}: ${e.message}`;
 
 export function isCpError(u: unknown): u is CpError {
   return typeof u === 'object' && u !== null && ['transport', 'status', 'decode'].includes((u as { kind?: unknown }).kind as string);

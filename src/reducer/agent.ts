@@ -197,12 +197,35 @@ export function agentStep(
         (s) => resolvePolicy(state.manifests, s.channel)?.onHealthFailure,
         config.sustainedFailureThresholdSecs,
       );
-      return chain(state, [], events.map((t) => (s: AgentState) => hostEvent(s, t.rolloutId, t.event, now, config)));
+      return chain(
+        state,
+        [],
+        events.map((t) => (s: AgentState) => {
+          const applied = hostEvent(s, t.rolloutId, t.event, now, config);
+          if (t.event.kind !== 'LocalSustainedFailureCrossed') return applied;
+          // Why the soak failed, in the operator's words: each failing probe and its last reason.
+          const probes = s.hosts[t.rolloutId]?.probes ?? {};
+          const reasons = Object.fromEntries(t.event.failingProbes.map((name) => [name, probes[name]?.failureReason ?? 'failing']));
+          const why = log('error', 'enforce probes failed for longer than the threshold; the soak fails', {
+            rolloutId: t.rolloutId,
+            failingProbes: reasons,
+            forSecs: t.event.sustainedDurationSecs,
+            policy: t.event.policyApplied,
+          });
+          return { state: applied.state, effects: [why, ...applied.effects] };
+        }),
+      );
     }
     case 'ManifestSetUpdated': {
       const refreshed: AgentState = { ...state, manifests: input.manifests, held: [] };
       const retry = state.held.map((h) => (s: AgentState) => dispatch(s, h, now, config));
-      const effects: AgentEffect[] = [log('info', 'manifest cache refreshed', { channels: Object.keys(input.manifests.rollouts).length })];
+      // Every poll (30 s) refreshes the set; only a change is news for an operator.
+      const changed = state.manifests === undefined || JSON.stringify(state.manifests) !== JSON.stringify(input.manifests);
+      const effects: AgentEffect[] = [
+        changed
+          ? log('info', 'verified manifest set changed', { rollouts: input.manifests.rollouts })
+          : log('debug', 'verified manifest set unchanged', { channels: Object.keys(input.manifests.rollouts).length }),
+      ];
       // Until the first policy is known every event is dropped, so probes
       // re-primed at boot (rehydration) lost their topology: prime them again.
       if (state.manifests === undefined) {

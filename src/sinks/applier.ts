@@ -29,7 +29,8 @@ export function createApplier(deps: ApplierDeps): (effect: AgentEffect) => void 
       case 'LocalEmitEvent':
         return applyEmitEffect(deps.outbound, effect);
       case 'RecordTransition':
-        return logger.info(`rollout ${effect.rolloutId}: ${effect.from} → ${effect.to}`, { rolloutId: effect.rolloutId, from: effect.from, to: effect.to, at: effect.at });
+        // A constant message, the ids in fields: log queries match it whatever the rollout.
+        return logger.info('rollout state changed', { rolloutId: effect.rolloutId, from: effect.from, to: effect.to, at: effect.at });
       case 'Log':
         return logger[effect.level](effect.message, effect.fields);
       case 'EmitMetric':

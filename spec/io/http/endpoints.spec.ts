@@ -2,7 +2,7 @@
 // request shapes on the wire, decoded answers, and upstream's status handling.
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import type { CpClient } from '../../../src/io/http/client';
-import type { CpError } from '../../../src/ports/control-plane';
+import { describeCpError, type CpError } from '../../../src/ports/control-plane';
 import type { TlsTestServer } from '../../support/tls-server';
 import { ts } from '../../support/decode';
 import { client, memoryLogger, nodeSerial, pki, server, type Pki } from './support';
@@ -329,5 +329,13 @@ describe('control-plane endpoints over mTLS', () => {
     await lastValueFrom(call.pipe(toArray()));
     await lastValueFrom(call.pipe(toArray()));
     expect(srv.requests.length).toBe(before + 2);
+  });
+});
+
+describe('describeCpError', () => {
+  it('does not repeat a status the message already names', () => {
+    expect(describeCpError({ kind: 'status', status: 401, message: 'HTTP 401 from GET /v1/agent/dispatch: no client certificate' })).toBe('HTTP 401 from GET /v1/agent/dispatch: no client certificate');
+    expect(describeCpError({ kind: 'status', status: 409, message: 'token already used' })).toBe('HTTP 409: token already used');
+    expect(describeCpError({ kind: 'transport', message: 'ECONNREFUSED' })).toBe('transport: ECONNREFUSED');
   });
 });
