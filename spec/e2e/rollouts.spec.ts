@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { DemoFleet } from '../../src/demo/fleet';
 import { AGENT_BIN } from '../../src/demo/fleet';
-import { E2E_TIMEOUT_MS, eventually, fleetOf, get, received, shape, waitState } from './support';
+import { E2E_TIMEOUT_MS, eventually, fleetOf, get, received, shape, transitionLine, waitState } from './support';
 
 jest.setTimeout(E2E_TIMEOUT_MS);
 
@@ -24,7 +24,7 @@ describe('end to end', () => {
     await waitState(fleet, rolloutId, 'web-01', 'Soaking');
     expect((await get(url)).body).toContain(`nixfleet_agent_rollout_state{rollout_id="${rolloutId}",state="Soaking"} 1`);
     await waitState(fleet, rolloutId, 'web-01', 'Converged');
-    await fleet.waitFor('agent-side Converged', () => ((agent.lines.some((l) => typeof l.message === 'string' && l.message.endsWith('Soaking → Converged'))) ? true : undefined));
+    await fleet.waitFor('agent-side Converged', () => (agent.lines.some(transitionLine('Converged', 'Soaking')) ? true : undefined));
     // The pipeline may still be in its verify poll when the CP, seeing the new
     // closure in a heartbeat, already synthesised the completion.
     const metrics = await eventually('the activation duration', async () => {

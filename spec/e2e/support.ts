@@ -41,6 +41,10 @@ export function get(url: string): Promise<{ status: number; body: string }> {
   );
 }
 
+/** The agent's `rollout state changed` line for `from → to` (from any state when `from` is omitted). */
+export const transitionLine = (to: string, from?: string) => (l: { readonly message: unknown; readonly [field: string]: unknown }): boolean =>
+  l.message === 'rollout state changed' && l['to'] === to && (from === undefined || l['from'] === from);
+
 /** Polls an async check until it yields a value. */
 export async function eventually<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const start = performance.now();

@@ -4,7 +4,7 @@
 // and the CP mirror ends in the state it reaches without the fault.
 import * as net from 'net';
 import type { DemoFleet } from '../../src/demo/fleet';
-import { explained, fleetOf, received, shape, waitState } from '../e2e/support';
+import { explained, fleetOf, received, shape, transitionLine, waitState } from '../e2e/support';
 import { startFaultProxy, type FaultProxy } from './proxy';
 
 jest.setTimeout(300_000);
@@ -50,7 +50,7 @@ describe('faults', () => {
     proxy.mode = { kind: 'blackhole' };
     proxy.resetAll();
     // The agent's own tick converges it while the CP hears nothing.
-    await fleet.waitFor('agent-side Converged', () => (agent.lines.some((l) => String(l.message).endsWith('Soaking → Converged')) ? true : undefined), 90_000);
+    await fleet.waitFor('agent-side Converged', () => (agent.lines.some(transitionLine('Converged', 'Soaking')) ? true : undefined), 90_000);
     expect(fleet.cp.record(rolloutId, 'web-01')?.state).toBe('Soaking');
     proxy.mode = { kind: 'pass' };
     await waitState(fleet, rolloutId, 'web-01', 'Converged', 90_000);
@@ -79,7 +79,7 @@ describe('faults', () => {
     }, 700);
     try {
       await explained(
-        fleet.waitFor('agent-side Reverted', () => (agent.lines.some((l) => String(l.message).endsWith('Failed → Reverted')) ? true : undefined), 150_000),
+        fleet.waitFor('agent-side Reverted', () => (agent.lines.some(transitionLine('Reverted', 'Failed')) ? true : undefined), 150_000),
         fleet,
         rolloutId,
       );
