@@ -233,21 +233,15 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
   }
 
   // 5. mTLS client.
-  let tls;
+  let client: ReturnType<typeof createCpClient>;
   try {
-    tls = await firstValueFrom(
+    const tls = await firstValueFrom(
       loadTlsMaterial({
         ...(opts.caCert !== undefined ? { caFile: opts.caCert } : {}),
         ...(opts.clientCert !== undefined ? { clientCertFile: opts.clientCert } : {}),
         ...(opts.clientKey !== undefined ? { clientKeyFile: opts.clientKey } : {}),
       }),
     );
-  } catch (err) {
-    store.close();
-    return fail('TLS material unusable', { error: message(err) });
-  }
-  let client: ReturnType<typeof createCpClient>;
-  try {
     client = createCpClient({ baseUrl: opts.controlPlaneUrl, tls, scheduler, logger });
   } catch (err) {
     store.close();

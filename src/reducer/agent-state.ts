@@ -114,13 +114,17 @@ export function pruneTerminal(state: AgentState): AgentState {
 
 /**
  * Room for one more live record: evicts the oldest live records the agent did
- * not dispatch itself until there is. Undefined when only its own are left.
+ * not dispatch itself until there is (saying so in `effects`). Undefined when
+ * only its own are left.
  */
-export function admitLive(state: AgentState): { readonly state: AgentState; readonly evicted: readonly string[] } | undefined {
+export function admitLive(state: AgentState): AgentTransition | undefined {
   const live = Object.keys(state.hosts).filter((id) => !TERMINAL.has(state.hosts[id]?.state ?? ''));
   const excess = live.length - (LIVE_RECORD_CAPACITY - 1);
-  if (excess <= 0) return { state, evicted: [] };
+  if (excess <= 0) return { state, effects: [] };
   const evictable = live.filter((id) => own(state.intents, id) === undefined).slice(0, excess);
   if (evictable.length < excess) return undefined;
-  return { state: { ...state, hosts: without(state.hosts, new Set(evictable)) }, evicted: evictable };
+  return {
+    state: { ...state, hosts: without(state.hosts, new Set(evictable)) },
+    effects: [log('warn', 'forgot rollout records the control plane created, to make room', { evicted: evictable })],
+  };
 }

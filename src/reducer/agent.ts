@@ -147,7 +147,7 @@ function dispatch(state: AgentState, input: DispatchInput, now: Timestamp, confi
     const room = admitLive(state);
     if (room === undefined) return { state, effects: [log('error', 'dispatch refused: live rollout records at capacity', { rolloutId })] };
     const t = applyStep(room.state, newPending(rolloutId, AGENT_SELF_HOSTNAME, channel, event.targetClosure, now, event.soakDueAt), event, policy, now, config, intent);
-    return room.evicted.length === 0 ? t : { state: t.state, effects: [log('warn', 'forgot rollout records the control plane created, to make room', { evicted: room.evicted }), ...t.effects] };
+    return { state: t.state, effects: [...room.effects, ...t.effects] };
   }
   // A Pending record the CP created is rebuilt from the verified dispatch (its
   // seq kept): nothing in it, target or soak deadline, is the CP's word alone.

@@ -40,7 +40,7 @@ function bootstrapOne(state: AgentState, snapshot: HostRolloutSnapshot): AgentTr
   if (existing === undefined && !TERMINAL.has(snapshot.state)) {
     const room = admitLive(state);
     if (room === undefined) return { state, effects: [log('error', 'snapshot dropped: live rollout records at capacity', { rolloutId: id })] };
-    if (room.evicted.length > 0) effects.push(log('warn', 'forgot rollout records the control plane created, to make room', { evicted: room.evicted }));
+    effects.push(...room.effects);
     base = room.state;
   }
   const signed = existing !== undefined && own(state.intents, id) !== undefined;

@@ -4,7 +4,9 @@
 // creates nothing). When it is stopped there is no WAL: the main file holds
 // everything, and it is read into memory (marked as a rollback-journal file
 // in that copy, since an in-memory database cannot be in WAL mode), so not
-// even SQLite's -wal/-shm appear.
+// even SQLite's -wal/-shm appear. Its queries are its own: the store's
+// classes prepare against the current schema, and status must also read a
+// file an older agent left unmigrated.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
