@@ -1,0 +1,37 @@
+#!/bin/sh
+# NixOS's switch-to-configuration in miniature, for the real-host test bed:
+# the same lock, unit files installed from the closure, daemon-reload,
+# /run/current-system, then the units that are new started and the ones that
+# changed restarted — the agent's own unit included. `boot` only records the
+# closure as the next boot's (the profile is what the agent already set).
+set -eu
+action=${1:-}
+top=$(readlink -f "$0")
+top=${top%/bin/switch-to-configuration}
+mkdir -p /run/nixos
+exec 9>>/run/nixos/switch-to-configuration.lock
+if ! flock -n -x 9; then echo "Could not acquire lock" >&2; exit 1; fi
+echo "switch-to-configuration $action $top"
+case "$action" in
+  boot) ln -sfn "$top" /run/nixos/next-boot.tmp && mv -T /run/nixos/next-boot.tmp /run/nixos/next-boot; exit 0 ;;
+  switch|test) ;;
+  *) echo "usage: switch-to-configuration switch|boot|test" >&2; exit 100 ;;
+esac
+units=/etc/systemd/system
+added=""
+changed=""
+for f in "$top"/etc/systemd/system/*; do
+  n=${f##*/}
+  if [ ! -e "$units/$n" ]; then added="$added $n"
+  elif ! cmp -s "$f" "$units/$n"; then changed="$changed $n"; fi
+  cp "$f" "$units/.$n.tmp" && mv -f "$units/.$n.tmp" "$units/$n"
+done
+mkdir -p "$units/multi-user.target.wants"
+while read -r n; do ln -sfn "../$n" "$units/multi-user.target.wants/$n"; done < "$top/wanted-by-multi-user"
+systemctl daemon-reload
+ln -sfn "$top" /run/nixos/current-system.tmp && mv -T /run/nixos/current-system.tmp /run/current-system
+for n in $added; do echo "starting $n"; systemctl start --no-block "$n"; done
+for n in $changed; do echo "restarting $n"; systemctl restart "$n"; done
+delay=$(cat "$top/post-restart-delay")
+if [ "$delay" != 0 ]; then echo "finishing (${delay}s)"; sleep "$delay"; fi
+echo "switched to $top"
