@@ -178,8 +178,11 @@ export class HostBed {
 
   /** The journal of a unit (or of PID 1 with `unit` = undefined and a grep), oldest first. */
   journal(unit: string | undefined, grep?: string): JournalLine[] {
-    const args = ['journalctl', '--no-pager', '-o', 'json', ...(unit !== undefined ? ['-u', unit] : ['_PID=1']), ...(grep !== undefined ? ['-g', grep] : [])];
-    const r = this.c.exec(args);
+    return this.journalOf([...(unit !== undefined ? ['-u', unit] : ['_PID=1']), ...(grep !== undefined ? ['-g', grep] : [])]);
+  }
+
+  private journalOf(filter: readonly string[]): JournalLine[] {
+    const r = this.c.exec(['journalctl', '--no-pager', '-o', 'json', ...filter]);
     return r.stdout
       .split('\n')
       .filter((l) => l.trim() !== '')
@@ -187,9 +190,13 @@ export class HostBed {
       .map((j) => ({ priority: Number(j['PRIORITY']), message: typeof j['MESSAGE'] === 'string' ? j['MESSAGE'] : Buffer.from(j['MESSAGE'] as number[]).toString('utf8'), pid: Number(j['_PID'] ?? 0) }));
   }
 
-  /** Lines the agent itself wrote (not systemd's lines about its unit). */
+  /**
+   * Lines the agent itself wrote, by its syslog identifier: on this machine
+   * kind's hybrid cgroups journald sometimes misses the unit of a freshly
+   * restarted process, so `-u` would drop its first lines.
+   */
   agentLines(): JournalLine[] {
-    return this.journal(AGENT).filter((l) => l.pid !== 1);
+    return this.journalOf(['-t', 'nixfleet-agent']);
   }
 
   /** The system profile: its newest generation number and the closure it names. */

@@ -1,8 +1,8 @@
 #!/bin/sh
 # NixOS's switch-to-configuration in miniature, for the real-host test bed:
-# the same lock, unit files installed from the closure, daemon-reload,
-# /run/current-system, then the units that are new started and the ones that
-# changed restarted — the agent's own unit included. `boot` only records the
+# the same lock; units whose file changed stopped, the closure's unit files
+# installed, daemon-reload, /run/current-system, then the stopped and the new
+# units started — the agent's own unit included. `boot` only records the
 # closure as the next boot's (the profile is what the agent already set).
 set -eu
 action=${1:-}
@@ -24,14 +24,20 @@ for f in "$top"/etc/systemd/system/*; do
   n=${f##*/}
   if [ ! -e "$units/$n" ]; then added="$added $n"
   elif ! cmp -s "$f" "$units/$n"; then changed="$changed $n"; fi
+done
+# NixOS's default for a changed unit (stopIfChanged): stopped before the
+# activation, started after it — the agent's own unit included.
+for n in $changed; do echo "stopping $n"; systemctl stop "$n"; done
+for f in "$top"/etc/systemd/system/*; do
+  n=${f##*/}
   cp "$f" "$units/.$n.tmp" && mv -f "$units/.$n.tmp" "$units/$n"
 done
 mkdir -p "$units/multi-user.target.wants"
 while read -r n; do ln -sfn "../$n" "$units/multi-user.target.wants/$n"; done < "$top/wanted-by-multi-user"
 systemctl daemon-reload
 ln -sfn "$top" /run/nixos/current-system.tmp && mv -T /run/nixos/current-system.tmp /run/current-system
+for n in $changed; do echo "starting $n"; systemctl start "$n"; done
 for n in $added; do echo "starting $n"; systemctl start --no-block "$n"; done
-for n in $changed; do echo "restarting $n"; systemctl restart "$n"; done
 delay=$(cat "$top/post-restart-delay")
 if [ "$delay" != 0 ]; then echo "finishing (${delay}s)"; sleep "$delay"; fi
 echo "switched to $top"
