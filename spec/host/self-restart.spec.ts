@@ -26,7 +26,7 @@ describe('a switch that restarts the agent', () => {
     expect(unit.ActiveState).toBe('active');
     expect(unit.MainPID).not.toBe(firstPid);
     expect(bed.c.run(['systemctl', 'show', '--property=Environment', AGENT])).toContain('NIXFLEET_TAGS=gen2');
-    const sw = bed.journal('nixfleet-switch.service').map((l) => l.message);
+    const sw = bed.switchLog('nixfleet-switch.service');
     expect(sw).toContain('stopping nixfleet-agent.service');
     expect(sw).toContain(`switched to ${bed.systems.closures['gen2-agent']}`);
     expect(bed.agentLines().filter((l) => /agent running/.test(l.message))).toHaveLength(2);
@@ -40,6 +40,10 @@ describe('a switch that restarts the agent', () => {
     expect(kinds).not.toContain('Failed');
     expect(kinds[kinds.length - 1]).toBe('Converged');
     expect(bed.agentLines().filter((l) => l.priority <= 3)).toEqual([]);
+    // The restarted agent resumed the switch it had fired instead of firing it again.
+    const target = bed.systems.closures['gen2-agent'];
+    expect(bed.switchLog('nixfleet-switch.service').filter((m) => m === `switch-to-configuration switch ${target}`)).toHaveLength(1);
+    expect(bed.agentLines().some((l) => /resumed switch had already finished|a switch is still running after the restart/.test(l.message))).toBe(true);
   });
 
   it('left the host on the new generation', () => {

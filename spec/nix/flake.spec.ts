@@ -1,6 +1,7 @@
-// flake.nix parses, and the NixOS module's ExecStart uses only flags the
-// binary accepts: the flag list (nix/agent-flags.nix, pure builtins) is
-// evaluated with nix-instantiate and fed to the real CLI parser.
+// flake.nix parses, and the NixOS module's unit is what it should be: the
+// flag list (nix/agent-flags.nix) is fed to the real CLI parser, and the
+// unit's attributes (nix/agent-service.nix, shared with the real-host suite)
+// are evaluated with nix-instantiate — all pure builtins.
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -10,6 +11,19 @@ const root = path.resolve(__dirname, '../..');
 // Parsing and pure evaluation need no store: the dummy one lets an ordinary
 // user run this without a nix daemon (Nix >= 2.4; Debian's 2.8 has it).
 const nix = (args: string[]) => execFileSync('nix-instantiate', ['--store', 'dummy://', ...args], { cwd: root, encoding: 'utf8' });
+
+interface Service {
+  readonly environment: Record<string, string>;
+  readonly serviceConfig: Record<string, unknown>;
+  readonly wantedBy: string[];
+  readonly after: string[];
+}
+
+/** The unit's attributes for `cfg` laid over the module's defaults. */
+function renderService(overrides: string): Service {
+  const expr = `let d = import ./nix/agent-defaults.nix; in import ./nix/agent-service.nix { exe = "/pkg/bin/nixfleet-agent"; cfg = d // { controlPlaneUrl = "https://cp"; machineId = "web-01"; tls = d.tls // { caCert = "/ca.pem"; }; } // (${overrides}); }`;
+  return JSON.parse(nix(['--eval', '--strict', '--json', '-E', expr])) as Service;
+}
 
 function renderFlags(cfg: string): string[] {
   return JSON.parse(nix(['--eval', '--strict', '--json', '-E', `import ./nix/agent-flags.nix (${cfg})`])) as string[];
@@ -40,9 +54,34 @@ describe('flake.nix', () => {
     for (const name of ['enable', 'package', 'controlPlaneUrl', 'machineId', 'trustFile', 'manifestFreshnessWindowSecs', 'caCert', 'clientCert', 'clientKey', 'bootstrapTokenFile', 'stateDir', 'sshHostKeyFile', 'renewalThresholdFraction', 'tags', 'effectiveHealthChecks']) {
       expect([name, new RegExp(`\\b${name} = mk(Option|EnableOption)`).test(text)]).toEqual([name, true]);
     }
-    expect(text).toContain('Type = "notify"');
-    expect(text).toContain('WatchdogSec');
     expect(text).toContain('restartTriggers');
+    // One source for the unit and the defaults: the real-host suite boots the same.
+    expect(text).toContain('import ./nix/agent-service.nix');
+    expect(text).toContain('inherit (service) description wantedBy after wants environment serviceConfig;');
+    for (const d of ['trustFile', 'manifestFreshnessWindowSecs', 'tls.clientCert', 'tls.clientKey', 'stateDir', 'sshHostKeyFile', 'watchdogSec']) {
+      expect([d, text.includes(`default = defaults.${d};`)]).toEqual([d, true]);
+    }
+  });
+
+  it('renders a notify unit whose defaults work on a fresh host', () => {
+    const s = renderService('{ }');
+    expect(s.serviceConfig).toMatchObject({ Type: 'notify', NotifyAccess: 'main', WatchdogSec: 60, Restart: 'always', RestartSec: 30, TimeoutStopSec: 30 });
+    expect(s.wantedBy).toEqual(['multi-user.target']);
+    expect(s.environment).toEqual({ NIXFLEET_TAGS: '', NIX_REMOTE: 'daemon' });
+    // systemd creates both the state dir and the default certificate's dir before the agent starts.
+    expect(s.serviceConfig['StateDirectory']).toEqual(['nixfleet-agent', 'nixfleet']);
+    expect(s.serviceConfig['ReadWritePaths']).toEqual(['/nix/var/nix/profiles']);
+    const cmd = String(s.serviceConfig['ExecStart']);
+    expect(cmd).toContain('--client-cert /var/lib/nixfleet/agent-cert.pem');
+    expect(cmd.startsWith('/pkg/bin/nixfleet-agent --control-plane-url https://cp ')).toBe(true);
+  });
+
+  it('makes a certificate directory outside /var/lib writable (it must exist) and quotes what needs quoting', () => {
+    const s = renderService(`{ tls = { caCert = "/ca.pem"; clientCert = "/etc/nixfleet/cert.pem"; clientKey = "/k"; }; bootstrapTokenFile = "/run/keys/it's here"; tags = [ "a" "b" ]; }`);
+    expect(s.serviceConfig['StateDirectory']).toEqual(['nixfleet-agent']);
+    expect(s.serviceConfig['ReadWritePaths']).toEqual(['-/etc/nixfleet', '/nix/var/nix/profiles']);
+    expect(String(s.serviceConfig['ExecStart'])).toContain(`--bootstrap-token-file '/run/keys/it'\\''s here'`);
+    expect(s.environment['NIXFLEET_TAGS']).toBe('a,b');
   });
 
   it('renders an ExecStart the CLI accepts, with every option set', () => {
@@ -93,45 +132,41 @@ describe('flake.nix', () => {
   it('makes tls.caCert required (a path, no default) and never sets the plain-http development flag', () => {
     const text = fs.readFileSync(path.join(root, 'flake.nix'), 'utf8');
     expect(text).toMatch(/caCert = mkOption \{ type = types\.path; description = /);
-    for (const file of ['flake.nix', 'nix/agent-flags.nix']) {
+    for (const file of ['flake.nix', 'nix/agent-flags.nix', 'nix/agent-service.nix', 'nix/agent-defaults.nix']) {
       expect([file, fs.readFileSync(path.join(root, file), 'utf8').includes('insecure-allow-plain-http')]).toEqual([file, false]);
     }
     expect(renderFlags(FULL)).not.toContain('--insecure-allow-plain-http-for-development');
   });
 
   it('sandboxes the unit (README "Hardening")', () => {
-    const text = fs.readFileSync(path.join(root, 'flake.nix'), 'utf8');
-    for (const line of [
-      'UMask = "0077";',
-      'StateDirectoryMode = "0700";',
-      'ProtectSystem = "strict";',
-      '[ "/nix/var/nix/profiles" ]',
-      'NIX_REMOTE = "daemon";',
-      'ProtectHome = "read-only";',
-      'PrivateTmp = true;',
-      'PrivateDevices = true;',
-      'ProtectKernelTunables = true;',
-      'ProtectKernelModules = true;',
-      'ProtectKernelLogs = true;',
-      'ProtectControlGroups = true;',
-      'ProtectClock = true;',
-      'ProtectHostname = true;',
-      'RestrictNamespaces = true;',
-      'RestrictRealtime = true;',
-      'RestrictSUIDSGID = true;',
-      'LockPersonality = true;',
-      'NoNewPrivileges = true;',
-      'SystemCallArchitectures = "native";',
-      'SystemCallFilter = [ "@system-service" ];',
-      'SystemCallErrorNumber = "EPERM";',
-      'RestrictAddressFamilies = [ "AF_UNIX" "AF_INET" "AF_INET6" "AF_NETLINK" ];',
-      'CapabilityBoundingSet = "";',
-      'AmbientCapabilities = "";',
-      'LimitCORE = 0;',
-    ]) {
-      expect([line, text.includes(line)]).toEqual([line, true]);
-    }
+    const c = renderService('{ }').serviceConfig;
+    expect(c).toMatchObject({
+      UMask: '0077',
+      StateDirectoryMode: '0700',
+      ProtectSystem: 'strict',
+      ProtectHome: 'read-only',
+      PrivateTmp: true,
+      PrivateDevices: true,
+      ProtectKernelTunables: true,
+      ProtectKernelModules: true,
+      ProtectKernelLogs: true,
+      ProtectControlGroups: true,
+      ProtectClock: true,
+      ProtectHostname: true,
+      RestrictNamespaces: true,
+      RestrictRealtime: true,
+      RestrictSUIDSGID: true,
+      LockPersonality: true,
+      NoNewPrivileges: true,
+      SystemCallArchitectures: 'native',
+      SystemCallFilter: ['@system-service'],
+      SystemCallErrorNumber: 'EPERM',
+      RestrictAddressFamilies: ['AF_UNIX', 'AF_INET', 'AF_INET6', 'AF_NETLINK'],
+      CapabilityBoundingSet: '',
+      AmbientCapabilities: '',
+      LimitCORE: 0,
+    });
     // impossible with V8's JIT: must not be set
-    expect(text).not.toContain('MemoryDenyWriteExecute = true');
+    expect(c['MemoryDenyWriteExecute']).toBeUndefined();
   });
 });

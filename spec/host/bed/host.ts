@@ -199,6 +199,13 @@ export class HostBed {
     return this.journalOf(['-t', 'nixfleet-agent']);
   }
 
+  /** What switch-to-configuration said while running in `unit` (all runs, oldest first). */
+  switchLog(unit: string): string[] {
+    const r = this.c.exec(['cat', '/run/nixos/switch.log']);
+    const prefix = `${unit}: `;
+    return r.stdout.split('\n').filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
+  }
+
   /** The system profile: its newest generation number and the closure it names. */
   profile(): { generation: number; closure: string } {
     const link = this.c.run(['readlink', PROFILE]).trim();

@@ -6,12 +6,17 @@
 # closure as the next boot's (the profile is what the agent already set).
 set -eu
 action=${1:-}
+# Every step also goes to /run/nixos/switch.log, prefixed with the unit this
+# runs in, for the bed to read (journald's per-unit view is not reliable on
+# hybrid cgroups).
+unit=$(sed -n 's|^1:name=systemd:.*/||p; s|^0::.*/||p' /proc/self/cgroup | head -n 1)
+say() { echo "$*"; mkdir -p /run/nixos; echo "${unit:-?}: $*" >> /run/nixos/switch.log; }
 top=$(readlink -f "$0")
 top=${top%/bin/switch-to-configuration}
 mkdir -p /run/nixos
 exec 9>>/run/nixos/switch-to-configuration.lock
-if ! flock -n -x 9; then echo "Could not acquire lock" >&2; exit 1; fi
-echo "switch-to-configuration $action $top"
+if ! flock -n -x 9; then say "Could not acquire lock" >&2; exit 1; fi
+say "switch-to-configuration $action $top"
 case "$action" in
   boot) ln -sfn "$top" /run/nixos/next-boot.tmp && mv -T /run/nixos/next-boot.tmp /run/nixos/next-boot; exit 0 ;;
   switch|test) ;;
@@ -27,7 +32,7 @@ for f in "$top"/etc/systemd/system/*; do
 done
 # NixOS's default for a changed unit (stopIfChanged): stopped before the
 # activation, started after it — the agent's own unit included.
-for n in $changed; do echo "stopping $n"; systemctl stop "$n"; done
+for n in $changed; do say "stopping $n"; systemctl stop "$n"; done
 for f in "$top"/etc/systemd/system/*; do
   n=${f##*/}
   cp "$f" "$units/.$n.tmp" && mv -f "$units/.$n.tmp" "$units/$n"
@@ -36,8 +41,8 @@ mkdir -p "$units/multi-user.target.wants"
 while read -r n; do ln -sfn "../$n" "$units/multi-user.target.wants/$n"; done < "$top/wanted-by-multi-user"
 systemctl daemon-reload
 ln -sfn "$top" /run/nixos/current-system.tmp && mv -T /run/nixos/current-system.tmp /run/current-system
-for n in $changed; do echo "starting $n"; systemctl start "$n"; done
-for n in $added; do echo "starting $n"; systemctl start --no-block "$n"; done
+for n in $changed; do say "starting $n"; systemctl start "$n"; done
+for n in $added; do say "starting $n"; systemctl start --no-block "$n"; done
 delay=$(cat "$top/post-restart-delay")
-if [ "$delay" != 0 ]; then echo "finishing (${delay}s)"; sleep "$delay"; fi
-echo "switched to $top"
+if [ "$delay" != 0 ]; then say "finishing (${delay}s)"; sleep "$delay"; fi
+say "switched to $top"
