@@ -1,9 +1,9 @@
 // Marble tests (TestScheduler run mode) for each worker's timing rule.
-import { asyncScheduler, map, NEVER, Observable, of, takeUntil, throwError, timer } from 'rxjs';
+import { asyncScheduler, EMPTY, map, NEVER, Observable, of, takeUntil, throwError, timer } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { fromEpochMillis } from '../../src/codecs/timestamp';
 import type { DispatchAnswer } from '../../src/ports/control-plane';
-import type { ActivationIntent } from '../../src/ports/activation';
+import type { ActivationIntent, ActivationPort } from '../../src/ports/activation';
 import { activationWorker } from '../../src/sources/activation';
 import { advanceTicker } from '../../src/sources/advance-ticker';
 import { certRenewal } from '../../src/sources/cert-renewal';
@@ -240,6 +240,44 @@ describe('activation worker', () => {
         [20_000, 'b@1:LocalActivationCompleted'],
         [30_000, 'a@1:LocalRollbackCompleted'],
       ]);
+    });
+  });
+
+  it('does not hold shutdown for a switch running in its own unit: no outcome, no event, resumed after the restart', () => {
+    scheduler().run(({ hot, flush }) => {
+      // A port waiting on a detached switch: it only ends when told to leave it running.
+      const waiting: ActivationPort = {
+        activate: (_c, _v, o) => NEVER.pipe(takeUntil(o?.leaveRunningOn ?? NEVER)),
+        rollback: (_c, _p, _f, o) => NEVER.pipe(takeUntil(o?.leaveRunningOn ?? NEVER)),
+      };
+      const intents = new BoundedQueue<ActivationIntent>(4);
+      const ctx = context(hot('1m a'));
+      const out: string[] = [];
+      let completed = -1;
+      activationWorker({ port: waiting, manifests: new FakeManifests(), machineId: 'web-01' }, intents, ctx).subscribe({
+        next: (i) => out.push(i.kind === 'HostEvent' ? i.event.kind : i.kind),
+        complete: () => (completed = asyncScheduler.now()),
+      });
+      intents.offer(switchTo('a@1', 'x'));
+      hot('1m a').subscribe(() => intents.close());
+      flush();
+      expect(out).toEqual(['LocalActivationStarted']);
+      expect(completed).toBe(60_000);
+      expect(ctx.logger.lines.map((l) => l.message)).toContain('stopping: the switch goes on in its own unit; it is resumed after the restart');
+    });
+  });
+
+  it('reports a port that ends without an outcome (and without shutdown) as a failed activation', () => {
+    scheduler().run(({ hot, flush }) => {
+      const empty: ActivationPort = { activate: () => EMPTY, rollback: () => EMPTY };
+      const intents = new BoundedQueue<ActivationIntent>(4);
+      const out: string[] = [];
+      activationWorker({ port: empty, manifests: new FakeManifests(), machineId: 'web-01' }, intents, context(hot('1m a'))).subscribe((i) =>
+        out.push(i.kind === 'HostEvent' && i.event.kind === 'LocalActivationFailed' ? `failed:${i.event.stderrTail}` : i.kind === 'HostEvent' ? i.event.kind : i.kind),
+      );
+      intents.offer(switchTo('a@1', 'x'));
+      flush();
+      expect(out).toEqual(['LocalActivationStarted', 'failed:activation pipeline error: pipeline ended without an outcome']);
     });
   });
 

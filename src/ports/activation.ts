@@ -42,6 +42,17 @@ export type RollbackOutcome =
   | { readonly kind: 'Failed'; readonly phase: string; readonly exitCode?: number }
   | { readonly kind: 'PipelineError'; readonly message: string };
 
+export interface PipelineOptions {
+  /**
+   * Shutdown. Once the switch runs detached in its own unit, the pipeline
+   * stops waiting for it when this emits and completes with no outcome: the
+   * switch finishes without the agent (it may be what stopped the agent —
+   * NixOS stops a changed unit before activating), and the record, still
+   * Activating, is resumed after the restart. Earlier phases finish first.
+   */
+  readonly leaveRunningOn?: Observable<unknown>;
+}
+
 export interface ActivationPort {
   /**
    * Runs the forward pipeline for `verified.targetClosure`, which the worker
@@ -51,12 +62,12 @@ export interface ActivationPort {
    * is reported if it finished and waited for if it still runs, not fired
    * again. Never errors.
    */
-  activate(closure: string, verified: VerifiedDispatch, options?: { readonly resumed?: boolean }): Observable<ActivationOutcome>;
+  activate(closure: string, verified: VerifiedDispatch, options?: PipelineOptions & { readonly resumed?: boolean }): Observable<ActivationOutcome>;
   /**
    * Returns the host to `closure`. With proof 'profile-history' the adapter
    * refuses (Failed, nothing run) a closure that is no generation of the
    * system profile; with 'previous-generation' it returns to the newest
    * generation that is not `failedTarget` and reports that closure. Never errors.
    */
-  rollback(closure: string, proof: RollbackProof, failedTarget: string): Observable<RollbackOutcome>;
+  rollback(closure: string, proof: RollbackProof, failedTarget: string, options?: PipelineOptions): Observable<RollbackOutcome>;
 }

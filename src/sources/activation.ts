@@ -14,7 +14,7 @@
 // id; a rollback whose target only the CP named ('profile-history') runs only
 // if the rollout's manifest verifies for this host. A refusal runs nothing
 // and is reported as LocalActivationFailed (the CP sees why), logged as an error.
-import { catchError, concat, concatMap, defaultIfEmpty, defer, map, of, take, type Observable } from 'rxjs';
+import { catchError, concat, concatMap, defaultIfEmpty, defer, EMPTY, map, of, take, tap, type Observable } from 'rxjs';
 import type { Event } from '../codecs/events';
 import type { Timestamp } from '../codecs/timestamp';
 import type { ActivationIntent, ActivationOutcome, ActivationPort, RollbackIntent, RollbackOutcome, SwitchIntent } from '../ports/activation';
@@ -82,15 +82,46 @@ function reverify(deps: ActivationWorkerDeps, rolloutId: string, closure: string
   );
 }
 
+/**
+ * A pipeline's one outcome as an event. Shutdown does not wait for a switch
+ * already running in its own unit: the port stops waiting and completes
+ * empty, no event is made, and the record (still Activating, or owing its
+ * rollback) is resumed after the restart. An empty completion without
+ * shutdown is a broken port and is reported as a pipeline error.
+ */
+type PipelineError = { readonly kind: 'PipelineError'; readonly message: string };
+
+function outcomeOf<O>(
+  ctx: SourceContext,
+  rolloutId: string,
+  closure: string,
+  run: (leaveRunningOn: Observable<unknown>) => Observable<O>,
+  toEvent: (outcome: O | PipelineError, at: Timestamp) => Event,
+): Observable<Event> {
+  return defer(() => {
+    let left = false;
+    const leave$ = ctx.shutdown$.pipe(
+      take(1),
+      tap(() => (left = true)),
+    );
+    return run(leave$).pipe(
+      take(1),
+      catchError((err: unknown) => of<PipelineError>({ kind: 'PipelineError', message: describeError(err) })),
+      defaultIfEmpty(undefined),
+      concatMap((outcome): Observable<Event> => {
+        if (outcome !== undefined) return of(toEvent(outcome, nowOf(ctx.scheduler)));
+        if (!left) return of(toEvent({ kind: 'PipelineError', message: NO_OUTCOME }, nowOf(ctx.scheduler)));
+        ctx.logger.info('stopping: the switch goes on in its own unit; it is resumed after the restart', { rolloutId, closure });
+        return EMPTY;
+      }),
+    );
+  });
+}
+
 function runRollback(deps: ActivationWorkerDeps, intent: RollbackIntent, ctx: SourceContext): Observable<Event> {
   const fire = (): Observable<Event> => {
     ctx.logger.info('rolling back', { rolloutId: intent.rolloutId, to: intent.closure, proof: intent.proof });
-    return defer(() => deps.port.rollback(intent.closure, intent.proof, intent.failedTarget)).pipe(
-      take(1),
-      defaultIfEmpty<RollbackOutcome, RollbackOutcome>({ kind: 'PipelineError', message: NO_OUTCOME }),
-      catchError((err: unknown) => of<RollbackOutcome>({ kind: 'PipelineError', message: describeError(err) })),
-      map((outcome) => rollbackEvent(outcome, nowOf(ctx.scheduler))),
-    );
+    return outcomeOf<RollbackOutcome>(ctx, intent.rolloutId, intent.closure, (leaveRunningOn) => deps.port.rollback(intent.closure, intent.proof, intent.failedTarget, { leaveRunningOn }), rollbackEvent);
   };
   // Only a target the CP alone named needs the rollout verified; the others are the host's own.
   if (intent.proof !== 'profile-history') return fire();
@@ -113,12 +144,7 @@ function runSwitch(deps: ActivationWorkerDeps, intent: SwitchIntent, ctx: Source
       ctx.logger.info('activating', { rolloutId: intent.rolloutId, target: intent.closure });
       return concat(
         defer(() => of<Event>({ kind: 'LocalActivationStarted', startedAt: nowOf(ctx.scheduler), switchMethod: SWITCH_METHOD, seq: 0 })),
-        defer(() => deps.port.activate(intent.closure, r.ok, { resumed: intent.resumed === true })).pipe(
-          take(1),
-          defaultIfEmpty<ActivationOutcome, ActivationOutcome>({ kind: 'PipelineError', message: NO_OUTCOME }),
-          catchError((err: unknown) => of<ActivationOutcome>({ kind: 'PipelineError', message: describeError(err) })),
-          map((outcome) => forwardEvent(outcome, nowOf(ctx.scheduler))),
-        ),
+        outcomeOf<ActivationOutcome>(ctx, intent.rolloutId, intent.closure, (leaveRunningOn) => deps.port.activate(intent.closure, r.ok, { resumed: intent.resumed === true, leaveRunningOn }), forwardEvent),
       );
     }),
   );

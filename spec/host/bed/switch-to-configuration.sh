@@ -9,7 +9,7 @@ action=${1:-}
 # Every step also goes to /run/nixos/switch.log, prefixed with the unit this
 # runs in, for the bed to read (journald's per-unit view is not reliable on
 # hybrid cgroups).
-unit=$(sed -n 's|^1:name=systemd:.*/||p; s|^0::.*/||p' /proc/self/cgroup | head -n 1)
+unit=$(sed -n 's|^[0-9]*:name=systemd:.*/||p; s|^0::.*/||p' /proc/self/cgroup | head -n 1)
 say() { echo "$*"; mkdir -p /run/nixos; echo "${unit:-?}: $*" >> /run/nixos/switch.log; }
 top=$(readlink -f "$0")
 top=${top%/bin/switch-to-configuration}
@@ -22,6 +22,8 @@ case "$action" in
   switch|test) ;;
   *) echo "usage: switch-to-configuration switch|boot|test" >&2; exit 100 ;;
 esac
+pre=$(cat "$top/pre-switch-delay")
+if [ "$pre" != 0 ]; then say "preparing (${pre}s)"; sleep "$pre"; fi
 units=/etc/systemd/system
 added=""
 changed=""
@@ -32,7 +34,9 @@ for f in "$top"/etc/systemd/system/*; do
 done
 # NixOS's default for a changed unit (stopIfChanged): stopped before the
 # activation, started after it — the agent's own unit included.
-for n in $changed; do say "stopping $n"; systemctl stop "$n"; done
+for n in $changed; do
+  say "stopping $n"; t0=$(date +%s%3N); systemctl stop "$n"; say "stopped $n (took $(( $(date +%s%3N) - t0 )) ms)"
+done
 for f in "$top"/etc/systemd/system/*; do
   n=${f##*/}
   cp "$f" "$units/.$n.tmp" && mv -f "$units/.$n.tmp" "$units/$n"

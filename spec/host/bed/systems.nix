@@ -44,9 +44,10 @@ let
 
   # One generation. `status` is what its web service answers (a 500 makes
   # the probe fail); `tags` end up in the agent's unit (a change restarts the
-  # agent); `postRestartDelay` keeps the switch running (and its lock held)
-  # after it restarted the units, as a slow activation script would.
-  systemOf = { label, status ? 200, tags ? cfg.tags, postRestartDelay ? 0 }:
+  # agent); `preSwitchDelay` and `postRestartDelay` keep the switch running
+  # (its lock held) before it stops units and after it restarted them, as a
+  # slow activation would.
+  systemOf = { label, status ? 200, tags ? cfg.tags, preSwitchDelay ? 0, postRestartDelay ? 0 }:
     let
       out = builtins.placeholder "out";
       service = import ../../../nix/agent-service.nix { cfg = cfg // { inherit tags; }; exe = "${agent}/bin/nixfleet-agent"; };
@@ -61,6 +62,7 @@ let
       switch = builtins.readFile ./switch-to-configuration.sh;
       inherit label;
       delay = toString postRestartDelay;
+      preDelay = toString preSwitchDelay;
       args = [ "-c" ''
         set -e
         mkdir -p $out/bin $out/libexec $out/etc/systemd/system
@@ -71,6 +73,7 @@ let
         printf '%s' "$webJs" > $out/libexec/web.js
         printf 'nixfleet-agent.service\nbed-web.service\n' > $out/wanted-by-multi-user
         printf '%s\n' "$delay" > $out/post-restart-delay
+        printf '%s\n' "$preDelay" > $out/pre-switch-delay
         printf '%s\n' "$label" > $out/label
       '' ];
     };
@@ -80,7 +83,7 @@ in
   gen1 = systemOf { label = "gen1"; };
   gen2 = systemOf { label = "gen2"; };
   # The operator changed the agent's own unit: the switch restarts the agent mid-activation.
-  gen2-agent = systemOf { label = "gen2-agent"; tags = cfg.tags ++ [ "gen2" ]; postRestartDelay = 5; };
+  gen2-agent = systemOf { label = "gen2-agent"; tags = cfg.tags ++ [ "gen2" ]; preSwitchDelay = 4; postRestartDelay = 5; };
   gen2-broken = systemOf { label = "gen2-broken"; status = 500; };
   # Pushed to the cache signed by a key the host does not trust.
   untrusted = systemOf { label = "untrusted"; };

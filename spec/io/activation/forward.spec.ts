@@ -2,7 +2,7 @@
 // against a temporary host tree and the stand-in tools.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
+import { firstValueFrom, lastValueFrom, timer, toArray } from 'rxjs';
 import { createNixosActivation, LOCK_HELD_REASON, type ActivationConfigInput } from '../../../src/io/activation';
 import type { ActivationOutcome } from '../../../src/ports/activation';
 import { createNodeProcessPort } from '../../../src/io/process';
@@ -80,6 +80,15 @@ describe('forward pipeline', () => {
     host.behave('systemd-run-fail');
     expect(await activate(target)).toEqual({ kind: 'SwitchFailed', phase: 'systemd-run-fire', exitCode: 1 });
     expect(host.current()).toBe(current);
+  });
+
+  it('stops waiting for the detached switch when told to leave it running (shutdown), and reports nothing', async () => {
+    host.behave('switch-delay', '1');
+    const port = createNixosActivation(host.config());
+    const outcomes = await lastValueFrom(port.activate(target, signedFor(target), { leaveRunningOn: timer(300) }).pipe(toArray()));
+    expect(outcomes).toEqual([]);
+    expect(host.calls()).toContain(`systemd-run --unit=nixfleet-switch --collect -- $T/nix/store/${target}/bin/switch-to-configuration switch`);
+    expect(host.current()).toBe(current); // the switch is still running
   });
 
   it('times out waiting for /run/current-system and reads the unit exit status', async () => {

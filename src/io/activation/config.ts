@@ -1,7 +1,7 @@
 // Every path and tool the activation pipeline touches, so tests and the demo
 // run the real pipeline against a host tree in a temporary directory
 // (docs/activation-and-probes.md lists each option and its default).
-import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, type Observable, type SchedulerLike } from 'rxjs';
 import { DEFAULT_STORE_DIR } from '../../codecs/store-path';
 import { silentLogger, type Logger } from '../../ports/logger';
 import type { ProcessPort } from '../../ports/process';
@@ -43,6 +43,12 @@ export interface ActivationConfig {
   readonly logger: Logger;
   /** Checked on every call, as upstream checks on every intent (reference §8.6). */
   readonly testMode: () => boolean;
+  /**
+   * Per call (set by the port, not configured): once a switch runs in its
+   * own unit, waiting for it stops when this emits — the switch goes on
+   * without the agent and a restart resumes the record.
+   */
+  readonly leaveRunningOn?: Observable<unknown>;
 }
 
 export type ActivationConfigInput = Partial<Omit<ActivationConfig, 'tools'>> & { readonly tools?: Partial<ActivationTools> };

@@ -2,7 +2,7 @@
 // realise, set the profile, read the pre-switch closure, fire (or defer to
 // the next boot), verify poll, self-correct the profile.
 import * as E from 'fp-ts/Either';
-import { catchError, concatMap, defer, map, of, type Observable } from 'rxjs';
+import { catchError, concatMap, defer, map, NEVER, type Observable, of, takeUntil } from 'rxjs';
 import { storePathOf } from '../../codecs/store-path';
 import type { ActivationOutcome } from '../../ports/activation';
 import type { VerifiedDispatch } from '../../ports/manifests';
@@ -133,6 +133,7 @@ function poll(cfg: ActivationConfig, closure: string, storePath: string, previou
     budgetMs: cfg.pollBudgetMs,
     scheduler: cfg.scheduler,
   }).pipe(
+    takeUntil(cfg.leaveRunningOn ?? NEVER),
     concatMap((outcome): Observable<ActivationOutcome> => {
       switch (outcome.kind) {
         case 'Settled':

@@ -1,14 +1,18 @@
 // The NixOS ActivationPort (reference agent-runtime.md §11, Linux backend).
 import type { ActivationPort } from '../../ports/activation';
-import { activationConfig, type ActivationConfigInput } from './config';
+import type { Observable } from 'rxjs';
+import { activationConfig, type ActivationConfig, type ActivationConfigInput } from './config';
 import { activate } from './forward';
 import { rollback } from './rollback';
+
+const withLeave = (cfg: ActivationConfig, leaveRunningOn: Observable<unknown> | undefined): ActivationConfig =>
+  leaveRunningOn === undefined ? cfg : { ...cfg, leaveRunningOn };
 
 export function createNixosActivation(input: ActivationConfigInput = {}): ActivationPort {
   const cfg = activationConfig(input);
   return {
-    activate: (closure, verified, options) => activate(cfg, closure, verified, options?.resumed === true),
-    rollback: (closure, proof, failedTarget) => rollback(cfg, closure, proof, failedTarget),
+    activate: (closure, verified, options) => activate(withLeave(cfg, options?.leaveRunningOn), closure, verified, options?.resumed === true),
+    rollback: (closure, proof, failedTarget, options) => rollback(withLeave(cfg, options?.leaveRunningOn), closure, proof, failedTarget),
   };
 }
 

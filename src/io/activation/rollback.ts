@@ -5,7 +5,7 @@
 // last-good closure itself, then that closure's own switch-to-configuration
 // runs detached and the verify poll waits for it (reference §11.3 otherwise).
 import * as E from 'fp-ts/Either';
-import { catchError, concatMap, map, of, type Observable } from 'rxjs';
+import { catchError, concatMap, map, NEVER, type Observable, of, takeUntil } from 'rxjs';
 import { storePathOf } from '../../codecs/store-path';
 import type { RollbackProof } from '../../codecs/intent';
 import type { RollbackOutcome } from '../../ports/activation';
@@ -97,6 +97,7 @@ function poll(cfg: ActivationConfig, closure: string, storePath: string): Observ
     budgetMs: cfg.pollBudgetMs,
     scheduler: cfg.scheduler,
   }).pipe(
+    takeUntil(cfg.leaveRunningOn ?? NEVER),
     concatMap((outcome): Observable<RollbackOutcome> => {
       if (outcome.kind === 'Settled')
         return selfCorrectProfile(cfg, storePath).pipe(map((): RollbackOutcome => ({ kind: 'FiredAndPolled', revertedTo: closure })));
