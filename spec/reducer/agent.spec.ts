@@ -1,7 +1,7 @@
 // The agent reducer around step(): seq assignment, held dispatches, and the
 // snapshot rules (reference agent-runtime.md §5), table by table.
 import type { HostRolloutSnapshot } from '../../src/codecs/host-state';
-import { agentStep, initialAgentState, type AgentEffect, type AgentState } from '../../src/reducer';
+import { agentStep, HELD_EVENT_CAPACITY, initialAgentState, type AgentEffect, type AgentState } from '../../src/reducer';
 import { manifestSet } from '../fakes/ports';
 import { at, t0, verifiedDispatch } from '../support/fixtures';
 
@@ -70,6 +70,39 @@ describe('agentStep: host events', () => {
   });
 });
 
+describe('agentStep: events before the first policy (after a restart)', () => {
+  // A record restored from the store, before the first manifest poll.
+  const restored = (): AgentState => {
+    const { manifests: _dropped, ...base } = agentStep(withPolicy(), activate, at(1)).state;
+    return base;
+  };
+  const completed = { kind: 'LocalActivationCompleted', observedCurrentClosure: 't', exitCode: 0, completedAt: at(3), seq: 0 } as const;
+
+  it('holds an activation outcome and applies it, in order, when the policy arrives: a resumed switch is reported', () => {
+    const started = agentStep(restored(), { kind: 'HostEvent', rolloutId: 'stable@r1', event: { kind: 'LocalActivationStarted', startedAt: at(2), switchMethod: 'switch-to-configuration', seq: 0 } }, at(2));
+    const held = agentStep(started.state, { kind: 'HostEvent', rolloutId: 'stable@r1', event: completed }, at(3));
+    expect(held.state.heldEvents.map((h) => h.event.kind)).toEqual(['LocalActivationStarted', 'LocalActivationCompleted']);
+    expect(held.state.hosts['stable@r1']?.state).toBe('Activating');
+    expect(held.effects).toEqual([expect.objectContaining({ kind: 'Log', level: 'info', message: 'rollout policy not cached yet; event held until the next manifest refresh' })]);
+    const r = agentStep(held.state, { kind: 'ManifestSetUpdated', manifests: manifestSet() }, at(4));
+    expect(r.state.heldEvents).toEqual([]);
+    expect(r.state.hosts['stable@r1']).toMatchObject({ state: 'Soaking', lastEventSeq: 3 });
+    expect(r.effects.filter((e) => e.kind === 'LocalEmitEvent').map((e) => (e.kind === 'LocalEmitEvent' ? `${e.payload.kind}#${e.payload.seq}` : ''))).toEqual(['ActivationStarted#2', 'ActivationCompleted#3']);
+  });
+  it('drops probe events at DEBUG: the probes are primed again when the policy arrives', () => {
+    const r = agentStep(restored(), { kind: 'HostEvent', rolloutId: 'stable@r1', event: { kind: 'LocalProbeTopologyDeclared', probes: [], declaredAt: at(1), seq: 0 } }, at(2));
+    expect(r.state.heldEvents).toEqual([]);
+    expect(r.effects).toEqual([expect.objectContaining({ kind: 'Log', level: 'debug' })]);
+  });
+  it('keeps at most HELD_EVENT_CAPACITY, dropping the oldest with an ERROR', () => {
+    let s = restored();
+    for (let i = 0; i < HELD_EVENT_CAPACITY; i++) s = agentStep(s, { kind: 'HostEvent', rolloutId: 'stable@r1', event: completed }, at(3)).state;
+    const r = agentStep(s, { kind: 'HostEvent', rolloutId: 'stable@r1', event: completed }, at(3));
+    expect(r.state.heldEvents).toHaveLength(HELD_EVENT_CAPACITY);
+    expect(r.effects).toContainEqual(expect.objectContaining({ kind: 'Log', level: 'error', message: 'held event dropped: too many events without a policy' }));
+  });
+});
+
 describe('agentStep: resuming after a restart', () => {
   it('fires the switch again for an Activating record, the rollback for a Failed one that owes it', () => {
     const base = agentStep(withPolicy(), activate, at(1)).state;
@@ -83,6 +116,15 @@ describe('agentStep: resuming after a restart', () => {
       { kind: 'LocalFireSwitch', rolloutId: 'stable@r1', target: 't', intent: activate.intent, resumed: true },
       { kind: 'LocalFireRollbackTo', rolloutId: 'stable@r2', closure: 'p', failedTarget: 't', proof: 'own-record' },
     ]);
+  });
+});
+
+describe('agentStep: a resumed switch whose start was reported', () => {
+  it('is marked started, so ActivationStarted is not reported twice', () => {
+    const base = agentStep(withPolicy(), activate, at(1)).state;
+    const started = { ...base.hosts['stable@r1']!, activationStartedAt: at(2), lastEventSeq: 2 };
+    const r = agentStep({ ...base, hosts: { 'stable@r1': started } }, { kind: 'ResumeInterrupted' }, at(5));
+    expect(r.effects.filter((e) => e.kind !== 'Log')).toEqual([{ kind: 'LocalFireSwitch', rolloutId: 'stable@r1', target: 't', intent: activate.intent, resumed: true, started: true }]);
   });
 });
 

@@ -267,6 +267,18 @@ describe('activation worker', () => {
     });
   });
 
+  it('a resumed switch whose start was reported before the restart reports only its outcome', () => {
+    scheduler().run(({ hot, flush }) => {
+      const port = new FakeActivation(asyncScheduler);
+      const intents = new BoundedQueue<ActivationIntent>(4);
+      const out: string[] = [];
+      activationWorker({ port, manifests: new FakeManifests(), machineId: 'web-01' }, intents, context(hot('1m a'))).subscribe((i) => out.push(i.kind === 'HostEvent' ? i.event.kind : i.kind));
+      intents.offer({ rolloutId: 'a@1', closure: 'x', rollback: false, signed: { targetClosure: 'x', signedAt: fromEpochMillis(0) }, resumed: true, started: true });
+      flush();
+      expect(out).toEqual(['LocalActivationCompleted']);
+    });
+  });
+
   it('reports a port that ends without an outcome (and without shutdown) as a failed activation', () => {
     scheduler().run(({ hot, flush }) => {
       const empty: ActivationPort = { activate: () => EMPTY, rollback: () => EMPTY };

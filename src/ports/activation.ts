@@ -13,6 +13,8 @@ export interface SwitchIntent {
   readonly signed: SignedIntent;
   /** Fired again after a restart: the earlier switch may have finished or still be running. */
   readonly resumed?: boolean;
+  /** Its ActivationStarted was reported before the restart: not reported again. */
+  readonly started?: boolean;
 }
 
 /** A return to `closure` after `failedTarget` failed. */

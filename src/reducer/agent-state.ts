@@ -27,8 +27,11 @@ export type ReducerInput =
 
 export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
 
-/** step()'s LocalFireSwitch, let through only with the signed intent it fires; `resumed` after a restart. */
-export type FireSwitch = EffectOf<'LocalFireSwitch'> & { readonly intent: SignedIntent; readonly resumed?: true };
+/**
+ * step()'s LocalFireSwitch, let through only with the signed intent it fires;
+ * `resumed` after a restart, `started` when its ActivationStarted was already reported.
+ */
+export type FireSwitch = EffectOf<'LocalFireSwitch'> & { readonly intent: SignedIntent; readonly resumed?: true; readonly started?: true };
 /** step()'s LocalFireRollbackTo, with how the target is known to have run here. */
 export type FireRollback = EffectOf<'LocalFireRollbackTo'> & { readonly failedTarget: string; readonly proof: RollbackProof };
 
@@ -50,6 +53,13 @@ export interface AgentState {
   readonly seqFloors: Readonly<Record<string, number>>;
   /** Dispatches waiting for the first policy, oldest first. */
   readonly held: readonly DispatchInput[];
+  /** Activation and rollback outcomes that arrived before the first policy, oldest first. */
+  readonly heldEvents: readonly HeldEvent[];
+}
+
+export interface HeldEvent {
+  readonly rolloutId: string;
+  readonly event: Event;
 }
 
 export interface AgentTransition {
@@ -60,6 +70,13 @@ export interface AgentTransition {
 // A dispatch normally waits seconds for the first manifest poll; more than a
 // handful held at once means the fleet has no usable policy. Oldest go first.
 export const HELD_DISPATCH_CAPACITY = 8;
+
+// An activation resumed after a restart can end before the first manifest
+// poll has produced a policy; its outcome must wait, not be dropped (the
+// switch is not run again). A rollout makes at most 3 such events (started,
+// outcome, rollback outcome) and a host has one or two live rollouts, so 16
+// is ample; more means no policy is coming. Oldest go first, with an ERROR.
+export const HELD_EVENT_CAPACITY = 16;
 
 // Terminal records accept no events; keeping the newest few serves `status`
 // and late duplicates. One rollout per release per channel, so 64 is months.
@@ -83,7 +100,7 @@ export function initialAgentState(
   hosts: Readonly<Record<string, HostRolloutState>> = {},
   intents: Readonly<Record<string, SignedIntent>> = {},
 ): AgentState {
-  return { hosts, intents, seqFloors, held: [] };
+  return { hosts, intents, seqFloors, held: [], heldEvents: [] };
 }
 
 export const log = (level: LogLevelName, message: string, fields: Readonly<Record<string, unknown>> = {}): AgentEffect => ({

@@ -23,6 +23,7 @@ import type { ManifestSet } from './manifest-set';
 import {
   admitLive,
   HELD_DISPATCH_CAPACITY,
+  HELD_EVENT_CAPACITY,
   log,
   own,
   pruneTerminal,
@@ -125,8 +126,26 @@ function hostEvent(state: AgentState, rolloutId: string, event: Event, now: Time
   const existing = own(state.hosts, rolloutId);
   if (existing === undefined) return { state, effects: [log('warn', 'HostEvent for unknown rollout; dropped', { rolloutId, event: event.kind })] };
   const policy = resolvePolicy(state.manifests, existing.channel);
-  if (policy === undefined) return { state, effects: [log('warn', 'rollout policy not cached yet; event dropped', { rolloutId, event: event.kind })] };
+  if (policy === undefined) return withoutPolicy(state, rolloutId, event);
   return applyStep(state, existing, event, policy, now, config);
+}
+
+// Probe events are made again: the probes are primed anew when the first policy arrives.
+const REPRODUCIBLE = new Set<Event['kind']>(['LocalProbeTopologyDeclared', 'LocalProbeObservedFirst', 'LocalProbeResult', 'LocalProbeFailureFirst', 'LocalSustainedFailureCrossed', 'LocalConvergedReached']);
+
+/**
+ * An event for a record whose policy is not known yet (after a restart,
+ * before the first manifest poll). Probe and soak events are dropped (they
+ * are made again); an activation or rollback outcome is held until a policy
+ * arrives — its switch will not run again, so nothing else would report it.
+ */
+function withoutPolicy(state: AgentState, rolloutId: string, event: Event): AgentTransition {
+  if (REPRODUCIBLE.has(event.kind)) return { state, effects: [log('debug', 'rollout policy not cached yet; event dropped (made again once it is)', { rolloutId, event: event.kind })] };
+  const kept = state.heldEvents.slice(Math.max(0, state.heldEvents.length - (HELD_EVENT_CAPACITY - 1)));
+  const effects: AgentEffect[] = [log('info', 'rollout policy not cached yet; event held until the next manifest refresh', { rolloutId, event: event.kind })];
+  const lost = state.heldEvents[0];
+  if (kept.length < state.heldEvents.length && lost !== undefined) effects.push(log('error', 'held event dropped: too many events without a policy', { rolloutId: lost.rolloutId, event: lost.event.kind }));
+  return { state: { ...state, heldEvents: [...kept, { rolloutId, event }] }, effects };
 }
 
 /**
@@ -217,8 +236,11 @@ export function agentStep(
       );
     }
     case 'ManifestSetUpdated': {
-      const refreshed: AgentState = { ...state, manifests: input.manifests, held: [] };
-      const retry = state.held.map((h) => (s: AgentState) => dispatch(s, h, now, config));
+      const refreshed: AgentState = { ...state, manifests: input.manifests, held: [], heldEvents: [] };
+      const retry = [
+        ...state.held.map((h) => (s: AgentState) => dispatch(s, h, now, config)),
+        ...state.heldEvents.map((h) => (s: AgentState) => hostEvent(s, h.rolloutId, h.event, now, config)),
+      ];
       // Every poll (30 s) refreshes the set; only a change is news for an operator.
       const changed = state.manifests === undefined || JSON.stringify(state.manifests) !== JSON.stringify(input.manifests);
       const effects: AgentEffect[] = [

@@ -55,7 +55,7 @@ export function resume(state: AgentState): AgentTransition {
       effects.push(log('warn', 'not resuming: this agent accepted no signed dispatch for the rollout (the record comes from the control plane)', { rolloutId: h.rolloutId, state: h.state }));
     } else if (h.state === 'Activating') {
       const g = guardSwitch(intent, { kind: 'LocalFireSwitch', rolloutId: h.rolloutId, target: h.targetClosure });
-      if ('ok' in g) effects.push(log('warn', 'resuming an interrupted activation', { rolloutId: h.rolloutId, target: h.targetClosure }), { ...g.ok, resumed: true });
+      if ('ok' in g) effects.push(log('info', 'resuming an interrupted activation', { rolloutId: h.rolloutId, target: h.targetClosure }), { ...g.ok, resumed: true, ...(h.activationStartedAt !== undefined ? { started: true as const } : {}) });
       else effects.push(log('error', 'not resuming an interrupted activation', { rolloutId: h.rolloutId, reason: g.refused }));
     } else if (h.currentClosureAtDispatch !== undefined) {
       const rollback = guardRollback(h, intent, { kind: 'LocalFireRollbackTo', rolloutId: h.rolloutId, closure: h.currentClosureAtDispatch });

@@ -22,7 +22,7 @@ export interface IntentSinkDeps {
 export function applyActivationEffect(deps: IntentSinkDeps, effect: FireSwitch | FireRollback): void {
   const intent: ActivationIntent =
     effect.kind === 'LocalFireSwitch'
-      ? { rolloutId: effect.rolloutId, closure: effect.target, rollback: false, signed: effect.intent, ...(effect.resumed === true ? { resumed: true } : {}) }
+      ? { rolloutId: effect.rolloutId, closure: effect.target, rollback: false, signed: effect.intent, ...(effect.resumed === true ? { resumed: true } : {}), ...(effect.started === true ? { started: true } : {}) }
       : { rolloutId: effect.rolloutId, closure: effect.closure, rollback: true, failedTarget: effect.failedTarget, proof: effect.proof };
   if (deps.offer(intent)) return;
   const fields = { rolloutId: intent.rolloutId, closure: intent.closure, capacity: deps.capacity };

@@ -142,8 +142,10 @@ function runSwitch(deps: ActivationWorkerDeps, intent: SwitchIntent, ctx: Source
         return of(refusedEvent(r.refused, nowOf(ctx.scheduler)));
       }
       ctx.logger.info('activating', { rolloutId: intent.rolloutId, target: intent.closure });
+      // A resumed switch whose start was reported reports only its outcome.
+      const started: Observable<Event> = intent.started === true ? EMPTY : defer(() => of<Event>({ kind: 'LocalActivationStarted', startedAt: nowOf(ctx.scheduler), switchMethod: SWITCH_METHOD, seq: 0 }));
       return concat(
-        defer(() => of<Event>({ kind: 'LocalActivationStarted', startedAt: nowOf(ctx.scheduler), switchMethod: SWITCH_METHOD, seq: 0 })),
+        started,
         outcomeOf<ActivationOutcome>(ctx, intent.rolloutId, intent.closure, (leaveRunningOn) => deps.port.activate(intent.closure, r.ok, { resumed: intent.resumed === true, leaveRunningOn }), forwardEvent),
       );
     }),
