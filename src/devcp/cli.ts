@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/Either';
 import { asyncScheduler } from 'rxjs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { humanSecs, withHelp, type HelpSections } from '../cli/help';
 import { fromEpochMillis } from '../codecs/timestamp';
 import { parseHostKey } from '../io/enroll/host-key';
 import { parseOpenSshEd25519 } from '../io/enroll/openssh';
@@ -66,26 +67,42 @@ const minutes = (v: string): number => {
   return n;
 };
 
+const DEV_CP_HELP: HelpSections = {
+  examples: [
+    [
+      'A CP for one host, a rollout opened at start; it prints the agent command line',
+      ['ssh-keygen -t ed25519 -N "" -f ./web-01', 'nixfleet-agent dev-cp --state-dir ./cp --host web-01=./web-01.pub \\', '  --release web-01=5x2q0jv8m9c1ryd7kz4h6w3lnbf0a8sg-nixos-system-web-01'].join('\n'),
+    ],
+    ['The URL and files as one JSON line, for a script', 'nixfleet-agent dev-cp --state-dir ./cp --host web-01=./web-01.pub --json'],
+  ],
+  exitCodes: [
+    [EXIT_OK, 'stopped by SIGTERM or SIGINT; or --help'],
+    [EXIT_FAILURE, 'could not start: a --host key file that is not a key, an unusable state directory, a --release the fleet refuses; one line on stderr'],
+    [EXIT_USAGE, 'usage error: an unknown flag or a bad value'],
+  ],
+};
+
 function command(io: CliIo): Command {
-  return new Command('nixfleet-agent dev-cp')
+  const secs = (n: number) => humanSecs(n);
+  return withHelp(new Command('nixfleet-agent dev-cp'), DEV_CP_HELP)
     .description('Development control plane: HTTPS with mTLS on 127.0.0.1, its own fleet CA and CI release key, enrollment, dispatch, events.')
-    .addOption(new Option('--port <n>', 'TCP port on 127.0.0.1 (0 = any free port)').argParser(integer('--port', 0)).default(0))
-    .addOption(new Option('--state-dir <dir>', 'keys, CA, trust.json, tokens and state (default: a new temporary directory)'))
-    .addOption(new Option('--host <name=file>', 'declare a host: its OpenSSH public key file (or host private key); repeatable').argParser(pair('--host')).default([]))
+    .addOption(new Option('--port <n>', 'TCP port on 127.0.0.1').argParser(integer('--port', 0)).default(0, '0, any free port'))
+    .addOption(new Option('--state-dir <dir>', 'keys, CA, trust.json, tokens and state').default(undefined, 'a new temporary directory'))
+    .addOption(new Option('--host <name=file>', 'declare a host: its OpenSSH public key file (or host private key); repeatable').argParser(pair('--host')).default([], 'none'))
     .addOption(new Option('--channel <name>', 'channel of the declared hosts').default(DEFAULT_CHANNEL))
-    .addOption(new Option('--release <host=closure>', 'open a rollout at start with this closure (store path basename); repeatable').argParser(pair('--release')).default([]))
+    .addOption(new Option('--release <host=closure>', 'open a rollout at start with this closure (store path basename); repeatable').argParser(pair('--release')).default([], 'none'))
     .addOption(new Option('--on-health-failure <policy>', 'policy of the rollout opened by --release').choices(['halt', 'rollback-and-halt']).default('rollback-and-halt'))
-    .addOption(new Option('--soak-minutes <n>', 'soak of the rollout opened by --release (fractions allowed)').argParser(minutes).default(DEFAULT_SOAK_MINUTES))
+    .addOption(new Option('--soak-minutes <n>', 'soak of the rollout opened by --release (fractions allowed)').argParser(minutes).default(DEFAULT_SOAK_MINUTES, `${DEFAULT_SOAK_MINUTES} min`))
     .addOption(new Option('--cn-suffix <suffix>', 'issued certificates get CN agent-<host>.<suffix>').default('fleet.lab.internal'))
     .addOption(new Option('--bare-cn', 'issue certificates with the bare host name as CN').default(false))
-    .addOption(new Option('--cert-validity-secs <n>', 'validity of issued agent certificates (>= 60)').argParser(integer('--cert-validity-secs', 60)).default(DEVCP_DEFAULTS.certValiditySecs))
-    .addOption(new Option('--token-ttl-secs <n>', 'lifetime of the bootstrap tokens written at start').argParser(integer('--token-ttl-secs', 1)).default(DEFAULT_TOKEN_TTL_SECS))
+    .addOption(new Option('--cert-validity-secs <n>', 'validity of issued agent certificates (>= 60)').argParser(integer('--cert-validity-secs', 60)).default(DEVCP_DEFAULTS.certValiditySecs, secs(DEVCP_DEFAULTS.certValiditySecs)))
+    .addOption(new Option('--token-ttl-secs <n>', 'lifetime of the bootstrap tokens written at start').argParser(integer('--token-ttl-secs', 1)).default(DEFAULT_TOKEN_TTL_SECS, secs(DEFAULT_TOKEN_TTL_SECS)))
     .addOption(new Option('--empty-database', 'forget records, burnt nonces and the event log from a previous run (keys, CA and fleet stay)').default(false))
     .addOption(new Option('--allow-unlisted-nonces', 'accept valid tokens this CP did not mint (no nonce allowlist)').default(false))
     .addOption(new Option('--strict', 'answer 400 to requests without X-Nixfleet-Protocol (upstream --strict)').default(false))
-    .addOption(new Option('--replan-interval-secs <n>', 're-offer Pending dispatches this often').argParser(integer('--replan-interval-secs', 1)).default(DEVCP_DEFAULTS.replanIntervalMs / 1000))
-    .addOption(new Option('--resign-interval-secs <n>', 're-sign fleet.resolved and manifests this often').argParser(integer('--resign-interval-secs', 1)).default(DEVCP_DEFAULTS.resignIntervalMs / 1000))
-    .addOption(new Option('--log-level <level>', 'debug, info, warn or error').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .addOption(new Option('--replan-interval-secs <n>', 're-offer Pending dispatches this often').argParser(integer('--replan-interval-secs', 1)).default(DEVCP_DEFAULTS.replanIntervalMs / 1000, secs(DEVCP_DEFAULTS.replanIntervalMs / 1000)))
+    .addOption(new Option('--resign-interval-secs <n>', 're-sign fleet.resolved and manifests this often').argParser(integer('--resign-interval-secs', 1)).default(DEVCP_DEFAULTS.resignIntervalMs / 1000, secs(DEVCP_DEFAULTS.resignIntervalMs / 1000)))
+    .addOption(new Option('--log-level <level>', 'lowest level logged (to stderr)').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .addOption(new Option('--json', 'print the URL and paths as one JSON line').default(false))
     .helpOption('-h, --help', 'show this help')
     .exitOverride()
