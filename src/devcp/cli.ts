@@ -6,18 +6,18 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as E from 'fp-ts/Either';
 import { asyncScheduler } from 'rxjs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { humanSecs, withHelp, type HelpSections } from '../cli/help';
 import { fromEpochMillis } from '../codecs/timestamp';
-import { parseHostKey } from '../io/enroll/host-key';
-import { parseOpenSshEd25519 } from '../io/enroll/openssh';
+import { escapeControl } from '../codecs/escape';
+import { errorMessage } from '../io/process/error-message';
 import { createLogger } from '../io/log';
 import type { ReleaseResult } from './core';
 import { DEVCP_DEFAULTS, startDevCp, type DevCp } from './dev-cp';
-import { DEFAULT_CHANNEL, DEFAULT_SOAK_MINUTES, type HostDecl } from './fleet';
-import { sshPublicLineOf } from './pki';
+import { DEFAULT_CHANNEL, DEFAULT_SOAK_MINUTES, hostDeclProblem, type HostDecl } from './fleet';
+import { readHostKeyFile } from './host-keys';
+import { agentCommandLine, summaryText, type Summary } from './summary';
 import { DEFAULT_TOKEN_TTL_SECS } from './tokens';
 
 export const EXIT_OK = 0;
@@ -109,29 +109,6 @@ function command(io: CliIo): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 }
 
-// A public key file is one line; a host key a few hundred bytes.
-const MAX_KEY_FILE_BYTES = 64 * 1024;
-
-/** `ssh-ed25519 …` line from a public key file, or derived from an OpenSSH / PKCS#8 private key. */
-export async function publicLineFromFile(file: string): Promise<string> {
-  const st = await fs.stat(file);
-  if (st.size > MAX_KEY_FILE_BYTES) throw new Error(`${file}: ${st.size} bytes is not a key file`);
-  const text = await fs.readFile(file, 'utf8');
-  if (text.includes('-----BEGIN OPENSSH PRIVATE KEY-----')) {
-    const k = parseOpenSshEd25519(text);
-    if (E.isLeft(k)) throw new Error(`${file}: ${k.left}`);
-    return sshPublicLineOf(k.right.publicRaw, k.right.comment);
-  }
-  if (text.includes('-----BEGIN')) {
-    const k = parseHostKey(text);
-    if (E.isLeft(k)) throw new Error(`${file}: ${k.left}`);
-    return sshPublicLineOf(k.right.publicRaw, '');
-  }
-  const line = text.split('\n').find((l) => l.trim() !== '');
-  if (line === undefined) throw new Error(`${file}: empty`);
-  return line.trim();
-}
-
 export interface StartedCli {
   readonly devCp: DevCp;
   readonly stateDir: string;
@@ -151,10 +128,28 @@ export async function startDevCpCli(args: readonly string[], io: CliIo): Promise
     throw e;
   }
   const logger = createLogger({ level: opts.logLevel, format: 'text', clock: () => fromEpochMillis(asyncScheduler.now()), write: (l) => io.stderr(`${l}\n`), name: 'nixfleet-dev-cp' });
+  const fail = (e: unknown) => {
+    // One line: a key parser's reason may carry a line break.
+    io.stderr(`${escapeControl(`dev-cp: ${errorMessage(e)}`)}\n`);
+    return { kind: 'exit' as const, code: EXIT_FAILURE };
+  };
+  // Every --host is checked before anything is written (not even a temp dir).
+  const hosts: HostDecl[] = [];
+  const privateKeys: Record<string, string | undefined> = {};
+  for (const [name, file] of opts.host) {
+    try {
+      const key = await readHostKeyFile(file);
+      const decl = { name, pubkey: key.pubkey, channel: opts.channel };
+      const problem = hostDeclProblem(decl);
+      if (problem !== undefined) throw new Error(problem);
+      hosts.push(decl);
+      privateKeys[name] = key.privateKeyFile;
+    } catch (e) {
+      return fail(new Error(`--host ${name}=${file}: ${errorMessage(e)}; nothing was written`, { cause: e }));
+    }
+  }
   try {
     const stateDir = opts.stateDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'nixfleet-dev-cp-')));
-    const hosts: HostDecl[] = [];
-    for (const [name, file] of opts.host) hosts.push({ name, pubkey: await publicLineFromFile(file), channel: opts.channel });
     const devCp = await startDevCp({
       hosts,
       stateDir,
@@ -184,35 +179,27 @@ export async function startDevCpCli(args: readonly string[], io: CliIo): Promise
         throw e;
       }
     }
-    const files = devCp.files;
-    const summary = {
+    const caCert = path.join(stateDir, 'ca.pem');
+    const trust = path.join(stateDir, 'trust.json');
+    const summary: Summary = {
       url: devCp.url,
       stateDir,
-      caCert: files?.caCert,
-      trust: files?.trust,
-      adminToken: files?.adminToken,
+      caCert,
+      trust,
+      adminToken: devCp.files?.adminToken,
       tokens,
-      ...(rollout !== undefined ? { rolloutId: rollout.rolloutId } : {}),
+      agents: Object.fromEntries(
+        Object.entries(tokens).map(([host, token]) => [host, agentCommandLine({ url: devCp.url, host, caCert, trust, token, clientKey: privateKeys[host], stateDir })]),
+      ),
+      ...(rollout !== undefined ? { rolloutId: rollout.rolloutId, rolloutHosts: rollout.hosts.map((x) => x.hostname) } : {}),
     };
-    if (opts.json) io.stdout(JSON.stringify(summary) + '\n');
-    else {
-      const lines = [
-        'nixfleet dev control plane',
-        `  url          ${devCp.url}`,
-        `  ca cert      ${summary.caCert ?? '-'}`,
-        `  trust.json   ${summary.trust ?? '-'}`,
-        ...Object.entries(tokens).map(([h, f]) => `  token        ${f}  (${h})`),
-        `  admin token  ${summary.adminToken ?? '-'}`,
-        `  state dir    ${stateDir}`,
-        ...(rollout !== undefined ? [`  rollout      ${rollout.rolloutId}  (${rollout.hosts.map((x) => x.hostname).join(', ')})`] : []),
-        'running; stop with SIGTERM or SIGINT',
-      ];
-      io.stdout(lines.join('\n') + '\n');
-    }
+    if (opts.json) {
+      const { rolloutHosts: _hosts, ...json } = summary;
+      io.stdout(JSON.stringify(json) + '\n');
+    } else io.stdout(summaryText(summary));
     return { kind: 'running', devCp, stateDir, tokens, rollout };
   } catch (e) {
-    io.stderr(`dev-cp: ${e instanceof Error ? e.message : String(e)}\n`);
-    return { kind: 'exit', code: EXIT_FAILURE };
+    return fail(e);
   }
 }
 
