@@ -8,7 +8,7 @@ import type { ControlPlanePort, DeliveryOutcome, Dispatch, DispatchAnswer, Heart
 import type { ManifestSet } from '../src/ports/manifests';
 import type { ProbeDeclaration } from '../src/ports/probes';
 import type { DeadLetter, Enqueued, EnqueueRequest, OutboundQueuePort, QueuedEvent, QueueStats } from '../src/ports/store';
-import { inMemoryPorts, policyOf, probe as probeOf, SharedMirror } from '../src/testing';
+import { inMemoryPorts, policyOf, probe as probeOf, SeqCounters, SharedMirror } from '../src/testing';
 import type { RolloutHost } from '../src/devcp/mirror';
 import type { AgentPorts } from '../src/streams';
 
@@ -17,28 +17,6 @@ export { manifestSet, MirrorCp } from '../src/testing';
 export const policy = (onHealthFailure: RolloutPolicy['onHealthFailure'] = 'halt'): RolloutPolicy => policyOf(onHealthFailure);
 
 export const probe = (name: string, intervalSeconds = 5): ProbeDeclaration => probeOf(name, 'enforce', intervalSeconds);
-
-/** Per-rollout seq counters (never reused, a floor only raises them) and row ids: what both bench queues share. */
-abstract class SeqCounters {
-  private readonly counters = new Map<string, number>();
-  private nextId = 1;
-
-  protected assign(req: EnqueueRequest): { id: number; seq: number } {
-    const seq = Math.max((this.counters.get(req.rolloutId) ?? 0) + 1, req.seqAtLeast ?? 0);
-    this.counters.set(req.rolloutId, seq);
-    return { id: this.nextId++, seq };
-  }
-  raiseSeqFloor(rolloutId: string, lastSeq: number): Observable<number> {
-    return defer(() => {
-      const v = Math.max(this.counters.get(rolloutId) ?? 0, lastSeq);
-      this.counters.set(rolloutId, v);
-      return of(v);
-    });
-  }
-  lastSeq(rolloutId: string): Observable<number> {
-    return defer(() => of(this.counters.get(rolloutId) ?? 0));
-  }
-}
 
 /** The outbound queue's contract (per-rollout seq, never reused; FIFO), without a history. */
 export class LeanQueue extends SeqCounters implements OutboundQueuePort {

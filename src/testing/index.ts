@@ -3,7 +3,7 @@
 // it was asked), a virtual clock, the dev CP's mirror as an in-memory
 // control plane, and a runner for a whole fleet (README "Embedding").
 export { FakeActivation, FakeCert, FakeControlPlane, FakeHost, FakeManifests, FakeProbes, manifestSet, MemoryLogger, policyOf, probe, type Call, type LogLine } from './fakes';
-export { MemoryQueue } from './memory-queue';
+export { MemoryQueue, SeqCounters } from './memory-queue';
 export { MirrorCp, SharedMirror, type Outcome } from './mirror';
 export { VirtualClock } from './virtual-clock';
 export { inMemoryPorts, virtualFleet, type FleetAgent, type FleetOptions, type InMemoryPortOptions, type InMemoryPorts, type ProbeRun, type VirtualFleet } from './fleet';
