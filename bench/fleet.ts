@@ -3,12 +3,14 @@
 //
 // The control plane here is the development CP's in-process mirror
 // (src/devcp/mirror.ts), not its HTTPS server: every agent's ControlPlanePort
-// is a bench adapter (bench/ports.ts MirrorCp) whose long-poll is answered
+// is the testing entry's MirrorCp (src/testing/mirror.ts), whose long-poll is answered
 // from the mirror's pendingDispatches and whose event POSTs are decoded with
 // the wire codec and ingested into the one shared mirror. So the row measures
 // the 1,000 agent graphs plus the mirror, with no sockets, TLS or JSON over
-// HTTP in between. All graphs share one virtual clock (bench/virtual-clock.ts)
-// and run as fast as the CPU allows.
+// HTTP in between. All graphs share one virtual clock (src/testing/virtual-clock.ts)
+// and run as fast as the CPU allows: the fleet is the testing entry's
+// virtualFleet runner, with queues that keep no history and a mirror that
+// times itself (bench/ports.ts).
 //
 // Rollout: the mirror opens one rollout for every host (all at once); each
 // agent long-polls its dispatch, switches (10 s), soaks with one probe every
@@ -28,12 +30,9 @@
 // (`npm run bench` runs it so, in a child process of its own.)
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { emptyMirror } from '../src/devcp/mirror';
-import { silentLogger } from '../src/ports/logger';
-import { createAgentGraph, type AgentGraph, type StopResult } from '../src/streams';
+import { VirtualClock, virtualFleet } from '../src/testing';
 import { gc, median, printTable, type Row } from './lib';
-import { agentPorts, manifestSet, MirrorCp, policy, probe, SharedMirror } from './ports';
-import { VirtualClock } from './virtual-clock';
+import { LeanQueue, probe, TimedMirror } from './ports';
 
 export interface FleetScenario {
   readonly agents: number;
@@ -71,26 +70,16 @@ export function runFleet(sc: FleetScenario, measureMemory = false): FleetRun {
   const hadGc = measureMemory && gc();
   const before = measureMemory ? mem() : undefined;
   const clock = new VirtualClock(0);
-  const mirror = new SharedMirror(clock, emptyMirror());
-  const p = policy('halt');
-  const set = manifestSet(p);
+  const mirror = new TimedMirror(clock);
   const probes = Array.from({ length: sc.probes }, (_, i) => probe(`probe-${i}`, sc.probeIntervalSecs));
   const names = Array.from({ length: sc.agents }, (_, i) => `host-${String(i).padStart(4, '0')}`);
+  const fleet = virtualFleet({ hosts: names, probes, onHealthFailure: 'halt', clock, mirror, queue: () => new LeanQueue(), initialClosure: () => 'prior-closure' });
   let inputs = 0;
   const count = () => {
     inputs += 1;
   };
-  const graphs: AgentGraph[] = names.map((name) => {
-    const g = createAgentGraph({
-      ports: agentPorts(clock, new MirrorCp(clock, mirror, name), set, probes),
-      config: { machineId: name },
-      scheduler: clock,
-      logger: silentLogger,
-    });
-    g.inputs$.subscribe(count);
-    return g;
-  });
-  for (const g of graphs) g.start();
+  for (const a of fleet.agents.values()) a.graph.inputs$.subscribe(count);
+  fleet.start();
   // Boot: first manifest poll, heartbeat, drain pass; every long-poll is held.
   clock.runUntil(2_000);
   if (measureMemory) gc();
@@ -101,12 +90,8 @@ export function runFleet(sc: FleetScenario, measureMemory = false): FleetRun {
   const busy0 = mirror.busyMs;
   const v0 = clock.now();
   const t0 = performance.now();
-  mirror.open(
-    ROLLOUT,
-    'stable',
-    p,
-    names.map((hostname) => ({ hostname, targetClosure: 'target-closure', soakMinutes: sc.soakMinutes })),
-  );
+  const { rolloutId } = fleet.release(Object.fromEntries(names.map((n) => [n, 'target-closure'])), { soakMinutes: sc.soakMinutes });
+  if (rolloutId !== ROLLOUT) throw new Error(`fleet bench: rollout ${rolloutId}`);
   const limit = v0 + (sc.soakMinutes * 60 + 300) * 1000;
   let now = v0;
   while (mirror.count('Converged') < sc.agents) {
@@ -123,13 +108,11 @@ export function runFleet(sc: FleetScenario, measureMemory = false): FleetRun {
   };
   if (measureMemory) gc();
   const converged = measureMemory ? mem() : undefined;
-  for (const g of graphs) {
-    if (g.state().hosts[ROLLOUT]?.state !== 'Converged') throw new Error('fleet bench: an agent did not converge');
+  for (const a of fleet.agents.values()) {
+    if (a.graph.state().hosts[ROLLOUT]?.state !== 'Converged') throw new Error('fleet bench: an agent did not converge');
   }
 
-  let drained = 0;
-  for (const g of graphs) g.stop().subscribe((r: StopResult) => (drained += r === 'drained' ? 1 : 0));
-  clock.runUntil(clock.now() + 30_000);
+  const drained = Object.values(fleet.flush()).filter((r) => r === 'drained').length;
   if (drained !== sc.agents) throw new Error(`fleet bench: ${sc.agents - drained} graphs did not drain on stop()`);
   return {
     agents: sc.agents,

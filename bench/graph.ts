@@ -5,7 +5,7 @@
 // plumbing costs; the target is that the graph keeps at least half of
 // agentStep()'s rate.
 //
-// The graph runs one rollout in virtual time (bench/virtual-clock.ts), as fast
+// The graph runs one rollout in virtual time (src/testing/virtual-clock.ts), as fast
 // as the CPU allows: a dispatch, a 10 s switch, a soak with 4 probes every 5 s
 // (each result is queued and drained to the CP), the pass gate, Converged, then
 // stop(). A first run records every input the reducer took with its `now`;
@@ -31,7 +31,7 @@ import { DRAIN_BATCH } from '../src/sources/outbound-drain';
 import { ACTIVATION_INTENT_CAPACITY, createAgentGraph, type StopResult } from '../src/streams';
 import { calibrate, consume, fmtRate, interleave, printTable, rateRow, timed, type Pair, type Row } from './lib';
 import { agentPorts, LeanQueue, manifestSet, NullQueue, OneDispatchCp, probe } from './ports';
-import { VirtualClock } from './virtual-clock';
+import { VirtualClock } from '../src/testing';
 
 export interface GraphScenario {
   readonly probes: number;
@@ -199,7 +199,7 @@ export function graphReport(quick: boolean): { rows: Row[]; notes: string[] } {
   return {
     rows: [rateRow(`whole graph vs agentStep() alone (1 rollout, ${sc.probes} probes, ${r.inputsPerRollout.toLocaleString('en-US')} inputs)`, r.full, { atLeast: 0.5 })],
     notes: [
-      `graph row: one rollout in virtual time on in-memory ports (bench/ports.ts), every input recorded and replayed through agentStep() for the baseline;`,
+      `graph row: one rollout in virtual time on in-memory ports (src/testing, via bench/ports.ts), every input recorded and replayed through agentStep() for the baseline;`,
       `  with the outbound path stubbed (no envelope, queue row, drain POST or ack per event) the graph runs ${fmtRate(r.stubbed.ours)} inputs/s, ratio ${r.stubbed.ratio.toFixed(2)};`,
       `  agentStep() + the same sinks (each event's envelope, queue row, POST and ack; no sources, mailbox or timers) keeps ${r.sinksVsStep.ratio.toFixed(2)} of agentStep()'s rate,`,
       `  about the most a graph could keep; the graph keeps ${r.vsSinks.ratio.toFixed(2)} of that rate (what the plumbing costs).`,

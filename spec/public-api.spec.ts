@@ -1,8 +1,11 @@
 // The built package entry (dist/index.js, what harnesses embed) exports the
-// state machine, its constructor and the codecs. `npm test` builds first.
+// state machine, its constructor, the codecs and every port a harness
+// implements; `nixfleet-agent/testing` resolves through the exports map.
+// `npm test` builds first.
 import * as fs from 'fs';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
+import * as ts from 'typescript';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const api = require('../dist/index.js');
@@ -66,5 +69,31 @@ describe('dist/index.js', () => {
     expect(api.encodeJson(api.Effect, r.right.effects[1])).toBe(
       '{"kind":"LocalEmitEvent","rolloutId":"stable@abc","payload":{"kind":"DispatchAck","currentClosureAtDispatch":"prior","receivedAt":"1970-01-01T00:00:01Z","seq":1},"durable":true}',
     );
+  });
+
+  it('exports every type and value of src/ports/* (what a harness implements), in its declarations too', () => {
+    const root = path.resolve(__dirname, '..');
+    const portFiles = fs.readdirSync(path.join(root, 'src/ports')).filter((f) => f.endsWith('.ts')).map((f) => path.join(root, 'src/ports', f));
+    const entry = path.join(root, 'dist/index.d.ts');
+    const program = ts.createProgram([entry, ...portFiles], { skipLibCheck: true, types: [], noEmit: true });
+    const checker = program.getTypeChecker();
+    const exportsOf = (file: string): string[] => {
+      const source = program.getSourceFile(file);
+      const symbol = source === undefined ? undefined : checker.getSymbolAtLocation(source);
+      return symbol === undefined ? [] : checker.getExportsOfModule(symbol).map((s) => s.getName());
+    };
+    const exported = new Set(exportsOf(entry));
+    const ports = portFiles.flatMap((f) => exportsOf(f).map((name) => `${path.basename(f)}: ${name}`));
+    expect(ports.length).toBeGreaterThan(40);
+    expect(ports.filter((p) => !exported.has(p.split(': ')[1] ?? ''))).toEqual([]);
+    for (const port of ['ControlPlanePort', 'ManifestPort', 'ActivationPort', 'ProbePort', 'HostPort', 'CertPort', 'OutboundQueuePort', 'ProcessPort', 'Logger']) expect(exported).toContain(port);
+  });
+
+  it('resolves nixfleet-agent/testing through the exports map to dist/testing', () => {
+    expect(require.resolve('nixfleet-agent/testing')).toBe(path.resolve(__dirname, '../dist/testing/index.js'));
+    expect(require.resolve('nixfleet-agent')).toBe(path.resolve(__dirname, '../dist/index.js'));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const testing = require('nixfleet-agent/testing');
+    for (const name of ['virtualFleet', 'inMemoryPorts', 'VirtualClock', 'SharedMirror', 'MirrorCp', 'FakeControlPlane', 'MemoryQueue', 'probe']) expect(typeof testing[name]).toBe('function');
   });
 });

@@ -5,17 +5,22 @@
 //   `newPending(...)`, the advance-tick gates and rehydration helpers.
 // - The agent reducer around it: `agentStep(state, input, now)`.
 // - The stream graph: `createAgentGraph({ ports, config, scheduler, logger })` returns
-//   `{ inputs$, states$, effects$, post, start, stop }`; the port interfaces it needs.
+//   `{ inputs$, states$, effects$, post, start, stop }`.
 // - The codecs for every shape it consumes and produces (io-ts; upstream's exact JSON).
 export * from './codecs';
 export * from './reducer';
 export * from './streams';
-export type * from './ports/activation';
-export type * from './ports/control-plane';
-export type * from './ports/host';
-export type * from './ports/logger';
-export type * from './ports/manifests';
-export type * from './ports/probes';
+// - Every port a harness implements (src/ports/*), with their helpers
+//   (silentLogger, StoreError, deliveryVerdict, …). In-memory ones and a
+//   virtual-time fleet runner: `nixfleet-agent/testing` (src/testing).
+export * from './ports/activation';
+export * from './ports/control-plane';
+export * from './ports/host';
+export * from './ports/logger';
+export * from './ports/manifests';
+export * from './ports/probes';
+export * from './ports/process';
+export * from './ports/store';
 // - Trust: JCS canonical JSON and signed-artifact verification (upstream's order and verdicts).
 export {
   canonicalize,

@@ -1,7 +1,10 @@
 // `nixfleet-agent dev-cp`: flags, the files it writes for an agent, a
-// rollout opened from the command line, the admin route, usage errors.
-// The CLI is started in-process (startDevCpCli) and closed by the spec; the
-// signal wait of runDevCpCli is the only part not run here.
+// rollout opened from the command line, the admin route, usage errors, key
+// files refused before anything is written, and the agent command line it
+// prints, run as pasted. The CLI is started in-process (startDevCpCli) and
+// closed by the spec; the signal wait of runDevCpCli is the only part not run
+// here.
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { firstValueFrom } from 'rxjs';
@@ -9,7 +12,9 @@ import { runDevCpCli, startDevCpCli, type CliIo } from '../../src/devcp/cli';
 import { enrollIfNeeded } from '../../src/io/enroll/enroll';
 import { loadTlsMaterial } from '../../src/io/enroll/identity';
 import { createCpClient } from '../../src/io/http/client';
-import { CLOSURE_B, keys, raw, tempDir, type Keys } from './support';
+import { CLOSURE_B, keys, raw, tempDir, until, type Keys } from './support';
+
+const BIN = path.resolve(__dirname, '../../dist/bin/nixfleet-agent.js');
 
 function io(): CliIo & { out: string[]; err: string[] } {
   const out: string[] = [];
@@ -105,4 +110,93 @@ describe('dev-cp command line', () => {
       write.mockRestore();
     }
   });
+
+  describe('a --host key file that declares no usable key', () => {
+    const cases: [string, (file: string) => void, RegExp][] = [
+      ['missing', () => undefined, /: cannot read it: no such file; nothing was written$/],
+      ['text that is no key', (f) => fs.writeFileSync(f, 'hello\n'), /not an ssh-ed25519 public key \(it starts "hello"\)/],
+      ['an RSA public key', (f) => fs.writeFileSync(f, 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ root@web-01\n'), /not an ssh-ed25519 public key/],
+      ['a damaged OpenSSH private key', (f) => fs.writeFileSync(f, '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n'), /not an OpenSSH ed25519 private key/],
+      ['empty', (f) => fs.writeFileSync(f, ''), /: empty; nothing was written$/],
+    ];
+    it.each(cases)('%s: exit 1, one stderr line naming the file, nothing written to the state dir', async (_what, make, reason) => {
+      const keyDir = tempDir('cli-badkey');
+      const file = path.join(keyDir, 'web-01.pub');
+      make(file);
+      const stateDir = path.join(tempDir('cli-badkey-state'), 'cp');
+      const o = io();
+      expect(await startDevCpCli(['--state-dir', stateDir, '--host', `web-01=${file}`, '--log-level', 'debug'], o)).toEqual({ kind: 'exit', code: 1 });
+      const err = o.err.join('');
+      expect(err.endsWith('\n') && err.split('\n')).toHaveLength(2);
+      expect(err.startsWith(`dev-cp: --host web-01=${file}: `)).toBe(true);
+      expect(err.trimEnd()).toMatch(reason);
+      expect(o.out).toEqual([]);
+      expect(fs.existsSync(stateDir)).toBe(false);
+    });
+
+    it('a host name that is not one is refused the same way; without --state-dir no temporary directory is made', async () => {
+      const tmp = tempDir('cli-tmpdir');
+      const saved = process.env['TMPDIR'];
+      process.env['TMPDIR'] = tmp;
+      try {
+        const pub = path.join(tempDir('cli-name'), 'key.pub');
+        fs.writeFileSync(pub, k.web.sshPublicLine + '\n');
+        const o = io();
+        expect(await startDevCpCli(['--host', `web 01=${pub}`], o)).toEqual({ kind: 'exit', code: 1 });
+        expect(o.err.join('')).toBe(`dev-cp: --host web 01=${pub}: host name "web 01" is not a plain host name; nothing was written\n`);
+        const bad = io();
+        expect(await startDevCpCli(['--host', `web-01=${path.join(tmp, 'nope.pub')}`], bad)).toEqual({ kind: 'exit', code: 1 });
+        expect(fs.readdirSync(tmp)).toEqual([]);
+      } finally {
+        if (saved === undefined) delete process.env['TMPDIR'];
+        else process.env['TMPDIR'] = saved;
+      }
+    });
+  });
+
+  it('prints per host an agent command line that enrolls and checks in as pasted into a shell', async () => {
+    const dir = tempDir('cli-agent');
+    const keyDir = tempDir('cli-agent-key');
+    // ssh-keygen's layout: the private key beside the .pub the CP is given.
+    const priv = path.join(keyDir, 'ssh_host_ed25519_key');
+    fs.writeFileSync(priv, k.web.openssh, { mode: 0o600 });
+    fs.writeFileSync(`${priv}.pub`, k.web.sshPublicLine + '\n');
+    const text = io();
+    const started = await startDevCpCli(['--state-dir', dir, '--host', `web-01=${priv}.pub`, '--log-level', 'warn'], text);
+    if (started.kind !== 'running') throw new Error(text.err.join(''));
+    let child: ReturnType<typeof spawn> | undefined;
+    try {
+      const line = text.out.join('').split('\n').find((l) => l.startsWith('nixfleet-agent '));
+      expect(line).toBe(
+        [
+          'nixfleet-agent',
+          `--control-plane-url ${started.devCp.url}`,
+          '--machine-id web-01',
+          `--ca-cert ${path.join(dir, 'ca.pem')}`,
+          `--trust-file ${path.join(dir, 'trust.json')}`,
+          `--bootstrap-token-file ${path.join(dir, 'tokens', 'web-01.json')}`,
+          `--client-cert ${path.join(dir, 'agents', 'web-01', 'agent-cert.pem')}`,
+          `--client-key ${priv}`,
+          `--state-dir ${path.join(dir, 'agents', 'web-01', 'state')}`,
+        ].join(' '),
+      );
+      expect(text.out.join('')).toContain('agent web-01, as a command line:\n' + line + '\n');
+      // Pasted into a shell, with this checkout's build standing for the installed command.
+      const shellLine = (line ?? '').replace(/^nixfleet-agent /, `'${process.execPath}' '${BIN}' `);
+      child = spawn('bash', ['-c', `exec ${shellLine}`], { env: { ...process.env, NOTIFY_SOCKET: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let log = '';
+      child.stdout?.on('data', (c: Buffer) => (log += c.toString()));
+      child.stderr?.on('data', (c: Buffer) => (log += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child?.on('exit', (code) => resolve(code)));
+      await until(() => started.devCp.hosts().find((h) => h.hostname === 'web-01')?.lastCheckinAt != null || child?.exitCode !== null, 'the agent to check in', 6_000);
+      expect({ checkedIn: started.devCp.hosts().find((h) => h.hostname === 'web-01')?.lastCheckinAt != null, log: child.exitCode === null ? '' : log }).toEqual({ checkedIn: true, log: '' });
+      expect(fs.existsSync(path.join(dir, 'agents', 'web-01', 'agent-cert.pem'))).toBe(true);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child?.exitCode === null) child.kill('SIGKILL');
+      await started.devCp.close();
+    }
+  });
 });
+

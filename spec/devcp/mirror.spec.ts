@@ -40,7 +40,11 @@ describe('CP mirror', () => {
         expect(agent?.state).toBe(final);
         expect(mirrored?.lastEventSeq).toBe(agent?.lastEventSeq);
         expect(cp.log.every((l) => l.outcome === 'applied')).toBe(true);
-        if (final === 'Reverted') expect(cp.quarantine).toEqual([{ channel: 'stable', closure: 'target-closure' }]);
+        if (final === 'Reverted') {
+          expect(cp.quarantine).toEqual([
+            { channel: 'stable', closure: 'target-closure', reason: expect.stringMatching(/^host web-01 failed rollout stable@r1: enforce probe web failing, sustained until .*; rolled back to prior-closure at /) },
+          ]);
+        }
         // Replaying everything again changes nothing: every event is a duplicate.
         const again = replay(cp, h.queue.history);
         expect(again.records).toEqual(cp.records);

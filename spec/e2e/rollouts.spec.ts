@@ -33,6 +33,9 @@ describe('end to end', () => {
     });
     expect(metrics).toContain(`nixfleet_agent_rollout_state{rollout_id="${rolloutId}",state="Converged"} 1`);
     expect(metrics).toContain(`nixfleet_agent_current_closure_info{closure="${target}"} 1`);
+    // The daemon's own registry carries the build and the process defaults too.
+    expect(metrics).toMatch(/^nixfleet_agent_build_info\{version="\d+\.\d+\.\d+[^"]*"\} 1$/m);
+    expect(metrics).toMatch(/^process_resident_memory_bytes \d+$/m);
 
     expect(shape(received(fleet, rolloutId, 'web-01'))).toEqual(['DispatchAck', 'ActivationStarted', 'ActivationCompleted', 'ProbeTopologyDeclared', 'ProbeObservedFirst', 'ProbeResult', 'Converged']);
     expect(fleet.cp.record(rolloutId, 'web-01')).toMatchObject({ state: 'Converged', currentClosure: target, currentClosureAtDispatch: fleet.good.get('web-01') });

@@ -1,4 +1,5 @@
-// Metrics read from a real graph run (virtual time), then scraped over HTTP.
+// Metrics read from a real graph run (virtual time), then scraped over HTTP
+// from 127.0.0.1 and read with an independent exposition parser.
 import * as http from 'http';
 import { asyncScheduler } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
@@ -6,6 +7,10 @@ import { fromEpochMillis } from '../../src/codecs/timestamp';
 import { createMetrics, serveMetrics } from '../../src/io/metrics';
 import { MemoryLogger, probe } from '../fakes/ports';
 import { dispatchAfter, harness, type Harness } from '../support/graph-harness';
+import { parseExposition } from '../support/prom-text';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const PACKAGE_VERSION = (require('../../package.json') as { version: string }).version;
 
 function rollout(): Harness {
   let h: Harness | undefined;
@@ -75,5 +80,57 @@ describe('metrics', () => {
     expect((await get('/')).status).toBe(404);
     m.close();
     await new Promise((r) => server?.close(r));
+  });
+});
+
+describe('metrics endpoint, as a scraper reads it', () => {
+  it('serves process_*, nodejs_* and build_info beside the agent families, in valid exposition format', async () => {
+    const h = rollout();
+    const m = createMetrics({ graph: h.graph, queueStats: () => ({ queued: 0, deadLettered: 0 }), certNotAfter: () => undefined, currentClosure: () => 'target-closure', nowMs: () => 0 });
+    let server: http.Server | undefined;
+    const port = await new Promise<number>((resolve) => (server = serveMetrics(m.registry, '127.0.0.1:0', new MemoryLogger(), resolve)));
+    try {
+      const body = await new Promise<string>((resolve, reject) =>
+        http.get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(text));
+        }).on('error', reject),
+      );
+      const families = parseExposition(body);
+      const family = (name: string) => {
+        const f = families.get(name);
+        if (f === undefined) throw new Error(`no ${name} in the scrape`);
+        return f;
+      };
+      expect(family('nixfleet_agent_build_info')).toMatchObject({ type: 'GAUGE', metrics: [{ value: '1', labels: { version: PACKAGE_VERSION } }] });
+      expect(family('nodejs_version_info').metrics[0]?.labels).toMatchObject({ version: process.version });
+      for (const [name, type] of [
+        ['process_cpu_user_seconds_total', 'COUNTER'],
+        ['process_resident_memory_bytes', 'GAUGE'],
+        ['process_start_time_seconds', 'GAUGE'],
+        ['process_open_fds', 'GAUGE'],
+        ['nodejs_heap_size_used_bytes', 'GAUGE'],
+        ['nodejs_eventloop_lag_seconds', 'GAUGE'],
+      ] as const) {
+        expect(family(name).type).toBe(type);
+        expect(Number(family(name).metrics[0]?.value)).toBeGreaterThanOrEqual(0);
+      }
+      expect(Number(family('process_resident_memory_bytes').metrics[0]?.value)).toBeGreaterThan(0);
+      const states = family('nixfleet_agent_rollout_state').metrics.filter((s) => s.value === '1');
+      expect(states.map((s) => s.labels)).toEqual([{ rollout_id: 'stable@r1', state: 'Converged' }]);
+      expect(family('nixfleet_agent_rollout_state').metrics).toHaveLength(7);
+      expect(family('nixfleet_agent_probe_passing').metrics.map((s) => [s.labels, s.value])).toEqual([
+        [{ rollout_id: 'stable@r1', probe: 'web', mode: 'enforce' }, '1'],
+        [{ rollout_id: 'stable@r1', probe: 'ev', mode: 'observe' }, '0'],
+      ]);
+      expect(family('nixfleet_agent_current_closure_info').metrics).toEqual([{ value: '1', labels: { closure: 'target-closure' } }]);
+      // The parser folds a labelled histogram's samples together (labels, sum and
+      // count lost); its values are checked on the text above, its type here.
+      expect(family('nixfleet_agent_activation_duration_seconds').type).toBe('HISTOGRAM');
+    } finally {
+      m.close();
+      await new Promise((r) => server?.close(r));
+    }
   });
 });

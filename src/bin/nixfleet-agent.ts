@@ -4,9 +4,7 @@ import { ReplaySubject } from 'rxjs';
 import { parseInvocation, EXIT_FAILURE } from '../cli/program';
 import type * as StatusModule from '../cli/status';
 import { runDaemon } from '../daemon/run';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { version } = require('../../package.json') as { version: string };
+import { VERSION as version } from '../version';
 
 async function main(): Promise<number> {
   const inv = parseInvocation(process.argv.slice(2), version);

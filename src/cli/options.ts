@@ -3,6 +3,12 @@
 // host-only additions marked "ours". Parsed with commander; a bad value
 // exits 2 with a message naming the flag, as upstream's clap does.
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { TICK_INTERVAL_MS } from '../sources/advance-ticker';
+import { HEARTBEAT_INTERVAL_MS } from '../sources/heartbeat';
+import { MANIFEST_POLL_INTERVAL_MS } from '../sources/manifest-poll';
+import { DRAIN_INTERVAL_MS } from '../sources/outbound-drain';
+import { SUSTAINED_FAILURE_THRESHOLD_SECS } from '../reducer/tick';
+import { humanSecs } from './help';
 
 export const DEFAULT_STATE_DIR = '/var/lib/nixfleet-agent';
 export const DEFAULT_SSH_HOST_KEY_FILE = '/etc/ssh/ssh_host_ed25519_key';
@@ -99,35 +105,37 @@ const loopback = (v: string): string => {
   return v;
 };
 
+const UPSTREAM_PERIODS = `tick=${TICK_INTERVAL_MS},heartbeat=${HEARTBEAT_INTERVAL_MS},manifestPoll=${MANIFEST_POLL_INTERVAL_MS},drain=${DRAIN_INTERVAL_MS}`;
+
 /** The daemon's options on `command` (upstream's flags first, then ours). */
 export function addAgentOptions(command: Command): Command {
   const opt = (flags: string, description: string, env: string) => new Option(flags, description).env(env);
   return command
-    .addOption(opt('--control-plane-url <url>', 'base URL of the control plane (https)', 'NIXFLEET_AGENT_CP_URL').argParser(url))
-    .addOption(opt('--machine-id <id>', "this host's identity (the CN of its certificate)", 'NIXFLEET_AGENT_MACHINE_ID').argParser(nonEmpty('--machine-id')))
-    .addOption(opt('--trust-file <path>', 'trust roots (trust.json)', 'NIXFLEET_AGENT_TRUST_FILE'))
-    .addOption(opt('--ca-cert <path>', "CA that signs the control plane's certificate", 'NIXFLEET_AGENT_CA_CERT'))
+    .addOption(opt('--control-plane-url <url>', 'base URL of the control plane (https); required', 'NIXFLEET_AGENT_CP_URL').argParser(url))
+    .addOption(opt('--machine-id <id>', "this host's identity (the CN of its certificate); required", 'NIXFLEET_AGENT_MACHINE_ID').argParser(nonEmpty('--machine-id')))
+    .addOption(opt('--trust-file <path>', 'trust roots (trust.json); required', 'NIXFLEET_AGENT_TRUST_FILE'))
+    .addOption(opt('--ca-cert <path>', "CA that signs the control plane's certificate; required", 'NIXFLEET_AGENT_CA_CERT'))
     .addOption(opt('--client-cert <path>', 'mTLS client certificate (written by enrollment when missing)', 'NIXFLEET_AGENT_CLIENT_CERT'))
     .addOption(opt('--client-key <path>', 'mTLS client key: the SSH ed25519 host key', 'NIXFLEET_AGENT_CLIENT_KEY'))
     .addOption(
       opt('--manifest-freshness-window-secs <secs>', 'maximum age of signed artifacts', 'NIXFLEET_AGENT_MANIFEST_FRESHNESS_WINDOW_SECS')
         .argParser(u64('--manifest-freshness-window-secs', 1)) // 0 would make every artifact stale
-        .default(DEFAULT_FRESHNESS_WINDOW_SECS),
+        .default(DEFAULT_FRESHNESS_WINDOW_SECS, humanSecs(DEFAULT_FRESHNESS_WINDOW_SECS)),
     )
     .addOption(opt('--bootstrap-token-file <path>', 'one-shot enrollment token, used only while the client certificate is missing', 'NIXFLEET_AGENT_BOOTSTRAP_TOKEN_FILE'))
     .addOption(opt('--state-dir <path>', 'state directory (database, manifest cache)', 'NIXFLEET_AGENT_STATE_DIR').default(DEFAULT_STATE_DIR))
     .addOption(opt('--ssh-host-key-file <path>', 'SSH host key that signs renewal CSRs', 'NIXFLEET_AGENT_SSH_HOST_KEY_FILE').default(DEFAULT_SSH_HOST_KEY_FILE))
     .addOption(opt('--renewal-threshold-fraction <f>', 'renew the certificate below this remaining fraction of its validity (0 < f < 1); unset disables renewal', 'NIXFLEET_AGENT_RENEWAL_THRESHOLD_FRACTION').argParser(fraction))
     .addOption(opt('--metrics-listen <host:port>', 'serve Prometheus metrics on this loopback address (ours)', 'NIXFLEET_AGENT_METRICS_LISTEN').argParser(loopback))
-    .addOption(opt('--log-level <level>', 'debug, info, warn or error (ours)', 'NIXFLEET_AGENT_LOG_LEVEL').choices(['debug', 'info', 'warn', 'error']).default('info'))
-    .addOption(opt('--log-format <format>', 'auto, text, json or journal (ours)', 'NIXFLEET_AGENT_LOG_FORMAT').choices(['auto', 'text', 'json', 'journal']).default('auto'))
+    .addOption(opt('--log-level <level>', 'lowest level logged (ours)', 'NIXFLEET_AGENT_LOG_LEVEL').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .addOption(opt('--log-format <format>', 'auto: journald priorities under systemd, else text (ours)', 'NIXFLEET_AGENT_LOG_FORMAT').choices(['auto', 'text', 'json', 'journal']).default('auto'))
     .addOption(opt('--host-root <dir>', 'prefix for every host path, for tests and demos (ours)', 'NIXFLEET_AGENT_HOST_ROOT').default('/'))
     .addOption(
       opt('--sustained-failure-threshold-secs <secs>', 'enforce-probe failure time that fails the soak (ours)', 'NIXFLEET_AGENT_SUSTAINED_FAILURE_THRESHOLD_SECS')
         .argParser(u64('--sustained-failure-threshold-secs'))
-        .default(120),
+        .default(SUSTAINED_FAILURE_THRESHOLD_SECS, `${humanSecs(SUSTAINED_FAILURE_THRESHOLD_SECS)}, upstream's constant`),
     )
-    .addOption(opt('--worker-periods <list>', 'periodic workers in ms, e.g. tick=1000,drain=2000 — tests and demos (ours)', 'NIXFLEET_AGENT_WORKER_PERIODS').argParser(periods).default({}))
+    .addOption(opt('--worker-periods <list>', 'periodic workers in ms, e.g. tick=1000,drain=2000 — tests and demos (ours)', 'NIXFLEET_AGENT_WORKER_PERIODS').argParser(periods).default({}, `upstream's, ${UPSTREAM_PERIODS}`))
     .addOption(opt(INSECURE_PLAIN_HTTP_FLAG, 'DEVELOPMENT ONLY: accept an http:// control plane; the bootstrap token and every report travel in clear (ours)', INSECURE_PLAIN_HTTP_ENV));
 }
 

@@ -6,17 +6,18 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as E from 'fp-ts/Either';
 import { asyncScheduler } from 'rxjs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { humanSecs, withHelp, type HelpSections } from '../cli/help';
 import { fromEpochMillis } from '../codecs/timestamp';
-import { parseHostKey } from '../io/enroll/host-key';
-import { parseOpenSshEd25519 } from '../io/enroll/openssh';
+import { escapeControl } from '../codecs/escape';
+import { errorMessage } from '../io/process/error-message';
 import { createLogger } from '../io/log';
 import type { ReleaseResult } from './core';
 import { DEVCP_DEFAULTS, startDevCp, type DevCp } from './dev-cp';
-import { DEFAULT_CHANNEL, DEFAULT_SOAK_MINUTES, type HostDecl } from './fleet';
-import { sshPublicLineOf } from './pki';
+import { DEFAULT_CHANNEL, DEFAULT_SOAK_MINUTES, hostDeclProblem, type HostDecl } from './fleet';
+import { readHostKeyFile } from './host-keys';
+import { agentCommandLine, summaryText, type Summary } from './summary';
 import { DEFAULT_TOKEN_TTL_SECS } from './tokens';
 
 export const EXIT_OK = 0;
@@ -66,53 +67,46 @@ const minutes = (v: string): number => {
   return n;
 };
 
+const DEV_CP_HELP: HelpSections = {
+  examples: [
+    [
+      'A CP for one host, a rollout opened at start; it prints the agent command line',
+      ['ssh-keygen -t ed25519 -N "" -f ./web-01', 'nixfleet-agent dev-cp --state-dir ./cp --host web-01=./web-01.pub \\', '  --release web-01=5x2q0jv8m9c1ryd7kz4h6w3lnbf0a8sg-nixos-system-web-01'].join('\n'),
+    ],
+    ['The URL and files as one JSON line, for a script', 'nixfleet-agent dev-cp --state-dir ./cp --host web-01=./web-01.pub --json'],
+  ],
+  exitCodes: [
+    [EXIT_OK, 'stopped by SIGTERM or SIGINT; or --help'],
+    [EXIT_FAILURE, 'could not start: a --host key file that is not a key, an unusable state directory, a --release the fleet refuses; one line on stderr'],
+    [EXIT_USAGE, 'usage error: an unknown flag or a bad value'],
+  ],
+};
+
 function command(io: CliIo): Command {
-  return new Command('nixfleet-agent dev-cp')
+  const secs = (n: number) => humanSecs(n);
+  return withHelp(new Command('nixfleet-agent dev-cp'), DEV_CP_HELP)
     .description('Development control plane: HTTPS with mTLS on 127.0.0.1, its own fleet CA and CI release key, enrollment, dispatch, events.')
-    .addOption(new Option('--port <n>', 'TCP port on 127.0.0.1 (0 = any free port)').argParser(integer('--port', 0)).default(0))
-    .addOption(new Option('--state-dir <dir>', 'keys, CA, trust.json, tokens and state (default: a new temporary directory)'))
-    .addOption(new Option('--host <name=file>', 'declare a host: its OpenSSH public key file (or host private key); repeatable').argParser(pair('--host')).default([]))
+    .addOption(new Option('--port <n>', 'TCP port on 127.0.0.1').argParser(integer('--port', 0)).default(0, '0, any free port'))
+    .addOption(new Option('--state-dir <dir>', 'keys, CA, trust.json, tokens and state').default(undefined, 'a new temporary directory'))
+    .addOption(new Option('--host <name=file>', 'declare a host: its OpenSSH public key file (or host private key); repeatable').argParser(pair('--host')).default([], 'none'))
     .addOption(new Option('--channel <name>', 'channel of the declared hosts').default(DEFAULT_CHANNEL))
-    .addOption(new Option('--release <host=closure>', 'open a rollout at start with this closure (store path basename); repeatable').argParser(pair('--release')).default([]))
+    .addOption(new Option('--release <host=closure>', 'open a rollout at start with this closure (store path basename); repeatable').argParser(pair('--release')).default([], 'none'))
     .addOption(new Option('--on-health-failure <policy>', 'policy of the rollout opened by --release').choices(['halt', 'rollback-and-halt']).default('rollback-and-halt'))
-    .addOption(new Option('--soak-minutes <n>', 'soak of the rollout opened by --release (fractions allowed)').argParser(minutes).default(DEFAULT_SOAK_MINUTES))
+    .addOption(new Option('--soak-minutes <n>', 'soak of the rollout opened by --release (fractions allowed)').argParser(minutes).default(DEFAULT_SOAK_MINUTES, `${DEFAULT_SOAK_MINUTES} min`))
     .addOption(new Option('--cn-suffix <suffix>', 'issued certificates get CN agent-<host>.<suffix>').default('fleet.lab.internal'))
     .addOption(new Option('--bare-cn', 'issue certificates with the bare host name as CN').default(false))
-    .addOption(new Option('--cert-validity-secs <n>', 'validity of issued agent certificates (>= 60)').argParser(integer('--cert-validity-secs', 60)).default(DEVCP_DEFAULTS.certValiditySecs))
-    .addOption(new Option('--token-ttl-secs <n>', 'lifetime of the bootstrap tokens written at start').argParser(integer('--token-ttl-secs', 1)).default(DEFAULT_TOKEN_TTL_SECS))
+    .addOption(new Option('--cert-validity-secs <n>', 'validity of issued agent certificates (>= 60)').argParser(integer('--cert-validity-secs', 60)).default(DEVCP_DEFAULTS.certValiditySecs, secs(DEVCP_DEFAULTS.certValiditySecs)))
+    .addOption(new Option('--token-ttl-secs <n>', 'lifetime of the bootstrap tokens written at start').argParser(integer('--token-ttl-secs', 1)).default(DEFAULT_TOKEN_TTL_SECS, secs(DEFAULT_TOKEN_TTL_SECS)))
     .addOption(new Option('--empty-database', 'forget records, burnt nonces and the event log from a previous run (keys, CA and fleet stay)').default(false))
     .addOption(new Option('--allow-unlisted-nonces', 'accept valid tokens this CP did not mint (no nonce allowlist)').default(false))
     .addOption(new Option('--strict', 'answer 400 to requests without X-Nixfleet-Protocol (upstream --strict)').default(false))
-    .addOption(new Option('--replan-interval-secs <n>', 're-offer Pending dispatches this often').argParser(integer('--replan-interval-secs', 1)).default(DEVCP_DEFAULTS.replanIntervalMs / 1000))
-    .addOption(new Option('--resign-interval-secs <n>', 're-sign fleet.resolved and manifests this often').argParser(integer('--resign-interval-secs', 1)).default(DEVCP_DEFAULTS.resignIntervalMs / 1000))
-    .addOption(new Option('--log-level <level>', 'debug, info, warn or error').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .addOption(new Option('--replan-interval-secs <n>', 're-offer Pending dispatches this often').argParser(integer('--replan-interval-secs', 1)).default(DEVCP_DEFAULTS.replanIntervalMs / 1000, secs(DEVCP_DEFAULTS.replanIntervalMs / 1000)))
+    .addOption(new Option('--resign-interval-secs <n>', 're-sign fleet.resolved and manifests this often').argParser(integer('--resign-interval-secs', 1)).default(DEVCP_DEFAULTS.resignIntervalMs / 1000, secs(DEVCP_DEFAULTS.resignIntervalMs / 1000)))
+    .addOption(new Option('--log-level <level>', 'lowest level logged (to stderr)').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .addOption(new Option('--json', 'print the URL and paths as one JSON line').default(false))
     .helpOption('-h, --help', 'show this help')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-}
-
-// A public key file is one line; a host key a few hundred bytes.
-const MAX_KEY_FILE_BYTES = 64 * 1024;
-
-/** `ssh-ed25519 …` line from a public key file, or derived from an OpenSSH / PKCS#8 private key. */
-export async function publicLineFromFile(file: string): Promise<string> {
-  const st = await fs.stat(file);
-  if (st.size > MAX_KEY_FILE_BYTES) throw new Error(`${file}: ${st.size} bytes is not a key file`);
-  const text = await fs.readFile(file, 'utf8');
-  if (text.includes('-----BEGIN OPENSSH PRIVATE KEY-----')) {
-    const k = parseOpenSshEd25519(text);
-    if (E.isLeft(k)) throw new Error(`${file}: ${k.left}`);
-    return sshPublicLineOf(k.right.publicRaw, k.right.comment);
-  }
-  if (text.includes('-----BEGIN')) {
-    const k = parseHostKey(text);
-    if (E.isLeft(k)) throw new Error(`${file}: ${k.left}`);
-    return sshPublicLineOf(k.right.publicRaw, '');
-  }
-  const line = text.split('\n').find((l) => l.trim() !== '');
-  if (line === undefined) throw new Error(`${file}: empty`);
-  return line.trim();
 }
 
 export interface StartedCli {
@@ -134,10 +128,28 @@ export async function startDevCpCli(args: readonly string[], io: CliIo): Promise
     throw e;
   }
   const logger = createLogger({ level: opts.logLevel, format: 'text', clock: () => fromEpochMillis(asyncScheduler.now()), write: (l) => io.stderr(`${l}\n`), name: 'nixfleet-dev-cp' });
+  const fail = (e: unknown) => {
+    // One line: a key parser's reason may carry a line break.
+    io.stderr(`${escapeControl(`dev-cp: ${errorMessage(e)}`)}\n`);
+    return { kind: 'exit' as const, code: EXIT_FAILURE };
+  };
+  // Every --host is checked before anything is written (not even a temp dir).
+  const hosts: HostDecl[] = [];
+  const privateKeys: Record<string, string | undefined> = {};
+  for (const [name, file] of opts.host) {
+    try {
+      const key = await readHostKeyFile(file);
+      const decl = { name, pubkey: key.pubkey, channel: opts.channel };
+      const problem = hostDeclProblem(decl);
+      if (problem !== undefined) throw new Error(problem);
+      hosts.push(decl);
+      privateKeys[name] = key.privateKeyFile;
+    } catch (e) {
+      return fail(new Error(`--host ${name}=${file}: ${errorMessage(e)}; nothing was written`, { cause: e }));
+    }
+  }
   try {
     const stateDir = opts.stateDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'nixfleet-dev-cp-')));
-    const hosts: HostDecl[] = [];
-    for (const [name, file] of opts.host) hosts.push({ name, pubkey: await publicLineFromFile(file), channel: opts.channel });
     const devCp = await startDevCp({
       hosts,
       stateDir,
@@ -167,35 +179,27 @@ export async function startDevCpCli(args: readonly string[], io: CliIo): Promise
         throw e;
       }
     }
-    const files = devCp.files;
-    const summary = {
+    const caCert = path.join(stateDir, 'ca.pem');
+    const trust = path.join(stateDir, 'trust.json');
+    const summary: Summary = {
       url: devCp.url,
       stateDir,
-      caCert: files?.caCert,
-      trust: files?.trust,
-      adminToken: files?.adminToken,
+      caCert,
+      trust,
+      adminToken: devCp.files?.adminToken,
       tokens,
-      ...(rollout !== undefined ? { rolloutId: rollout.rolloutId } : {}),
+      agents: Object.fromEntries(
+        Object.entries(tokens).map(([host, token]) => [host, agentCommandLine({ url: devCp.url, host, caCert, trust, token, clientKey: privateKeys[host], stateDir })]),
+      ),
+      ...(rollout !== undefined ? { rolloutId: rollout.rolloutId, rolloutHosts: rollout.hosts.map((x) => x.hostname) } : {}),
     };
-    if (opts.json) io.stdout(JSON.stringify(summary) + '\n');
-    else {
-      const lines = [
-        'nixfleet dev control plane',
-        `  url          ${devCp.url}`,
-        `  ca cert      ${summary.caCert ?? '-'}`,
-        `  trust.json   ${summary.trust ?? '-'}`,
-        ...Object.entries(tokens).map(([h, f]) => `  token        ${f}  (${h})`),
-        `  admin token  ${summary.adminToken ?? '-'}`,
-        `  state dir    ${stateDir}`,
-        ...(rollout !== undefined ? [`  rollout      ${rollout.rolloutId}  (${rollout.hosts.map((x) => x.hostname).join(', ')})`] : []),
-        'running; stop with SIGTERM or SIGINT',
-      ];
-      io.stdout(lines.join('\n') + '\n');
-    }
+    if (opts.json) {
+      const { rolloutHosts: _hosts, ...json } = summary;
+      io.stdout(JSON.stringify(json) + '\n');
+    } else io.stdout(summaryText(summary));
     return { kind: 'running', devCp, stateDir, tokens, rollout };
   } catch (e) {
-    io.stderr(`dev-cp: ${e instanceof Error ? e.message : String(e)}\n`);
-    return { kind: 'exit', code: EXIT_FAILURE };
+    return fail(e);
   }
 }
 

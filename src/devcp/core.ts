@@ -15,6 +15,7 @@ import type { Logger } from '../ports/logger';
 import { checkEnroll, checkRenew, type Verdict } from './enroll';
 import {
   declareHosts as declareInFleet,
+  hostDeclProblem,
   newCiCommit,
   resolvePolicy,
   rolloutIdFor,
@@ -265,6 +266,11 @@ export function createCore(deps: CoreDeps, initialCi: CiState, initialDb: DbStat
       if (decl === undefined) throw new Error(`release: host ${h} is not declared`);
       if (decl.channel !== channel) throw new Error(`release: host ${h} is on channel ${decl.channel}, not ${channel}`);
       if (typeof closure !== 'string' || closure.length === 0 || closure.includes('/')) throw new Error(`release: closure for ${h} must be a store path basename`);
+      // It would never be dispatched (pendingDispatches skips it): say so and why, rather than open a rollout that hangs.
+      const q = db.quarantine.find((x) => x.channel === channel && x.closure === closure);
+      if (q !== undefined) {
+        throw new Error(`release: closure ${closure} is quarantined on channel ${channel}: ${q.reason ?? 'a host failed with it and rolled back'} (a wipe of the database lifts it)`);
+      }
     }
     const commit = opts.ciCommit ?? newCiCommit();
     if (!/^[0-9a-f]+$/.test(commit)) throw new Error('release: ciCommit must be lowercase hex');
@@ -294,8 +300,8 @@ export function createCore(deps: CoreDeps, initialCi: CiState, initialDb: DbStat
 
   function declareHosts(decls: readonly HostDecl[]): void {
     for (const d of decls) {
-      if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(d.name)) throw new Error(`host name ${JSON.stringify(d.name)} is not a plain host name`);
-      if (parseSshEd25519PublicLine(d.pubkey) === undefined) throw new Error(`host ${d.name}: pubkey is not an "ssh-ed25519 AAAA…" line`);
+      const problem = hostDeclProblem(d);
+      if (problem !== undefined) throw new Error(problem);
     }
     ci = { ...ci, fleet: declareInFleet(ci.fleet, decls) };
     resign();

@@ -16,7 +16,7 @@ import { BootstrapToken } from '../codecs/wire';
 import { writeFileAtomic } from '../io/enroll/atomic-write';
 import { silentLogger, type Logger } from '../ports/logger';
 import { createCore, type CoreStats, type HostView, type ReleaseOptions, type ReleaseResult, type RolloutView } from './core';
-import { declareHosts as declareInFleet, emptyFleet, type HostDecl, type SignedBytes } from './fleet';
+import { declareHosts as declareInFleet, emptyFleet, hostDeclProblem, type HostDecl, type SignedBytes } from './fleet';
 import { listen, type Reply, type Request } from './http';
 import { generateSigningKey, loadSigningKey, type SigningKey } from './keys';
 import { createLongPolls } from './longpoll';
@@ -224,6 +224,11 @@ export async function startDevCp(options: DevCpOptions = {}): Promise<DevCp> {
           ciState: path.join(dir, CI_FILE),
           dbState: path.join(dir, DB_FILE),
         };
+  // A host that cannot be declared stops the start before anything is written.
+  for (const h of options.hosts ?? []) {
+    const problem = hostDeclProblem(h);
+    if (problem !== undefined) throw new Error(problem);
+  }
   if (dir !== undefined) await fs.mkdir(dir, { recursive: true, mode: 0o700 });
 
   const nowMs = toEpochMillis(now());

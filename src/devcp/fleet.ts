@@ -14,6 +14,7 @@ import { OnHealthFailure, Text } from '../codecs/scalars';
 import { req, sortedRecord, struct, withDefault } from '../codecs/struct';
 import type { Timestamp } from '../codecs/timestamp';
 import { signBytes, type SigningKey } from './keys';
+import { parseSshEd25519PublicLine } from './pki';
 
 export const DEFAULT_CHANNEL = 'stable';
 export const DEFAULT_SYSTEM = 'x86_64-linux';
@@ -67,6 +68,13 @@ export const DEFAULT_SOAK_MINUTES = 1;
 /** One wave over every host of the channel. */
 export function defaultPolicy(onHealthFailure: OnHealthFailure = 'rollback-and-halt', soakMinutes = DEFAULT_SOAK_MINUTES): RolloutPolicy {
   return { strategy: 'canary', waves: [{ selector: { tags: [], tagsAny: [], hosts: [], channel: null, all: true }, soakMinutes: Math.ceil(soakMinutes) }], healthGate: {}, onHealthFailure };
+}
+
+/** Why `d` cannot be declared (not a plain host name, not an ssh-ed25519 key), or undefined. */
+export function hostDeclProblem(d: HostDecl): string | undefined {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(d.name)) return `host name ${JSON.stringify(d.name)} is not a plain host name`;
+  if (parseSshEd25519PublicLine(d.pubkey) === undefined) return `host ${d.name}: pubkey is not an "ssh-ed25519 AAAA…" line`;
+  return undefined;
 }
 
 export function declareHosts(base: FleetDecl, hosts: readonly HostDecl[]): FleetDecl {

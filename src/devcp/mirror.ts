@@ -15,6 +15,8 @@ import { step } from '../reducer/step';
 export interface QuarantineEntry {
   readonly channel: string;
   readonly closure: string;
+  /** Why, for the operator who tries to release it again (absent in state saved before it was kept). */
+  readonly reason?: string;
 }
 
 export interface EventLogEntry {
@@ -70,6 +72,20 @@ export function pendingDispatches(state: MirrorState, host: string, now: Timesta
     .map((r) => ({ hostname: host, rolloutId: r.rolloutId, targetClosure: r.targetClosure, soakDueAt: r.soakDueAt ?? now, enqueuedAt: now }));
 }
 
+/** What made `failed` fail and roll back, in one line. */
+function whyQuarantined(failed: HostRolloutState, reverted: HostRolloutState): string {
+  const probes = Object.entries(failed.probes)
+    .filter(([, p]) => p.status === 'fail' && p.mode === 'enforce')
+    .map(([name, p]) => (p.failureReason === undefined ? name : `${name} (${p.failureReason})`));
+  const cause =
+    failed.activationFailedAt !== undefined
+      ? `its activation failed at ${failed.activationFailedAt}`
+      : probes.length > 0
+        ? `enforce probe ${probes.join(', ')} failing, sustained until ${failed.failedAt ?? 'the fail gate'}`
+        : `it failed at ${failed.failedAt ?? 'an unknown time'}`;
+  return `host ${failed.hostname} failed rollout ${failed.rolloutId}: ${cause}; rolled back to ${reverted.revertedTo ?? 'its previous closure'} at ${reverted.revertedAt ?? 'an unknown time'}`;
+}
+
 function apply(state: MirrorState, r: HostRolloutState, event: Event, wire: AgentEvent, now: Timestamp, outcome: EventLogEntry['outcome']): MirrorState {
   const policy = state.policies[r.rolloutId];
   if (policy === undefined) return { ...state, log: [...state.log, { host: r.hostname, rolloutId: r.rolloutId, event: wire, outcome: 'rejected', reason: 'no policy' }] };
@@ -79,7 +95,7 @@ function apply(state: MirrorState, r: HostRolloutState, event: Event, wire: Agen
   }
   let s = put(state, result.right.state);
   for (const effect of result.right.effects) {
-    if (effect.kind === 'RemoteInsertQuarantine') s = { ...s, quarantine: [...s.quarantine, { channel: effect.channel, closure: effect.closure }] };
+    if (effect.kind === 'RemoteInsertQuarantine') s = { ...s, quarantine: [...s.quarantine, { channel: effect.channel, closure: effect.closure, reason: whyQuarantined(r, result.right.state) }] };
   }
   return { ...s, log: [...s.log, { host: r.hostname, rolloutId: r.rolloutId, event: wire, outcome }] };
 }

@@ -86,7 +86,7 @@ export type HostSeen = t.TypeOf<typeof HostSeen>;
 export const UsedNonce = struct('DevCpUsedNonce', { hostname: req(Text), at: req(TimestampCodec) });
 export type UsedNonce = t.TypeOf<typeof UsedNonce>;
 
-export const QuarantineRow = struct('DevCpQuarantine', { channel: req(Text), closure: req(Text) });
+export const QuarantineRow = struct('DevCpQuarantine', { channel: req(Text), closure: req(Text), reason: opt(Text) });
 
 export const DbState = struct('DevCpDbState', {
   version: req(t.literal(1)),

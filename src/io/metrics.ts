@@ -1,13 +1,17 @@
 // Prometheus metrics (opt-in, loopback only): what an operator needs to see
 // a rollout from the host's side. Values are read from the graph's state and
 // the store at scrape time; activation durations are observed as they end.
+// Beside them, prom-client's process_* and nodejs_* defaults (memory, CPU,
+// file descriptors, event-loop lag: what a fleet's dashboards already chart)
+// and nixfleet_agent_build_info{version}, so a scrape says which agent runs.
 import * as http from 'http';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import { instantOf, type Timestamp } from '../codecs/timestamp';
 import { HOST_STATES } from '../codecs/scalars';
 import type { Logger } from '../ports/logger';
 import type { AgentGraph } from '../streams/graph';
+import { VERSION } from '../version';
 
 export interface MetricsSources {
   readonly graph: AgentGraph;
@@ -16,6 +20,8 @@ export interface MetricsSources {
   readonly currentClosure: () => string | undefined;
   /** Scheduler clock in ms, to time activations. */
   readonly nowMs: () => number;
+  /** `version` label of nixfleet_agent_build_info; default package.json's. */
+  readonly version?: string;
 }
 
 const seconds = (t: Timestamp): number => {
@@ -30,6 +36,8 @@ export interface AgentMetrics {
 
 export function createMetrics(src: MetricsSources): AgentMetrics {
   const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  new Gauge({ name: 'nixfleet_agent_build_info', help: 'The running agent (value 1).', labelNames: ['version'], registers: [registry] }).set({ version: src.version ?? VERSION }, 1);
   const state = () => src.graph.state();
   new Gauge({
     name: 'nixfleet_agent_current_closure_info',

@@ -27,6 +27,15 @@
 //    verified manifest names for this rollout and machine id, checked by the
 //    reducer's guard, again by the activation worker when it fires, and by the
 //    adapter; CP snapshots only inform (src/reducer/guard.ts, snapshots.ts).
+//
+// In virtual time: a running graph always has a timer due (the ticker, the
+// heartbeat, a held long-poll), so "run until nothing is due" — rxjs's
+// VirtualTimeScheduler.flush() — never returns on a graph that was never
+// stopped. Bounded ways out: stop() first (every timer is gone within
+// DRAIN_DEADLINE_MS of virtual time, then flush() returns); a horizon
+// (`new VirtualTimeScheduler(VirtualAction, maxFrames)`); or advancing to a
+// time (`nixfleet-agent/testing`: runFor, runUntil, and flush(), which
+// stops first). Pinned by spec/testing/fleet.spec.ts.
 import { BehaviorSubject, concat, EMPTY, finalize, map, merge, mergeMap, of, race, ReplaySubject, scan, share, Subject, take, timer, toArray, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { HostRolloutSnapshot, HostRolloutState } from '../codecs/host-state';
 import type { SignedIntent } from '../codecs/intent';

@@ -1,6 +1,7 @@
-// A virtual-time SchedulerLike for the graph benches: every timer the graph
-// schedules runs as soon as the bench asks for its virtual time, so the graph
-// is driven as fast as the CPU allows and no wall-clock wait is measured.
+// A virtual-time SchedulerLike for many graphs at once (the fleet runner and
+// the benches): every timer the graphs schedule runs as soon as the caller
+// asks for its virtual time, so they are driven as fast as the CPU allows and
+// no wall-clock wait happens.
 //
 // rxjs's own VirtualTimeScheduler is not used here on purpose: it re-sorts its
 // whole action queue on every schedule (O(n log n) per timer with 1,000 graphs'
@@ -10,10 +11,14 @@
 // and re-uses the action, as rxjs's AsyncAction does on a real clock.
 import { Subscription, type SchedulerAction, type SchedulerLike } from 'rxjs';
 
+interface Runnable {
+  run(version: number): void;
+}
+
 interface Entry {
   readonly due: number;
   readonly order: number;
-  readonly action: ClockAction<any>;
+  readonly action: Runnable;
   readonly version: number;
 }
 
@@ -80,7 +85,7 @@ export class VirtualClock implements SchedulerLike {
   }
 
   /** @internal */
-  enqueue(action: ClockAction<any>, version: number, delay: number): void {
+  enqueue(action: Runnable, version: number, delay: number): void {
     const entry: Entry = { due: this.time + Math.max(0, delay), order: this.order++, action, version };
     const heap = this.heap;
     heap.push(entry);
