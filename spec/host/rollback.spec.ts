@@ -9,8 +9,7 @@ describe('probe failure on a real host', () => {
   let bed: HostBed;
   let rollout: string;
   beforeAll(async () => {
-    bed = await HostBed.start();
-    await bed.waitFor('the agent to be active', () => (bed.unit(AGENT).ActiveState === 'active' ? true : undefined));
+    bed = await HostBed.running();
     rollout = bed.release('gen2-broken', { soakMinutes: 0.25, policy: 'rollback-and-halt' });
     await bed.waitState(rollout, 'Reverted', 180_000);
   });

@@ -14,8 +14,7 @@ describe('a switch that restarts the agent', () => {
   let firstPid: number;
   let stopTookMs: number;
   beforeAll(async () => {
-    bed = await HostBed.start();
-    await bed.waitFor('the agent to be active', () => (bed.unit(AGENT).ActiveState === 'active' ? true : undefined));
+    bed = await HostBed.running();
     firstPid = bed.unit(AGENT).MainPID;
     rollout = bed.release('gen2-agent');
     await bed.waitFor('the activation to start', () => (bed.cpEvents(rollout).some((e) => e.event.kind === 'ActivationStarted') ? true : undefined));

@@ -7,8 +7,7 @@ import { AGENT, HostBed } from './bed/host';
 describe('systemctl stop mid-soak', () => {
   let bed: HostBed;
   beforeAll(async () => {
-    bed = await HostBed.start();
-    await bed.waitFor('the agent to be active', () => (bed.unit(AGENT).ActiveState === 'active' ? true : undefined));
+    bed = await HostBed.running();
   });
   afterAll(async () => {
     await bed?.destroy();

@@ -9,8 +9,7 @@ describe('a closure signed by an untrusted key', () => {
   let bed: HostBed;
   let rollout: string;
   beforeAll(async () => {
-    bed = await HostBed.start();
-    await bed.waitFor('the agent to be active', () => (bed.unit(AGENT).ActiveState === 'active' ? true : undefined));
+    bed = await HostBed.running();
     rollout = bed.release('untrusted', { policy: 'halt' });
     await bed.waitFor('the failure to reach the CP', () => (bed.cpEvents(rollout).some((e) => e.event.kind === 'ActivationFailed') ? true : undefined), 120_000);
   });

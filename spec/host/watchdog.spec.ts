@@ -9,8 +9,7 @@ describe('watchdog kill mid-soak', () => {
   let bed: HostBed;
   let rollout: string;
   beforeAll(async () => {
-    bed = await HostBed.start({ agentDropIn: '[Service]\nWatchdogSec=10\n' });
-    await bed.waitFor('the agent to be active', () => (bed.unit(AGENT).ActiveState === 'active' ? true : undefined));
+    bed = await HostBed.running({ agentDropIn: '[Service]\nWatchdogSec=10\n' });
   });
   afterAll(async () => {
     await bed?.destroy();

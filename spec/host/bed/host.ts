@@ -106,6 +106,18 @@ export class HostBed {
     this.install('gen1');
   }
 
+  /** `start`, then wait until the agent's unit is active (enrolled and running). */
+  static async running(opts: { agentDropIn?: string } = {}): Promise<HostBed> {
+    const bed = await HostBed.start(opts);
+    try {
+      await bed.waitFor('the agent to be active', () => (bed.unit(AGENT).ActiveState === 'active' ? true : undefined));
+    } catch (e) {
+      await bed.destroy();
+      throw e;
+    }
+    return bed;
+  }
+
   async startCp(): Promise<void> {
     this.c.run(['systemctl', 'start', CP_UNIT]);
     await this.waitFor('the dev CP to answer', () => (this.c.exec(['curl', '-sfk', `https://127.0.0.1:${CP_PORT}/healthz`]).status === 0 ? true : undefined), 30_000);
