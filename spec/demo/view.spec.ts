@@ -101,9 +101,9 @@ describe('renderFrame layout', () => {
 
 describe('redraw and plain output', () => {
   it.each([
-    ['the first frame: clear from here down', 0, '\r\x1b[Ja\nb\n'],
-    ['later frames: up by the rows drawn last time, then clear to the end of the screen', 13, '\x1b[13A\r\x1b[Ja\nb\n'],
-    ['after a resize: clear the screen, draw from the top', null, '\x1b[H\x1b[2Ja\nb\n'],
+    ['the first frame: from here, each row cleared, then the rest of the screen', 0, '\r\x1b[2Ka\n\x1b[2Kb\n\x1b[J'],
+    ['later frames: up by the rows drawn last time first', 13, '\x1b[13A\r\x1b[2Ka\n\x1b[2Kb\n\x1b[J'],
+    ['after a resize: clear the screen, draw from the top', null, '\x1b[H\x1b[2J\x1b[2Ka\n\x1b[2Kb\n\x1b[J'],
   ] as const)('%s', (_what, previous, bytes) => {
     expect(redraw(previous, ['a', 'b'])).toBe(bytes);
   });

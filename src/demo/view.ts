@@ -97,13 +97,15 @@ export function plainLine(f: Frame): string {
 
 /**
  * Bytes that replace the previous frame (`previousRows` rows, drawn from the
- * start of a row) with `lines`: up that many rows, clear to the end of the
- * screen, draw. Null previous rows (the terminal was resized, so old rows
- * may have re-wrapped): clear the whole screen and draw from the top.
+ * start of a row) with `lines`: up that many rows, each line over a cleared
+ * row, then clear to the end of the screen. Clearing after drawing, not from
+ * the top-left corner: tmux copies a screen cleared from there into its
+ * history, a smear in the scrollback. Null previous rows (the terminal was
+ * resized, so old rows may have re-wrapped): clear the screen, draw from the top.
  */
 export function redraw(previousRows: number | null, lines: readonly string[]): string {
-  const start = previousRows === null ? '\x1b[H\x1b[2J' : previousRows > 0 ? `\x1b[${previousRows}A\r\x1b[J` : '\r\x1b[J';
-  return `${start}${lines.join('\n')}\n`;
+  const start = previousRows === null ? '\x1b[H\x1b[2J' : previousRows > 0 ? `\x1b[${previousRows}A\r` : '\r';
+  return `${start}${lines.map((l) => `\x1b[2K${l}\n`).join('')}\x1b[J`;
 }
 
 /** A line cut to `width` cells, the last one an ellipsis when anything was cut. */
