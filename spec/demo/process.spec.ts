@@ -1,7 +1,7 @@
 // The built demo as a user runs it, stdout piped (not a terminal): it
 // finishes, writes plain appended lines with no escape sequences, and
-// removes its temporary directory at the end and on a signal; --keep keeps
-// it and prints where. TMPDIR points at a directory of the spec's own.
+// removes its temporary directory at the end, on a signal and when its
+// reader goes away; --keep keeps it and prints where. TMPDIR points at a directory of the spec's own.
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -16,6 +16,8 @@ interface Run {
   /** Resolves once stdout contains `text`. */
   readonly printed: (text: string) => Promise<void>;
   readonly signal: (s: NodeJS.Signals) => void;
+  /** Stops reading stdout, as `| head` does. */
+  readonly closeStdout: () => void;
 }
 
 function demo(tmp: string, ...args: string[]): Run {
@@ -33,6 +35,7 @@ function demo(tmp: string, ...args: string[]): Run {
     exited: new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal === null ? null : -1)))),
     printed: (text) => new Promise((resolve) => (out.includes(text) ? resolve() : waiting.push({ text, resolve }))),
     signal: (s) => child.kill(s),
+    closeStdout: () => child.stdout.destroy(),
   };
 }
 
@@ -78,6 +81,18 @@ describe('the demo, stdout piped', () => {
       run.signal('SIGINT');
       expect(await run.exited).toBe(130);
       expect(run.stdout()).toContain('interrupted; stopping the agents');
+      expect(fs.readdirSync(tmp)).toEqual([]);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'the reader goes away (`| head`): stops the agents, removes the directory, exits 141',
+    async () => {
+      const run = demo(tmp);
+      await run.printed('rollout 1: a good closure');
+      run.closeStdout();
+      expect(await run.exited).toBe(141);
       expect(fs.readdirSync(tmp)).toEqual([]);
     },
     TIMEOUT_MS,

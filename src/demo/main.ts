@@ -23,7 +23,8 @@ const USAGE = `usage: nixfleet-agent-demo [--keep]
   --keep  keep the temporary directory (host trees, agent state, the CP's database) and print its path
 `;
 const screen = (): Screen => screenOf(process.stdout);
-const say = (...lines: string[]) => process.stdout.write(lines.map((l) => `${l}\n`).join(''));
+let stdoutGone = false;
+const say = (...lines: string[]) => stdoutGone || process.stdout.write(lines.map((l) => `${l}\n`).join(''));
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s`;
 
@@ -60,19 +61,28 @@ async function main(keep: boolean): Promise<number> {
       if (keep) say(`kept the temporary directory: ${dir}`);
       else fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     })());
-  onSignals(
-    (code) => {
-      interrupted = code;
-      endView();
-      say('', 'interrupted; stopping the agents');
-      void finish().finally(() => process.exit(code));
-    },
-    (code) => {
-      fleet?.agents.forEach((a) => a.child?.kill('SIGKILL'));
-      if (!keep) fs.rmSync(dir, { recursive: true, force: true });
-      process.exit(code);
-    },
-  );
+  // Any way out, an uncaught error or a second signal included: no agent
+  // outlives the demo, and the directory goes unless kept.
+  process.on('exit', () => {
+    fleet?.agents.forEach((a) => a.child?.kill('SIGKILL'));
+    if (!keep) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  let stopping = false;
+  const interrupt = (code: number, note: string) => {
+    if (stopping) process.exit(code);
+    stopping = true;
+    interrupted = code;
+    endView();
+    say('', note);
+    void finish().finally(() => process.exit(code));
+  };
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) process.on(signal, () => interrupt(code, 'interrupted; stopping the agents'));
+  // The reader went away (`npm start | head`): stop as on a signal, silently.
+  process.stdout.on('error', () => {
+    if (stdoutGone) return;
+    stdoutGone = true;
+    interrupt(141, '');
+  });
   const s = screen();
   say(
     styled(`nixfleet-agent demo: a development control plane and ${HOSTS.length} real agent processes`, BOLD, s),
@@ -134,17 +144,6 @@ async function rollouts(fleet: DemoFleet): Promise<number> {
   );
   say(...lines);
   return ok ? 0 : 1;
-}
-
-// First signal: stop the agents and clean up; a second one: kill them and go.
-function onSignals(first: (code: number) => void, again: (code: number) => void): void {
-  let seen = false;
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const)
-    process.on(signal, () => {
-      if (seen) again(code);
-      else first(code);
-      seen = true;
-    });
 }
 
 const args = process.argv.slice(2);
