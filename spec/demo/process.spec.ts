@@ -73,26 +73,17 @@ describe('the demo, stdout piped', () => {
     TIMEOUT_MS,
   );
 
-  it(
-    'SIGINT mid-rollout: stops the agents, removes the directory, exits 130',
-    async () => {
+  it.each([
+    ['SIGINT', 130, (run: Run) => run.signal('SIGINT')],
+    ['SIGTERM', 143, (run: Run) => run.signal('SIGTERM')],
+    ['the reader going away (`| head`)', 141, (run: Run) => run.closeStdout()],
+  ] as const)(
+    '%s mid-rollout: stops the agents, removes the directory, exits %i',
+    async (_how, code, stop) => {
       const run = demo(tmp);
       await run.printed('rollout 1: a good closure');
-      run.signal('SIGINT');
-      expect(await run.exited).toBe(130);
-      expect(run.stdout()).toContain('interrupted; stopping the agents');
-      expect(fs.readdirSync(tmp)).toEqual([]);
-    },
-    TIMEOUT_MS,
-  );
-
-  it(
-    'the reader goes away (`| head`): stops the agents, removes the directory, exits 141',
-    async () => {
-      const run = demo(tmp);
-      await run.printed('rollout 1: a good closure');
-      run.closeStdout();
-      expect(await run.exited).toBe(141);
+      stop(run);
+      expect(await run.exited).toBe(code);
       expect(fs.readdirSync(tmp)).toEqual([]);
     },
     TIMEOUT_MS,
