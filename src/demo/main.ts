@@ -1,164 +1,160 @@
-// `npm start`: two rollouts across a two-host fleet, end to end, on this
-// machine. The development CP runs in process; each host is a real daemon
-// process with its own host tree and stand-in Nix tools. Rollout 1 ships a
-// good closure that converges after a short soak; rollout 2 ships one whose
-// enforce-mode probe fails, so each agent declares sustained failure, rolls
-// back and the host ends Reverted.
+#!/usr/bin/env node
+// `npm start` (or `nixfleet-agent-demo` from the installed package): two
+// rollouts across a two-host fleet, end to end, on this machine. The
+// development CP runs in process; each host is a real daemon process with its
+// own host tree and stand-in Nix tools. Rollout 1 ships a good closure that
+// converges after a short soak; rollout 2 ships one whose enforce-mode probe
+// fails, so each agent declares sustained failure, rolls back and the host
+// ends Reverted. Everything lives in a temporary directory, removed at exit
+// unless --keep.
 import 'reflect-metadata';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { interval } from 'rxjs';
 import type { HostRolloutState } from '../codecs/host-state';
-import type { DevCp } from '../devcp/dev-cp';
 import { DemoFleet, FAST_TIMINGS } from './fleet';
-import { checkSequence, type SequenceCheck } from './sequence';
+import { checkSequence } from './sequence';
+import { renderSummary, type SummaryRollout } from './summary';
+import { screenOf, startView, type Phase } from './live';
+import { BOLD, DIM, styled, type Screen } from './view';
 
 const HOSTS = ['web-01', 'web-02'];
-const tty = process.stdout.isTTY === true;
-const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
-const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s);
-const color = (state: string) => {
-  const c = { Converged: 32, Reverted: 33, Failed: 31, Soaking: 36, Activating: 35, Pending: 37, Deferred: 34 }[state];
-  return tty && c !== undefined ? `\x1b[${c}m${state}\x1b[0m` : state;
-};
-const short = (closure: string | undefined) => (closure === undefined ? '—' : closure.replace(/^[a-z0-9]{32}-/, ''));
+const USAGE = `usage: nixfleet-agent-demo [--keep]
+  --keep  keep the temporary directory (host trees, agent state, the CP's database) and print its path
+`;
+const screen = (): Screen => screenOf(process.stdout);
+let stdoutGone = false;
+const say = (...lines: string[]) => stdoutGone || process.stdout.write(lines.map((l) => `${l}\n`).join(''));
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s`;
 
-interface Phase {
-  readonly title: string;
-  rolloutId?: string;
-}
+// The running view, if any: a signal ends it before writing anything else.
+let stopView: (() => void) | undefined;
+const endView = () => {
+  stopView?.();
+  stopView = undefined;
+};
 
-function latestRecord(cp: DevCp, host: string, rolloutId: string | undefined): HostRolloutState | undefined {
-  return rolloutId === undefined ? undefined : cp.record(rolloutId, host);
-}
-
-function view(fleet: DemoFleet, phase: Phase): string[] {
-  const lines = [bold(`nixfleet-agent demo — ${phase.title}`) + dim(`   ${elapsed()}`), ''];
-  lines.push(dim('host     CP mirror    running closure                 probe                   events queued/acked'));
-  for (const host of HOSTS) {
-    const agent = fleet.agent(host);
-    const r = latestRecord(fleet.cp, host, phase.rolloutId);
-    const probe = r === undefined ? undefined : Object.entries(r.probes)[0];
-    const probeText = probe === undefined ? '—' : `${probe[0]}: ${probe[1].status}`;
-    lines.push(
-      `${host.padEnd(8)} ${color((r?.state ?? '—').padEnd(11))}  ${short(agent.tree.current()).padEnd(30)}  ${probeText.padEnd(22)}  ${String(agent.queued).padStart(3)}/${String(agent.delivered).padEnd(3)}`,
-    );
-  }
-  lines.push('', dim('control plane received:'));
-  const events = fleet.cp.events(phase.rolloutId).slice(-6);
-  for (const e of events) lines.push(dim(`  ${e.host} ${e.event.kind}#${e.event.seq} ${e.outcome}`));
-  for (let i = events.length; i < 6; i++) lines.push('');
-  return lines;
-}
-
-function startView(fleet: DemoFleet, phase: Phase): () => void {
-  let drawn = 0;
-  let lastPlain = '';
-  const draw = () => {
-    const lines = view(fleet, phase);
-    if (tty) {
-      process.stdout.write(`${drawn > 0 ? `\x1b[${drawn}A` : ''}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n`);
-      drawn = lines.length;
-    } else {
-      // Not a terminal (CI, a pipe): one line per change of host states.
-      const plain = HOSTS.map((h) => `${h}=${latestRecord(fleet.cp, h, phase.rolloutId)?.state ?? '-'}`).join(' ');
-      if (plain !== lastPlain) process.stdout.write(`${elapsed()}  ${phase.title}: ${plain}\n`);
-      lastPlain = plain;
-    }
-  };
-  const redraw = interval(250).subscribe(draw);
-  draw();
-  return () => {
-    redraw.unsubscribe();
-    draw();
-  };
-}
-
-async function rollout(fleet: DemoFleet, phase: Phase, closures: Record<string, string>, policy: 'halt' | 'rollback-and-halt', soakMinutes: number, expected: HostRolloutState['state']): Promise<number> {
+async function rollout(fleet: DemoFleet, phase: Phase, closures: Record<string, string>, soakMinutes: number, expected: HostRolloutState['state']): Promise<number> {
   const t0 = performance.now();
-  const stop = startView(fleet, phase);
+  stopView = startView(fleet, HOSTS, phase, elapsed);
   try {
-    phase.rolloutId = fleet.cp.release({ closures, policy, soakMinutes }).rolloutId;
+    phase.rolloutId = fleet.cp.release({ closures, policy: 'rollback-and-halt', soakMinutes }).rolloutId;
     const id = phase.rolloutId;
     await fleet.waitFor(`every host ${expected} in ${id}`, () => (HOSTS.every((h) => fleet.cp.record(id, h)?.state === expected) ? true : undefined), 90_000);
   } finally {
-    stop();
+    endView();
   }
   return (performance.now() - t0) / 1000;
 }
 
-async function main(): Promise<number> {
+async function main(keep: boolean): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixfleet-demo-'));
-  process.stdout.write(`${bold('nixfleet-agent demo')}: a development control plane and ${HOSTS.length} real agent processes in ${dir}\n`);
-  process.stdout.write(dim(`timings compressed through configuration: --worker-periods ${FAST_TIMINGS.workerPeriods}, --sustained-failure-threshold-secs ${FAST_TIMINGS.sustainedFailureThresholdSecs}\n\n`));
-  const fleet = await DemoFleet.create({ dir, hosts: HOSTS });
-  fleet.startAgents();
+  let fleet: DemoFleet | undefined;
+  let interrupted: number | undefined;
+  let finished: Promise<void> | undefined;
+  // Once, from whichever comes first: the end, an error or a signal.
+  const finish = () =>
+    (finished ??= (async () => {
+      endView();
+      await fleet?.close();
+      if (keep) say(`kept the temporary directory: ${dir}`);
+      else fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    })());
+  // Any way out, an uncaught error or a second signal included: no agent
+  // outlives the demo, and the directory goes unless kept.
+  process.on('exit', () => {
+    fleet?.agents.forEach((a) => a.child?.kill('SIGKILL'));
+    if (!keep) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  let stopping = false;
+  const interrupt = (code: number, note: string) => {
+    if (stopping) process.exit(code);
+    stopping = true;
+    interrupted = code;
+    endView();
+    say('', note);
+    void finish().finally(() => process.exit(code));
+  };
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) process.on(signal, () => interrupt(code, 'interrupted; stopping the agents'));
+  // The reader went away (`npm start | head`): stop as on a signal, silently.
+  process.stdout.on('error', () => {
+    if (stdoutGone) return;
+    stdoutGone = true;
+    interrupt(141, '');
+  });
+  const s = screen();
+  say(
+    styled(`nixfleet-agent demo: a development control plane and ${HOSTS.length} real agent processes`, BOLD, s),
+    styled(`  in ${dir}`, '', s),
+    styled("timings compressed through the daemon's flags:", DIM, s),
+    styled(`  --worker-periods ${FAST_TIMINGS.workerPeriods}`, DIM, s),
+    styled(`  --sustained-failure-threshold-secs ${FAST_TIMINGS.sustainedFailureThresholdSecs}`, DIM, s),
+    '',
+  );
   let code = 1;
   try {
-    await fleet.waitFor('enrollment and the first heartbeat', () => (HOSTS.every((h) => fleet.cp.hosts().find((v) => v.hostname === h)?.lastCheckinAt != null) ? true : undefined), 60_000);
-    process.stdout.write(`${elapsed()}  both hosts enrolled (CSR signed by their SSH host keys) and checked in over mTLS\n\n`);
-
-    const good = Object.fromEntries(HOSTS.map((h) => [h, fleet.agent(h).tree.closure(`nixos-system-${h}-v2`, 'ok')]));
-    const p1: Phase = { title: 'rollout 1: a good closure, 15 s soak' };
-    const d1 = await rollout(fleet, p1, good, 'rollback-and-halt', 0.25, 'Converged');
-    process.stdout.write('\n');
-
-    const bad = Object.fromEntries(HOSTS.map((h) => [h, fleet.agent(h).tree.closure(`nixos-system-${h}-v3`, 'broken')]));
-    const p2: Phase = { title: 'rollout 2: a closure whose enforce probe fails' };
-    const d2 = await rollout(fleet, p2, bad, 'rollback-and-halt', 5, 'Reverted');
-    process.stdout.write('\n');
-
-    await Promise.all(HOSTS.map((h) => fleet.agent(h).stop('SIGTERM')));
-    const checks: [string, string, SequenceCheck][] = [];
-    for (const phase of [p1, p2]) for (const h of HOSTS) checks.push([phase.rolloutId ?? '', h, checkSequence(fleet.cp.events(phase.rolloutId).filter((e) => e.host === h))]);
-    code = summary(fleet, [
-      [p1, d1, 'Converged', good],
-      [p2, d2, 'Reverted', bad],
-    ], checks);
+    const f = (fleet = await DemoFleet.create({ dir, hosts: HOSTS }));
+    f.startAgents();
+    await f.waitFor('enrollment and the first heartbeat', () => (HOSTS.every((h) => f.cp.hosts().find((v) => v.hostname === h)?.lastCheckinAt != null) ? true : undefined), 60_000);
+    say(styled(`${elapsed()}  enrolled (CSRs signed by the SSH host keys), checked in over mTLS`, '', screen()), '');
+    code = await rollouts(f);
   } catch (err) {
-    process.stdout.write(`\n${bold('demo failed')}: ${err instanceof Error ? err.message : String(err)}\n`);
-    for (const h of HOSTS) {
-      const tail = fleet.agent(h).lines.filter((l) => l.level !== 'debug').slice(-8);
-      process.stdout.write(`\n${h} (last log lines):\n${tail.map((l) => `  ${l.level} ${l.message}`).join('\n')}\n`);
+    if (interrupted !== undefined) return interrupted;
+    say('', styled(`demo failed: ${err instanceof Error ? err.message : String(err)}`, BOLD, screen()));
+    for (const h of fleet === undefined ? [] : HOSTS) {
+      const tail = fleet?.agent(h).lines.filter((l) => l.level !== 'debug').slice(-8) ?? [];
+      say('', `${h} (last log lines):`, ...tail.map((l) => styled(`  ${l.level} ${l.message}`, '', screen())));
     }
+    if (!keep) say('', 'Run with --keep to keep the temporary directory for a look.');
   } finally {
-    await fleet.close();
+    await finish();
   }
   return code;
 }
 
-function summary(fleet: DemoFleet, phases: [Phase, number, string, Record<string, string>][], checks: [string, string, SequenceCheck][]): number {
-  let ok = true;
-  const out = [bold('Summary'), ''];
-  for (const [phase, secs, expected, closures] of phases) {
-    out.push(`${phase.title}  ${dim(`(${phase.rolloutId}, ${secs.toFixed(1)} s)`)}`);
-    for (const h of HOSTS) {
-      const r = fleet.cp.record(phase.rolloutId ?? '', h);
-      const agent = fleet.agent(h);
-      const good = r?.state === expected;
-      ok &&= good;
-      const tail = expected === 'Reverted' ? `rolled back to ${short(r?.revertedTo)}` : `running ${short(closures[h])}`;
-      out.push(`  ${h}  ${color(r?.state ?? '—')}  ${tail}  ${dim(`last seq ${r?.lastEventSeq ?? 0}, host now runs ${short(agent.tree.current())}`)}`);
-    }
-  }
-  out.push('', 'Events the control plane received, per host and rollout (kind#seq):');
-  for (const [rolloutId, host, check] of checks) {
-    ok &&= check.ok;
-    out.push(`  ${host} ${rolloutId.slice(0, 14)}…  ${check.ok ? 'contiguous, no duplicates counted twice' : bold(check.problems.join('; '))}`);
-    out.push(dim(`    ${check.kinds.join(' ')}`));
-  }
-  const queued = HOSTS.map((h) => fleet.agent(h).queued).reduce((a, b) => a + b, 0);
-  const delivered = HOSTS.map((h) => fleet.agent(h).delivered).reduce((a, b) => a + b, 0);
-  out.push('', `Agents queued ${queued} events durably and delivered ${delivered}; total ${elapsed().trim()}.`);
-  out.push(ok ? bold('Both rollouts ended as expected.') : bold('Something did not end as expected (see above).'));
-  process.stdout.write(`${out.join('\n')}\n`);
+async function rollouts(fleet: DemoFleet): Promise<number> {
+  const good = Object.fromEntries(HOSTS.map((h) => [h, fleet.agent(h).tree.closure(`nixos-system-${h}-v2`, 'ok')]));
+  const p1: Phase = { title: 'rollout 1: a good closure, 15 s soak' };
+  const d1 = await rollout(fleet, p1, good, 0.25, 'Converged');
+  say('');
+  const bad = Object.fromEntries(HOSTS.map((h) => [h, fleet.agent(h).tree.closure(`nixos-system-${h}-v3`, 'broken')]));
+  const p2: Phase = { title: 'rollout 2: a closure whose enforce probe fails' };
+  const d2 = await rollout(fleet, p2, bad, 5, 'Reverted');
+  say('');
+  await Promise.all(HOSTS.map((h) => fleet.agent(h).stop('SIGTERM')));
+  const result = (phase: Phase, seconds: number, expected: SummaryRollout['expected'], closures: Record<string, string>): SummaryRollout => {
+    const rolloutId = phase.rolloutId ?? '';
+    return {
+      title: phase.title,
+      rolloutId,
+      seconds,
+      expected,
+      hosts: HOSTS.map((host) => {
+        const r = fleet.cp.record(rolloutId, host);
+        const check = checkSequence(fleet.cp.events(rolloutId).filter((e) => e.host === host));
+        return { host, state: r?.state, closure: expected === 'Reverted' ? r?.revertedTo : closures[host], runs: fleet.agent(host).tree.current(), check };
+      }),
+    };
+  };
+  const sum = (f: (h: string) => number) => HOSTS.map(f).reduce((a, b) => a + b, 0);
+  const { lines, ok } = renderSummary(
+    { rollouts: [result(p1, d1, 'Converged', good), result(p2, d2, 'Reverted', bad)], queued: sum((h) => fleet.agent(h).queued), delivered: sum((h) => fleet.agent(h).delivered), elapsed: elapsed().trim() },
+    screen(),
+  );
+  say(...lines);
   return ok ? 0 : 1;
 }
 
-main().then(
+const args = process.argv.slice(2);
+const help = args.includes('--help') || args.includes('-h');
+const unknown = args.filter((a) => !['--keep', '--help', '-h'].includes(a));
+if (help || unknown.length > 0) {
+  if (unknown.length > 0) process.stderr.write(`demo: unknown argument ${unknown.join(' ')}\n`);
+  (unknown.length > 0 ? process.stderr : process.stdout).write(USAGE);
+  process.exit(unknown.length > 0 ? 2 : 0);
+}
+main(args.includes('--keep')).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`demo: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
