@@ -33,12 +33,14 @@ export interface HeartbeatAnswer {
 }
 
 /**
- * - `transport`: no HTTP answer (refused, reset, TLS, timeout);
+ * - `transport`: no HTTP answer (refused, reset, TLS, timeout); `untrusted`
+ *   when the answer came from a server whose certificate does not verify
+ *   against the configured CA (wrong `--ca-cert`, or not the fleet's CP);
  * - `status`: an HTTP answer outside what the call accepts (`retryAfterSecs` from 503);
  * - `decode`: a 2xx whose body did not decode.
  */
 export type CpError =
-  | { readonly kind: 'transport'; readonly message: string }
+  | { readonly kind: 'transport'; readonly message: string; readonly untrusted?: true }
   | { readonly kind: 'status'; readonly status: number; readonly message: string; readonly retryAfterSecs?: number }
   | { readonly kind: 'decode'; readonly message: string };
 

@@ -313,6 +313,26 @@ describe('first-boot enrollment', () => {
     expect(retries).toEqual([['control plane unreachable', 10_000]]);
     expect(fs.existsSync(files.cert)).toBe(false);
   });
+
+  it("a CP whose certificate another CA signed is named as untrusted, not unreachable, and nothing is sent", async () => {
+    const other = await createCa();
+    fs.writeFileSync(files.ca, other.certPem); // a usable CA, just not the one that signed the CP
+    srv.route('POST', '/v1/enroll', issue(), { auth: 'none' });
+    const vts = new VirtualTimeScheduler();
+    const logger = memoryLogger();
+    const retries: Array<[string, number]> = [];
+    const sub = enrollIfNeeded(config({ scheduler: vts, logger, onRetry: (r, ms) => retries.push([r, ms]) })).subscribe({
+      error: (e: unknown) => {
+        throw e;
+      },
+    });
+    await waitFor(() => logger.lines.length === 1);
+    sub.unsubscribe();
+    expect(logger.lines[0]).toMatchObject({ level: 'warn', message: "enroll: the control plane's certificate does not verify against --ca-cert; retrying", fields: { attempts: 1, caCert: files.ca } });
+    expect(retries).toEqual([['control plane certificate not trusted (check --ca-cert)', 10_000]]);
+    expect(srv.requests).toHaveLength(0);
+    expect(fs.existsSync(files.cert)).toBe(false);
+  });
 });
 
 async function waitFor(cond: () => boolean): Promise<void> {

@@ -207,6 +207,13 @@ export function enrollIfNeeded(config: EnrollConfig): Observable<EnrollOutcome> 
             // Upstream exits and leaves the retry to systemd; a flaky first-boot
             // link is no reason to crash-loop. A response lost after the CP
             // burned the nonce comes back as a 409, which does stop us.
+            // A CP we reach but cannot trust is named as such: a wrong --ca-cert
+            // is an operator's to fix, and "unreachable" would send them to the network.
+            if (isCpError(e) && e.kind === 'transport' && e.untrusted === true) {
+              logger.warn("enroll: the control plane's certificate does not verify against --ca-cert; retrying", { retryInMs: retryMs, attempts, caCert: config.caFile, error: e.message });
+              config.onRetry?.('control plane certificate not trusted (check --ca-cert)', retryMs);
+              return timer(retryMs, scheduler);
+            }
             if (isCpError(e) && e.kind === 'transport') {
               logger.warn('enroll: control plane unreachable; retrying', { retryInMs: retryMs, attempts, error: e.message });
               config.onRetry?.('control plane unreachable', retryMs);

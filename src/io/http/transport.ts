@@ -74,6 +74,27 @@ async function readCapped(stream: Readable, max: number): Promise<{ body: Uint8A
   return { body: new Uint8Array(Buffer.concat(chunks)), tooLarge: false };
 }
 
+// OpenSSL's verdicts on the server's certificate, as Node reports them.
+const CERT_VERIFY_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** The transport error for `err`, marked `untrusted` when the server's certificate did not verify. */
+function transportError(req: HttpRequest, err: unknown, message = describeTransportError(err)): CpError {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; cause?: { code?: unknown } };
+  const code = typeof e.code === 'string' ? e.code : e.cause?.code;
+  return { kind: 'transport', message: `${req.method} ${req.path}: ${message}`, ...(typeof code === 'string' && CERT_VERIFY_CODES.has(code) ? { untrusted: true as const } : {}) };
+}
+
 function describeTransportError(err: unknown): string {
   if (typeof err !== 'object' || err === null) return String(err);
   const e = err as { code?: unknown; message?: unknown; cause?: unknown };
@@ -106,8 +127,7 @@ export function createTransport(options: TransportOptions): Transport {
       try {
         lease = options.agents.lease();
       } catch (e) {
-        const error: CpError = { kind: 'transport', message: `${req.method} ${req.path}: ${describeTransportError(e)}` };
-        subscriber.error(error);
+        subscriber.error(transportError(req, e));
         return undefined;
       }
       let finished = false;
@@ -160,9 +180,7 @@ export function createTransport(options: TransportOptions): Transport {
         },
         (err: unknown) => {
           finish();
-          const message = timedOut ? `timeout after ${req.timeoutMs} ms` : describeTransportError(err);
-          const error: CpError = { kind: 'transport', message: `${req.method} ${req.path}: ${message}` };
-          subscriber.error(error);
+          subscriber.error(timedOut ? transportError(req, undefined, `timeout after ${req.timeoutMs} ms`) : transportError(req, err));
         },
       );
 
