@@ -1,5 +1,6 @@
 // One worker's failure never ends the graph; bounded queues say what they drop.
-import { asyncScheduler, map, Subject, toArray } from 'rxjs';
+import { asyncScheduler, lastValueFrom, map, of, Subject, toArray } from 'rxjs';
+import { BoundedQueue } from '../../src/sources/channels';
 import { fromEpochMillis } from '../../src/codecs/timestamp';
 import { TestScheduler } from 'rxjs/testing';
 import type { ReducerInput } from '../../src/reducer/agent';
@@ -74,6 +75,22 @@ describe('bounded queues', () => {
     input$.next(2);
     expect(seen).toEqual([1, 10, 11, 2]);
     expect(dropped).toEqual([12]);
+  });
+
+  it('the mailbox and the bounded queue carry undefined like any other item', async () => {
+    const input$ = new Subject<number | undefined>();
+    const seen: (number | undefined)[] = [];
+    input$.pipe(mailbox(4, () => undefined)).subscribe((v) => seen.push(v));
+    input$.next(1);
+    input$.next(undefined);
+    input$.next(2);
+    expect(seen).toEqual([1, undefined, 2]);
+
+    const q = new BoundedQueue<number | undefined>(4);
+    q.offer(undefined);
+    q.offer(3);
+    q.close();
+    expect(await lastValueFrom(q.consume((v) => of(v)).pipe(toArray()))).toEqual([undefined, 3]);
   });
 
   it('the reducer mailbox capacity is upstream’s 64, the activation queue’s 4', () => {

@@ -45,14 +45,15 @@ export class BoundedQueue<T> {
       let inner: { unsubscribe(): void } | undefined;
       const pump = (): void => {
         while (!this.busy) {
-          const item = this.items.shift();
-          if (item === undefined) {
+          // By length, not by an undefined sentinel: undefined is a legal item.
+          if (this.items.length === 0) {
             if (this.closing) {
               this.finished = true;
               subscriber.complete();
             }
             return;
           }
+          const item = this.items.shift() as T;
           this.busy = true;
           let sync = true;
           inner = from(work(item)).subscribe({

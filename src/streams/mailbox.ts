@@ -18,7 +18,8 @@ export function mailbox<T>(capacity: number, onOverflow: (dropped: T) => void): 
       const drain = (): void => {
         delivering = true;
         try {
-          for (let next = queue.shift(); next !== undefined; next = queue.shift()) subscriber.next(next);
+          // By length, not by an undefined sentinel: undefined is a legal item.
+          while (queue.length > 0) subscriber.next(queue.shift() as T);
         } finally {
           delivering = false;
         }
