@@ -304,7 +304,9 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
         shutdown$.next();
         probeCommands.complete();
         // The activation worker finishes its running pipeline (and any
-        // rollback that pipeline's failure queues), then completes.
+        // rollback that pipeline's failure queues), then completes; a switch
+        // already running in its own unit is left to finish without us and
+        // resumed after the restart (PipelineOptions.leaveRunningOn).
         intents.close();
       }
       return race(done$.pipe(map((): StopResult => 'drained')), timer(DRAIN_DEADLINE_MS, scheduler).pipe(map((): StopResult => 'deadline'))).pipe(
