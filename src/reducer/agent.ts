@@ -248,7 +248,7 @@ export function agentStep(
           ? log('info', 'verified manifest set changed', { rollouts: input.manifests.rollouts })
           : log('debug', 'verified manifest set unchanged', { channels: Object.keys(input.manifests.rollouts).length }),
       ];
-      // Until the first policy is known every event is dropped, so probes
+      // Until the first policy is known probe events are dropped, so probes
       // re-primed at boot (rehydration) lost their topology: prime them again.
       if (state.manifests === undefined) {
         for (const h of Object.values(state.hosts)) if (h.state === 'Soaking') effects.push({ kind: 'LocalResetProbeCache', rolloutId: h.rolloutId });

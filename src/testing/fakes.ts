@@ -66,7 +66,7 @@ export const manifestSet = (onHealthFailure: RolloutPolicy['onHealthFailure'] = 
 
 export class FakeManifests implements ManifestPort {
   refreshes = 0;
-  /** rollout id → the closure its signed manifest names for this host; unset: any closure verifies. */
+  /** rollout id → the closure its signed manifest names for this host; unset: every closure verifies. */
   signed: Record<string, string> | undefined;
   readonly dispatchChecks: { rolloutId: string; closure: string }[] = [];
   constructor(public set: ManifestSet = manifestSet(), private readonly failDispatch = false) {}

@@ -27,6 +27,7 @@ const BOOT_TIMEOUT_MS = 60_000;
 const POWEROFF_TIMEOUT_MS = 30_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const INSIDE_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
 
 export class Container {
   private nspawn: ChildProcess | undefined;
@@ -110,13 +111,18 @@ export class Container {
     }
   }
 
+  /** nsenter's arguments for running `argv` in all of PID 1's namespaces, at its root. */
+  private inside(argv: readonly string[]): string[] {
+    return ['-t', String(this.pid1), '-a', '--', ...argv];
+  }
+
   /** Runs a command inside the container (all its namespaces, its root). */
   exec(argv: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): ExecResult {
-    const r = spawnSync('nsenter', ['-t', String(this.pid1), '-a', '--', ...argv], {
+    const r = spawnSync('nsenter', this.inside(argv), {
       encoding: 'utf8',
       input: opts.input ?? '',
       timeout: opts.timeoutMs ?? EXEC_TIMEOUT_MS,
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
+      env: INSIDE_ENV,
       maxBuffer: 64 * 1024 * 1024,
     });
     return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
@@ -125,7 +131,7 @@ export class Container {
   /** Like exec, without blocking the event loop (for long waits). */
   execAsync(argv: readonly string[], timeoutMs = EXEC_TIMEOUT_MS): Promise<ExecResult> {
     return new Promise((resolve) => {
-      const child = spawn('nsenter', ['-t', String(this.pid1), '-a', '--', ...argv], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' } });
+      const child = spawn('nsenter', this.inside(argv), { env: INSIDE_ENV });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
