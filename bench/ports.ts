@@ -22,12 +22,10 @@ export const probe = (name: string, intervalSeconds = 5): ProbeDeclaration => pr
 export class LeanQueue extends SeqCounters implements OutboundQueuePort {
   private readonly rows = new Map<number, QueuedEvent>();
 
-  enqueue(req: EnqueueRequest): Observable<Enqueued> {
-    return defer(() => {
-      const { id, seq } = this.assign(req);
-      this.rows.set(id, { id, rolloutId: req.rolloutId, seq, kind: req.kind, durable: req.durable, body: JSON.stringify(req.build(seq)), enqueuedAt: '' });
-      return of({ id, seq, evicted: 0 });
-    });
+  enqueueNow(req: EnqueueRequest): Enqueued {
+    const id = this.record(req);
+    this.rows.set(id, { id, rolloutId: req.rolloutId, seq: req.seq, kind: req.kind, durable: req.durable, body: JSON.stringify(req.envelope), enqueuedAt: '' });
+    return { id, evicted: 0 };
   }
   pending(limit: number): Observable<readonly QueuedEvent[]> {
     return defer(() => {
@@ -54,13 +52,13 @@ export class LeanQueue extends SeqCounters implements OutboundQueuePort {
 }
 
 /**
- * A queue that keeps nothing: seqs are assigned, but no envelope is built and
- * the drain always finds it empty. For the graph bench's diagnostic line only
+ * A queue that keeps nothing: seqs are checked, but no envelope is serialised
+ * and the drain always finds it empty. For the graph bench's diagnostic line only
  * (the graph with its outbound path stubbed out).
  */
 export class NullQueue extends SeqCounters implements OutboundQueuePort {
-  enqueue(req: EnqueueRequest): Observable<Enqueued> {
-    return defer(() => of({ ...this.assign(req), evicted: 0 }));
+  enqueueNow(req: EnqueueRequest): Enqueued {
+    return { id: this.record(req), evicted: 0 };
   }
   pending(): Observable<readonly QueuedEvent[]> {
     return of([]);

@@ -15,6 +15,7 @@ export * from './streams';
 //   virtual-time fleet runner: `nixfleet-agent/testing` (src/testing).
 export * from './ports/activation';
 export * from './ports/control-plane';
+export * from './ports/error-text';
 export * from './ports/host';
 export * from './ports/logger';
 export * from './ports/manifests';

@@ -34,7 +34,7 @@ describe('status is read-only', () => {
 
   const seed = (store: AgentStore) => {
     store.confirmClosure({ closure: 'c-1', confirmedAt: NOW });
-    store.enqueue({ rolloutId: 'stable@a', kind: 'DispatchAck', durable: true, build: () => ({ x: 1 }) });
+    store.enqueue({ rolloutId: 'stable@a', seq: 1, kind: 'DispatchAck', durable: true, envelope: { x: 1 } });
   };
 
   it('the agent stopped: it reads everything and leaves the directory exactly as it was (no -wal, no -shm)', () => {

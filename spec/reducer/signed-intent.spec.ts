@@ -178,3 +178,24 @@ describe('M1: a snapshot flood is bounded', () => {
     expect(messages(r.effects, 'error')).toEqual(['snapshot dropped: live rollout records at capacity']);
   });
 });
+
+describe('confirming a closure is the reducer’s decision', () => {
+  const hostEvent = (event: Extract<ReducerInput, { kind: 'HostEvent' }>['event']): ReducerInput => ({ kind: 'HostEvent', rolloutId: 'stable@r1', event });
+  const completed = hostEvent({ kind: 'LocalActivationCompleted', observedCurrentClosure: SIGNED, exitCode: 0, completedAt: at(20), seq: 0 });
+  const converged = (closure: string) => hostEvent({ kind: 'LocalConvergedReached', convergedAt: at(400), currentClosure: closure, seq: 0 });
+  const confirmed = (effects: readonly AgentEffect[]) => effects.filter((e) => e.kind === 'ConfirmClosure');
+
+  it('a record bound to its signed intent that converges confirms the signed closure, once', () => {
+    const r = run(withPolicy(), [verifiedDispatch('stable@r1', SIGNED, PRIOR), completed, converged(SIGNED)]);
+    expect(r.state.hosts['stable@r1']?.state).toBe('Converged');
+    expect(confirmed(r.effects)).toEqual([{ kind: 'ConfirmClosure', rolloutId: 'stable@r1', closure: SIGNED, confirmedAt: at(400) }]);
+    // a second convergence report changes nothing and confirms nothing
+    expect(confirmed(run(r.state, [converged(SIGNED)]).effects)).toEqual([]);
+  });
+
+  it('a Converged record a CP snapshot made confirms nothing', () => {
+    const r = run(withPolicy(), [boot(snapshot({ state: 'Soaking', targetClosure: EVIL, currentClosure: EVIL, lastEventSeq: 3 })), converged(EVIL)]);
+    expect(confirmed(r.effects)).toEqual([]);
+    expect(confirmed(run(withPolicy(), [boot(snapshot({ state: 'Converged', targetClosure: EVIL, lastEventSeq: 3 }))]).effects)).toEqual([]);
+  });
+});

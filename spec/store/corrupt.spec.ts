@@ -10,8 +10,9 @@ import { StoreError } from '../../src/ports/store';
 import { openStore, recordingLogger, tempDir, thrown } from './support';
 
 const fill = (store: AgentStore, n: number): void => {
-  for (let i = 0; i < n; i++) {
-    store.enqueue({ rolloutId: 'ch@a', kind: 'ProbeResult', durable: true, build: (seq) => ({ seq, pad: 'p'.repeat(400) }) });
+  const from = store.lastSeq('ch@a');
+  for (let seq = from + 1; seq <= from + n; seq++) {
+    store.enqueue({ rolloutId: 'ch@a', seq, kind: 'ProbeResult', durable: true, envelope: { seq, pad: 'p'.repeat(400) } });
   }
 };
 
@@ -42,7 +43,8 @@ describe('corrupt database file', () => {
     expect(String(line?.fields?.['reason'])).toMatch(reason);
     // the fresh database works and starts from nothing
     expect(store.stats()).toEqual({ queued: 0, queuedBytes: 0, deadLettered: 0 });
-    expect(store.enqueue({ rolloutId: 'ch@a', kind: 'k', durable: true, build: (seq) => ({ seq }) }).seq).toBe(1);
+    store.enqueue({ rolloutId: 'ch@a', seq: 1, kind: 'k', durable: true, envelope: { seq: 1 } });
+    expect(store.seqCounters()).toEqual({ 'ch@a': 1 });
     store.close();
   };
 

@@ -6,26 +6,28 @@
 // the same rollback path it takes when write() returns ENOSPC. A real full
 // file system would need a mount, which an unprivileged CI cannot make.
 import * as fs from 'node:fs';
-import { lastValueFrom } from 'rxjs';
 import { storePort } from '../../src/io/store';
 import { StoreError, type EnqueueRequest } from '../../src/ports/store';
-import { openStore, tempDir, thrown } from './support';
+import { openStore, sequencer, tempDir, thrown } from './support';
 
-const big = (rolloutId: string): EnqueueRequest => ({
+let next = sequencer();
+const big = (rolloutId: string, seq = next(rolloutId)): EnqueueRequest => ({
   rolloutId,
+  seq,
   kind: 'ProbeResult',
   durable: true,
-  build: (seq) => ({ rolloutId, event: { kind: 'ProbeResult', seq, pad: 'd'.repeat(3000) } }),
+  envelope: { rolloutId, event: { kind: 'ProbeResult', seq, pad: 'd'.repeat(3000) } },
 });
 
 describe('disk full', () => {
   let dir: string;
   beforeEach(() => {
     dir = tempDir('full');
+    next = sequencer();
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('gives disk-full to the caller, writes nothing for that call, and recovers after acks', async () => {
+  it('gives disk-full to the caller, writes nothing for that call, and recovers after acks', () => {
     const { store } = openStore(dir, { limits: { maxDatabaseBytes: 40 * 4096 } });
     const ok: number[] = [];
     let failure: unknown;
@@ -39,16 +41,17 @@ describe('disk full', () => {
     expect(failure).toBeInstanceOf(StoreError);
     expect((failure as StoreError).code).toBe('disk-full');
     expect((failure as StoreError).message).toMatch(/SQLITE_FULL/);
-    // the failed enqueue left no trace and took no seq
+    // the failed enqueue left no trace and recorded no seq
     expect(store.stats().queued).toBe(ok.length);
     expect(store.lastSeq('ch@a')).toBe(ok.length);
     expect(store.pending(1000)).toHaveLength(ok.length);
-    // through the port the same error arrives on the error channel
-    const viaPort = await lastValueFrom(storePort(store).enqueue(big('ch@a'))).catch((e: unknown) => e);
+    // through the port the same typed error is thrown to the applier
+    const viaPort = thrown(() => storePort(store).enqueueNow(big('ch@a', ok.length + 1)));
     expect((viaPort as StoreError).code).toBe('disk-full');
-    // draining frees pages; enqueue works again with the next seq
+    // draining frees pages; the same seq goes in now
     ok.slice(0, 5).forEach((id) => store.ack(id));
-    expect(store.enqueue(big('ch@a')).seq).toBe(ok.length + 1);
+    store.enqueue(big('ch@a', ok.length + 1));
+    expect(store.lastSeq('ch@a')).toBe(ok.length + 1);
     store.close();
   });
 

@@ -3,19 +3,20 @@
 // left, refuse the new one with `queue-full` and keep everything queued.
 import * as fs from 'node:fs';
 import { StoreError, type EnqueueRequest } from '../../src/ports/store';
-import { openStore, tempDir, thrown } from './support';
+import { openStore, sequencer, tempDir, thrown } from './support';
 
-const event = (rolloutId: string, durable: boolean, pad = 0): EnqueueRequest => ({
-  rolloutId,
-  kind: durable ? 'ActivationCompleted' : 'ProbeResult',
-  durable,
-  build: (seq) => ({ rolloutId, event: { kind: durable ? 'ActivationCompleted' : 'ProbeResult', seq, pad: 'x'.repeat(pad) } }),
-});
+let next = sequencer();
+const event = (rolloutId: string, durable: boolean, pad = 0): EnqueueRequest => {
+  const seq = next(rolloutId);
+  const kind = durable ? 'ActivationCompleted' : 'ProbeResult';
+  return { rolloutId, seq, kind, durable, envelope: { rolloutId, event: { kind, seq, pad: 'x'.repeat(pad) } } };
+};
 
 describe('queue overflow', () => {
   let dir: string;
   beforeEach(() => {
     dir = tempDir('overflow');
+    next = sequencer();
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -56,7 +57,9 @@ describe('queue overflow', () => {
     expect(store.lastSeq('ch@a')).toBe(4);
     expect(store.lastSeq('ch@b')).toBe(0);
     store.ack(before[0]?.id ?? 0);
-    expect(store.enqueue(event('ch@a', true)).seq).toBe(5);
+    // room again: the next event goes in (the refused one's seq 5 went with it)
+    store.enqueue(event('ch@a', true));
+    expect(store.lastSeq('ch@a')).toBe(6);
     store.close();
   });
 

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { firstValueFrom } from 'rxjs';
-import { DB_FILE_NAME } from '../../src/io/store';
+import { DB_FILE_NAME, type AgentStore } from '../../src/io/store';
 import { secureStateDir, StateDirOwnerError, type PermissionFs, type StatLike } from '../../src/io/store/permissions';
 import { fsManifestCacheStore } from '../../src/trust/fs-cache-store';
 import { createCa } from '../support/pki';
@@ -43,7 +43,11 @@ const withUmask = async <T>(mask: number, f: () => Promise<T>): Promise<T> => {
   }
 };
 
-const ev = (rolloutId: string) => ({ rolloutId, kind: 'DispatchAck', durable: true, build: (seq: number) => ({ seq }) });
+// Each call takes the next seq after the rollout's counter, as the reducer would.
+const ev = (store: AgentStore, rolloutId: string) => {
+  const seq = store.lastSeq(rolloutId) + 1;
+  return { rolloutId, seq, kind: 'DispatchAck', durable: true, envelope: { seq } };
+};
 
 describe('state file modes', () => {
   let root: string;
@@ -60,7 +64,7 @@ describe('state file modes', () => {
     await withUmask(mask, async () => {
       const { store } = openStore(stateDir);
       try {
-        store.enqueue(ev('stable@a'));
+        store.enqueue(ev(store, 'stable@a'));
         const cache = fsManifestCacheStore(stateDir);
         await firstValueFrom(cache.write('fleet/fleet.resolved.json', new TextEncoder().encode('{}')));
         await firstValueFrom(cache.write('fleet/fleet.resolved.json.sig', new Uint8Array([1, 2])));
@@ -88,7 +92,7 @@ describe('state file modes', () => {
     const stateDir = path.join(root, 'state');
     const first = openStore(stateDir).store;
     try {
-      first.enqueue(ev('stable@a'));
+      first.enqueue(ev(first, 'stable@a'));
       for (const suffix of ['', '-wal', '-shm']) fs.chmodSync(path.join(stateDir, DB_FILE_NAME + suffix), 0o644);
       fs.mkdirSync(path.join(stateDir, 'fleet'), { mode: 0o755 });
       fs.chmodSync(path.join(stateDir, 'fleet'), 0o755);
@@ -272,7 +276,7 @@ describe('the daemon at start (built daemon: npm run build first)', () => {
     const { store } = openStore(stateDir);
     process.umask(saved);
     try {
-      store.enqueue(ev('stable@a'));
+      store.enqueue(ev(store, 'stable@a'));
       for (const suffix of ['', '-wal', '-shm']) {
         const file = path.join(stateDir, DB_FILE_NAME + suffix);
         expect(fs.existsSync(file)).toBe(true);
@@ -283,7 +287,8 @@ describe('the daemon at start (built daemon: npm run build first)', () => {
       }
       expect(asNobody('ls', stateDir)).toMatchObject({ status: 2, stderr: expect.stringContaining('Permission denied') });
       // and the agent's writes are not held up
-      expect(store.enqueue(ev('stable@a')).seq).toBe(2);
+      store.enqueue(ev(store, 'stable@a'));
+      expect(store.lastSeq('stable@a')).toBe(2);
     } finally {
       store.close();
     }

@@ -1,16 +1,19 @@
-// The Observable port over the store: lazy (nothing happens before
-// subscribe), one value then complete, typed errors on the error channel.
+// The store as the graph's port: the in-turn calls (enqueueNow, confirmNow)
+// write before they return and throw typed errors; every other call is lazy
+// (nothing happens before subscribe), one value then complete, typed errors
+// on the error channel.
 import * as fs from 'node:fs';
-import { firstValueFrom, lastValueFrom, toArray, concat } from 'rxjs';
+import { firstValueFrom } from 'rxjs';
 import { storePort } from '../../src/io/store';
 import { StoreError, isStoreError, type EnqueueRequest } from '../../src/ports/store';
-import { openStore, tempDir } from './support';
+import { openStore, tempDir, thrown } from './support';
 
-const req = (rolloutId: string): EnqueueRequest => ({
+const req = (rolloutId: string, seq: number): EnqueueRequest => ({
   rolloutId,
+  seq,
   kind: 'DispatchAck',
   durable: true,
-  build: (seq) => ({ rolloutId, event: { kind: 'DispatchAck', seq } }),
+  envelope: { rolloutId, event: { kind: 'DispatchAck', seq } },
 });
 
 describe('store port', () => {
@@ -20,22 +23,25 @@ describe('store port', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('does nothing until subscribed, and each subscription runs the call once', async () => {
+  it('writes in-turn calls before they return; does nothing else until subscribed', async () => {
     const { store } = openStore(dir);
     const port = storePort(store);
-    const enqueue$ = port.enqueue(req('ch@a'));
-    expect(store.stats().queued).toBe(0);
-    const values = await lastValueFrom(concat(enqueue$, enqueue$).pipe(toArray()));
-    expect(values.map((v) => v.seq)).toEqual([1, 2]);
-    const pending = await firstValueFrom(port.pending(10));
-    expect(pending.map((p) => p.seq)).toEqual([1, 2]);
-    expect(await firstValueFrom(port.ack(pending[0]?.id ?? 0))).toBe(true);
-    expect(await firstValueFrom(port.deadLetter(pending[1]?.id ?? 0, 'CP answered 422'))).toBe(true);
+    port.enqueueNow(req('ch@a', 1));
+    expect(store.stats().queued).toBe(1);
+    port.enqueueNow(req('ch@a', 2));
+    expect((thrown(() => port.enqueueNow(req('ch@a', 2))) as StoreError).code).toBe('seq-reused');
+    const pending$ = port.pending(10);
+    store.ack(store.pending(1)[0]?.id ?? 0);
+    const pending = await firstValueFrom(pending$); // read at subscribe, not at call
+    expect(pending.map((p) => p.seq)).toEqual([2]);
+    port.enqueueNow(req('ch@a', 3));
+    const later = await firstValueFrom(port.pending(10));
+    expect(later.map((p) => p.seq)).toEqual([2, 3]);
+    expect(await firstValueFrom(port.ack(later[0]?.id ?? 0))).toBe(true);
+    expect(await firstValueFrom(port.deadLetter(later[1]?.id ?? 0, 'CP answered 422'))).toBe(true);
     expect(await firstValueFrom(port.stats())).toEqual({ queued: 0, queuedBytes: 0, deadLettered: 1 });
     expect((await firstValueFrom(port.deadLetters(5)))[0]?.reason).toBe('CP answered 422');
-    expect(await firstValueFrom(port.raiseSeqFloor('ch@a', 9))).toBe(9);
-    expect(await firstValueFrom(port.lastSeq('ch@a'))).toBe(9);
-    await firstValueFrom(port.confirmClosure({ closure: 'c', confirmedAt: 't' }));
+    port.confirmNow({ closure: 'c', confirmedAt: 't' });
     expect(await firstValueFrom(port.lastConfirmedClosure())).toEqual({ closure: 'c', confirmedAt: 't' });
     await firstValueFrom(port.putCertificate({ serial: 's', fingerprint: 'f', notBefore: 'a', notAfter: 'b' }));
     expect(await firstValueFrom(port.certificate())).toEqual({ serial: 's', fingerprint: 'f', notBefore: 'a', notAfter: 'b' });

@@ -1,18 +1,22 @@
-// The outbound queue on a real SQLite file: seq assignment, ordering, ack,
-// the seq floor, and persistence across reopen.
+// The outbound queue on a real SQLite file: the caller's seqs recorded and a
+// reused one refused, ordering, ack, and persistence across reopen.
 import * as fc from 'fast-check';
 import * as fs from 'node:fs';
 import { AgentStore } from '../../src/io/store';
 import { StoreError, type EnqueueRequest } from '../../src/ports/store';
-import { openStore, recordingLogger, logicalClock, tempDir, thrown } from './support';
+import { openStore, recordingLogger, logicalClock, sequencer, tempDir, thrown } from './support';
 
-const ev = (rolloutId: string, extra: Partial<EnqueueRequest> = {}): EnqueueRequest => ({
+const envelope = (rolloutId: string, seq: number) => ({ hostname: 'web-01', rolloutId, event: { kind: 'ActivationStarted', seq } });
+const at = (rolloutId: string, seq: number, extra: Partial<EnqueueRequest> = {}): EnqueueRequest => ({
   rolloutId,
+  seq,
   kind: 'ActivationStarted',
   durable: true,
-  build: (seq) => ({ hostname: 'web-01', rolloutId, event: { kind: 'ActivationStarted', seq } }),
+  envelope: envelope(rolloutId, seq),
   ...extra,
 });
+let next = sequencer();
+const ev = (rolloutId: string, extra: Partial<EnqueueRequest> = {}): EnqueueRequest => at(rolloutId, next(rolloutId), extra);
 
 const seqOf = (body: string): number => (JSON.parse(body) as { event: { seq: number } }).event.seq;
 
@@ -20,21 +24,19 @@ describe('outbound queue', () => {
   let dir: string;
   beforeEach(() => {
     dir = tempDir('queue');
+    next = sequencer();
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('assigns seqs from 1 per rollout and stores build(seq) as the body', () => {
+  it('records the caller’s seq per rollout and stores the envelope as the body', () => {
     const { store } = openStore(dir);
-    expect(store.enqueue(ev('stable@a')).seq).toBe(1);
-    expect(store.enqueue(ev('stable@a')).seq).toBe(2);
-    expect(store.enqueue(ev('canary@b')).seq).toBe(1);
+    store.enqueue(ev('stable@a'));
+    store.enqueue(ev('stable@a'));
+    store.enqueue(ev('canary@b'));
+    expect(store.seqCounters()).toEqual({ 'stable@a': 2, 'canary@b': 1 });
     const [first] = store.pending(1);
     expect(first).toMatchObject({ rolloutId: 'stable@a', seq: 1, kind: 'ActivationStarted', durable: true });
-    expect(JSON.parse(first?.body ?? '')).toEqual({
-      hostname: 'web-01',
-      rolloutId: 'stable@a',
-      event: { kind: 'ActivationStarted', seq: 1 },
-    });
+    expect(JSON.parse(first?.body ?? '')).toEqual(envelope('stable@a', 1));
     store.close();
   });
 
@@ -59,65 +61,51 @@ describe('outbound queue', () => {
     store.close();
   });
 
-  it('never reuses a seq or an id after everything was acked and the store reopened', () => {
+  it('refuses a seq at or below the counter, also after everything was acked and the store reopened', () => {
     let { store } = openStore(dir);
     const ids = [1, 2, 3].map(() => store.enqueue(ev('ch@a')));
     ids.forEach((e) => store.ack(e.id));
     store.close();
     ({ store } = openStore(dir));
-    const next = store.enqueue(ev('ch@a'));
-    expect(next.seq).toBe(4);
-    expect(next.id).toBeGreaterThan(Math.max(...ids.map((e) => e.id)));
+    for (const seq of [3, 2, 1]) {
+      const e = thrown(() => store.enqueue(at('ch@a', seq)));
+      expect(e).toBeInstanceOf(StoreError);
+      expect((e as StoreError).code).toBe('seq-reused');
+    }
+    expect(store.stats().queued).toBe(0);
+    const later = store.enqueue(at('ch@a', 4));
+    expect(later.id).toBeGreaterThan(Math.max(...ids.map((e) => e.id)));
     store.close();
   });
 
-  it('lets a CP snapshot raise the seq floor but never lower it', () => {
+  it('records a seq above the counter as it is (the reducer skipped ahead after a CP snapshot)', () => {
     const { store } = openStore(dir);
-    store.enqueue(ev('ch@a'));
-    store.enqueue(ev('ch@a'));
-    expect(store.raiseSeqFloor('ch@a', 1)).toBe(2); // a lagging snapshot (§18 item 11)
-    expect(store.enqueue(ev('ch@a')).seq).toBe(3);
-    expect(store.raiseSeqFloor('ch@a', 10)).toBe(10);
-    expect(store.enqueue(ev('ch@a')).seq).toBe(11);
-    expect(store.raiseSeqFloor('ch@new', 7)).toBe(7);
-    expect(store.lastSeq('ch@new')).toBe(7);
-    expect(store.enqueue(ev('ch@new')).seq).toBe(8);
+    store.enqueue(at('ch@a', 1));
+    store.enqueue(at('ch@a', 11));
+    expect(store.lastSeq('ch@a')).toBe(11);
+    expect(store.pending(10).map((p) => p.seq)).toEqual([1, 11]);
+    expect((thrown(() => store.enqueue(at('ch@a', 5))) as StoreError).code).toBe('seq-reused');
     expect(store.lastSeq('ch@unknown')).toBe(0);
     store.close();
   });
 
-  it('honours the caller’s seqAtLeast without going below its own counter', () => {
+  it('writes nothing and records no seq when the envelope is not JSON', () => {
     const { store } = openStore(dir);
-    expect(store.enqueue(ev('ch@a', { seqAtLeast: 5 })).seq).toBe(5);
-    expect(store.enqueue(ev('ch@a', { seqAtLeast: 2 })).seq).toBe(6);
-    expect(store.enqueue(ev('ch@a')).seq).toBe(7);
-    store.close();
-  });
-
-  it('writes nothing and consumes no seq when the builder fails or returns no JSON', () => {
-    const { store } = openStore(dir);
-    store.enqueue(ev('ch@a'));
-    const failing = thrown(() =>
-      store.enqueue(
-        ev('ch@a', {
-          build: () => {
-            throw new Error('boom');
-          },
-        }),
-      ),
-    );
+    store.enqueue(at('ch@a', 1));
+    const failing = thrown(() => store.enqueue(at('ch@a', 2, { envelope: { n: BigInt(1) } })));
     expect(failing).toBeInstanceOf(StoreError);
     expect((failing as StoreError).code).toBe('invalid-argument');
-    expect((thrown(() => store.enqueue(ev('ch@a', { build: () => undefined }))) as StoreError).code).toBe('invalid-argument');
+    expect((thrown(() => store.enqueue(at('ch@a', 2, { envelope: undefined }))) as StoreError).code).toBe('invalid-argument');
     expect(store.lastSeq('ch@a')).toBe(1);
     expect(store.stats().queued).toBe(1);
-    expect(store.enqueue(ev('ch@a')).seq).toBe(2);
+    store.enqueue(at('ch@a', 2));
+    expect(store.lastSeq('ch@a')).toBe(2);
     store.close();
   });
 
   it('refuses an envelope over the size cap with a typed error', () => {
     const { store } = openStore(dir, { limits: { maxEnvelopeBytes: 100 } });
-    const e = thrown(() => store.enqueue(ev('ch@a', { build: () => 'x'.repeat(200) })));
+    const e = thrown(() => store.enqueue(ev('ch@a', { envelope: 'x'.repeat(200) })));
     expect((e as StoreError).code).toBe('too-large');
     expect(store.stats()).toEqual({ queued: 0, queuedBytes: 0, deadLettered: 0 });
     store.close();
@@ -126,12 +114,12 @@ describe('outbound queue', () => {
   it('rejects bad arguments with invalid-argument, and calls after close with closed', () => {
     const { store } = openStore(dir);
     const codes = [
-      () => store.raiseSeqFloor('ch@a', -1),
-      () => store.raiseSeqFloor('ch@a', 1.5),
+      () => store.enqueue(at('ch@a', 0)),
+      () => store.enqueue(at('ch@a', 1.5)),
       () => store.pending(0),
       () => store.ack(0),
       () => store.enqueue(ev('')),
-      () => store.enqueue(ev('ch@a', { seqAtLeast: -3 })),
+      () => store.enqueue(at('ch@a', -3)),
     ].map((f) => (thrown(f) as StoreError).code);
     expect(codes).toEqual(Array(6).fill('invalid-argument'));
     store.close();
@@ -148,20 +136,22 @@ describe('outbound queue', () => {
     store.close();
   });
 
-  // Model-based: random enqueues, acks, floor raises and reopens against a
-  // plain in-memory model of what the queue must hold.
+  // Model-based: random enqueues (some skipping ahead), reused seqs, acks and
+  // reopens against a plain in-memory model of what the queue must hold.
   it('matches a simple model under random operations (property)', () => {
     type Op =
       | { op: 'enqueue'; r: number }
       | { op: 'ackHead' }
       | { op: 'ackAny'; k: number }
-      | { op: 'raise'; r: number; to: number }
+      | { op: 'jump'; r: number; by: number }
+      | { op: 'reuse'; r: number; back: number }
       | { op: 'reopen' };
     const opArb: fc.Arbitrary<Op> = fc.oneof(
       { arbitrary: fc.record({ op: fc.constant('enqueue' as const), r: fc.nat(2) }), weight: 5 },
       { arbitrary: fc.constant({ op: 'ackHead' as const }), weight: 2 },
       { arbitrary: fc.record({ op: fc.constant('ackAny' as const), k: fc.nat(50) }), weight: 1 },
-      { arbitrary: fc.record({ op: fc.constant('raise' as const), r: fc.nat(2), to: fc.nat(30) }), weight: 1 },
+      { arbitrary: fc.record({ op: fc.constant('jump' as const), r: fc.nat(2), by: fc.integer({ min: 2, max: 9 }) }), weight: 1 },
+      { arbitrary: fc.record({ op: fc.constant('reuse' as const), r: fc.nat(2), back: fc.nat(3) }), weight: 1 },
       { arbitrary: fc.constant({ op: 'reopen' as const }), weight: 1 },
     );
     fc.assert(
@@ -174,22 +164,21 @@ describe('outbound queue', () => {
         const seen = new Set<string>();
         try {
           for (const o of ops) {
-            if (o.op === 'enqueue') {
+            if (o.op === 'enqueue' || o.op === 'jump') {
               const r = `ch@${o.r}`;
-              const { id, seq } = store.enqueue(ev(r));
-              counter[o.r] = (counter[o.r] ?? 0) + 1;
-              expect(seq).toBe(counter[o.r]);
+              const seq = (counter[o.r] ?? 0) + (o.op === 'jump' ? o.by : 1);
+              const { id } = store.enqueue(at(r, seq));
+              counter[o.r] = seq;
               expect(seen.has(`${r}:${seq}`)).toBe(false);
               seen.add(`${r}:${seq}`);
               model.push({ id, r, seq });
+            } else if (o.op === 'reuse' && (counter[o.r] ?? 0) - o.back >= 1) {
+              expect((thrown(() => store.enqueue(at(`ch@${o.r}`, (counter[o.r] ?? 0) - o.back))) as StoreError).code).toBe('seq-reused');
             } else if (o.op === 'ackHead' && model.length > 0) {
               expect(store.ack(model.shift()?.id ?? 0)).toBe(true);
             } else if (o.op === 'ackAny' && model.length > 0) {
               const [gone] = model.splice(o.k % model.length, 1);
               expect(store.ack(gone?.id ?? 0)).toBe(true);
-            } else if (o.op === 'raise') {
-              counter[o.r] = Math.max(counter[o.r] ?? 0, o.to);
-              expect(store.raiseSeqFloor(`ch@${o.r}`, o.to)).toBe(counter[o.r]);
             } else if (o.op === 'reopen') {
               store.close();
               store = open();

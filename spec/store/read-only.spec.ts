@@ -90,7 +90,7 @@ describe('read-only state dir', () => {
   it('an existing database in a read-only dir gives read-only and is left untouched', () => {
     const stateDir = path.join(root, 'state');
     const { store } = openStore(stateDir);
-    store.enqueue({ rolloutId: 'ch@a', kind: 'k', durable: true, build: (seq) => ({ seq }) });
+    store.enqueue({ rolloutId: 'ch@a', seq: 1, kind: 'k', durable: true, envelope: { seq: 1 } });
     store.close();
     fs.chmodSync(path.join(stateDir, DB_FILE_NAME), 0o444);
     fs.chmodSync(stateDir, 0o555);

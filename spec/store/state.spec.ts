@@ -61,7 +61,11 @@ describe('agent state', () => {
 
   it('atomically: the events and records of a turn land together, or neither does', () => {
     const { store } = openStore(dir);
-    const enqueue = () => store.enqueue({ rolloutId: 'r@1', kind: 'Converged', durable: true, build: (seq) => ({ seq }) });
+    let seq = 0;
+    const enqueue = () => {
+      seq += 1;
+      store.enqueue({ rolloutId: 'r@1', seq, kind: 'Converged', durable: true, envelope: { seq } });
+    };
     const row = { rolloutId: 'r@1', record: '{"state":"Converged"}', updatedAt: '2025-01-01T00:00:00Z' };
     store.atomically(() => {
       enqueue();
@@ -99,11 +103,12 @@ describe('agent state', () => {
 
   it('prunes the oldest idle seq counters beyond the cap, never one with queued events', () => {
     const { store } = openStore(dir, { limits: { maxSeqCounters: 3 } });
-    const busy = store.enqueue({ rolloutId: 'ch@busy', kind: 'k', durable: true, build: (seq) => ({ seq }) });
-    store.raiseSeqFloor('ch@idle1', 5);
-    store.raiseSeqFloor('ch@idle2', 6);
-    store.raiseSeqFloor('ch@new', 1); // 4th counter: drops ch@idle1, the oldest idle one
-    expect(store.lastSeq('ch@busy')).toBe(busy.seq);
+    const put = (rolloutId: string, seq: number) => store.enqueue({ rolloutId, seq, kind: 'k', durable: true, envelope: { seq } }).id;
+    put('ch@busy', 1);
+    store.ack(put('ch@idle1', 5));
+    store.ack(put('ch@idle2', 6));
+    put('ch@new', 1); // 4th counter: drops ch@idle1, the oldest idle one
+    expect(store.lastSeq('ch@busy')).toBe(1);
     expect(store.lastSeq('ch@idle1')).toBe(0);
     expect(store.lastSeq('ch@idle2')).toBe(6);
     expect(store.lastSeq('ch@new')).toBe(1);

@@ -41,6 +41,19 @@ export const openStore = (
   return { store, log };
 };
 
+/**
+ * The reducer's part in the store specs: it assigns each event's seq, the
+ * store only records it. Counts per rollout from `start` (the last seq seen).
+ */
+export const sequencer = (start: Readonly<Record<string, number>> = {}): ((rolloutId: string) => number) => {
+  const last = new Map<string, number>(Object.entries(start));
+  return (rolloutId) => {
+    const n = (last.get(rolloutId) ?? 0) + 1;
+    last.set(rolloutId, n);
+    return n;
+  };
+};
+
 /** Captures a thrown value so tests can assert on its fields. */
 export const thrown = (f: () => unknown): unknown => {
   try {
@@ -63,7 +76,7 @@ export const transpileForChild = (outDir: string): { env: NodeJS.ProcessEnv; fix
       .filter((n) => n.endsWith('.ts'))
       .map((n) => path.join(dir, n));
   // only the port file of src/ports: the others belong to other modules
-  const files = ['src/ports/store.ts', ...inDir('src/io/store'), ...inDir('spec/store/fixtures')];
+  const files = ['src/ports/store.ts', 'src/ports/error-text.ts', ...inDir('src/io/store'), ...inDir('spec/store/fixtures')];
   for (const file of files) {
     const out = ts.transpileModule(fs.readFileSync(path.join(REPO, file), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },

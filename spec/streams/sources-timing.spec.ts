@@ -188,7 +188,7 @@ describe('outbound drain', () => {
       };
       cp.postAnswer = () => timer(1_000).pipe(map(() => ({ kind: 'acked' as const })));
       const kick$ = hot('20s a 9ms b 9ms c', { a: 1, b: 1, c: 1 });
-      const enqueue = () => queue.enqueue({ rolloutId: 'r', kind: 'DispatchAck', durable: true, build: (seq) => ({ event: { kind: 'DispatchAck', seq } }) }).subscribe();
+      const enqueue = () => queue.enqueueNow({ rolloutId: 'r', seq: 1, kind: 'DispatchAck', durable: true, envelope: { event: { kind: 'DispatchAck', seq: 1 } } });
       asyncScheduler.schedule(enqueue, 19_999);
       outboundDrain({ cp, queue, kick$ }, context(hot('40s a'))).subscribe();
       flush();
@@ -204,7 +204,7 @@ describe('outbound drain', () => {
       const cp = new FakeControlPlane(asyncScheduler);
       const queue = new MemoryQueue();
       for (const r of ['a', 'b', 'c', 'd'])
-        queue.enqueue({ rolloutId: r, kind: 'DispatchAck', durable: true, build: (seq) => ({ rolloutId: r, event: { kind: 'DispatchAck', seq } }) }).subscribe();
+        queue.enqueueNow({ rolloutId: r, seq: 1, kind: 'DispatchAck', durable: true, envelope: { rolloutId: r, event: { kind: 'DispatchAck', seq: 1 } } });
       cp.postAnswer = (body) => {
         const r = (JSON.parse(body) as { rolloutId: string }).rolloutId;
         return of(r === 'b' ? { kind: 'rejected' as const, status: 422, reason: 'bad' } : r === 'd' ? { kind: 'retry' as const, reason: '503' } : { kind: 'acked' as const });

@@ -32,10 +32,11 @@ import { AgentStore, Outbox, storePort } from '../io/store';
 import { acquireInstanceLock, type InstanceLock } from '../io/store/instance-lock';
 import { secureStateDir } from '../io/store/permissions';
 import { createNotifier } from '../io/systemd';
+import { errorMessage } from '../ports/error-text';
 import type { Logger } from '../ports/logger';
-import { own, type AgentState } from '../reducer/agent';
 import { createAgentGraph } from '../streams/graph';
 import { readTrustFile } from '../trust';
+import { turnCommitter } from './turn-commit';
 
 /** The issued certificate, kept in the state dir until it is written where --client-cert says (src/io/enroll/enroll.ts). */
 const PENDING_CERT_FILE = 'enrolled-cert.pem';
@@ -58,7 +59,6 @@ export function hostPaths(root: string) {
 }
 
 const wallClock = () => fromEpochMillis(asyncScheduler.now());
-const message = (err: unknown) => (err instanceof Error ? err.message : typeof err === 'object' && err !== null && 'message' in err ? String((err as { message: unknown }).message) : String(err));
 
 /**
  * Rollout records saved by a previous run, decoded, with the signed intents
@@ -81,55 +81,6 @@ function restored(store: AgentStore, logger: Logger): { hosts: Record<string, Ho
     else logger.warn('saved signed intent unreadable; the record will not be resumed', { rolloutId: row.rolloutId, error: i.left.message });
   }
   return { hosts, intents };
-}
-
-/**
- * Each reducer turn's durable writes in one transaction: the events it
- * queues and the rollout records (for `status` and warm restarts), so a
- * SIGKILL between the two can never leave a record ahead of its events.
- * When the disk refuses the commit, the outbox keeps the turn's events in
- * memory and the records are written by the next turn that commits.
- */
-export function turnCommitter(outbox: Outbox, store: AgentStore, logger: Logger): (state: AgentState, applyEffects: () => void) => void {
-  // The records as last committed; a failed commit leaves it, so the next turn saves again.
-  let committed: AgentState['hosts'] | undefined;
-  return (state, applyEffects) => {
-    let saved = state.hosts === committed;
-    const save = () => {
-      const at = wallClock();
-      store.saveRollouts(
-        Object.values(state.hosts).map((h) => {
-          const intent = own(state.intents, h.rolloutId);
-          const row = { rolloutId: h.rolloutId, record: JSON.stringify(HostRolloutState.encode(h)), updatedAt: at };
-          return intent === undefined ? row : { ...row, signedIntent: JSON.stringify(SignedIntent.encode(intent)) };
-        }),
-      );
-      for (const h of Object.values(state.hosts)) {
-        // Only a closure the agent verified and switched to itself is confirmed: a
-        // Converged record that a CP snapshot made says nothing about this host.
-        const signed = own(state.intents, h.rolloutId)?.targetClosure === h.targetClosure;
-        if (committed !== undefined && signed && h.state === 'Converged' && committed[h.rolloutId]?.state !== 'Converged') {
-          store.confirmClosure({ closure: h.targetClosure, confirmedAt: h.convergedAt ?? at });
-        }
-      }
-    };
-    try {
-      outbox.atomically(() => {
-        applyEffects();
-        if (saved) return;
-        // A failed save must not roll back the events just queued.
-        try {
-          save();
-          saved = true;
-        } catch (err) {
-          logger.error('could not save the rollout records', { error: message(err) });
-        }
-      });
-      if (saved) committed = state.hosts;
-    } catch (err) {
-      logger.error('could not commit this turn', { error: message(err) });
-    }
-  };
 }
 
 export interface RunningDaemon {
@@ -172,7 +123,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
   try {
     await firstValueFrom(readTrustFile(opts.trustFile));
   } catch (err) {
-    return fail('trust file unusable', { trustFile: opts.trustFile, error: message(err) });
+    return fail('trust file unusable', { trustFile: opts.trustFile, error: errorMessage(err) });
   }
 
   // 2a. The CA must be usable before anything talks to the CP: a bad one would
@@ -180,7 +131,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
   try {
     await firstValueFrom(readCaFile(opts.caCert));
   } catch (err) {
-    return fail('CA certificate unusable', { caCert: opts.caCert, error: message(err) });
+    return fail('CA certificate unusable', { caCert: opts.caCert, error: errorMessage(err) });
   }
 
   // 2b. The state directory: ours alone (mode, owner), and one agent on it —
@@ -190,7 +141,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     lock = await acquireInstanceLock(opts.stateDir, wallClock());
     if (lock.unlocked !== undefined) logger.warn('running without the state directory lock', { reason: lock.unlocked });
   } catch (err) {
-    return fail('state directory unusable', { stateDir: opts.stateDir, error: message(err) });
+    return fail('state directory unusable', { stateDir: opts.stateDir, error: errorMessage(err) });
   }
 
   // 3. First-boot enrollment (only when the cert is missing and a token is given).
@@ -212,7 +163,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
       { defaultValue: undefined },
     );
   } catch (err) {
-    return fail('enrollment failed', { error: message(err) });
+    return fail('enrollment failed', { error: errorMessage(err) });
   }
   if (stopRequested) {
     // A signal while enrolling (the wait for an unreachable CP can be long).
@@ -229,7 +180,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
   try {
     store = AgentStore.open({ stateDir: opts.stateDir, logger, clock: wallClock });
   } catch (err) {
-    return fail('state store unusable', { stateDir: opts.stateDir, error: message(err) });
+    return fail('state store unusable', { stateDir: opts.stateDir, error: errorMessage(err) });
   }
 
   // 5. mTLS client.
@@ -245,7 +196,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     client = createCpClient({ baseUrl: opts.controlPlaneUrl, tls, scheduler, logger });
   } catch (err) {
     store.close();
-    return fail('TLS material unusable', { error: message(err) });
+    return fail('TLS material unusable', { error: errorMessage(err) });
   }
   const hostPort = createHostPort({ currentSystemPath: host.currentSystem });
   const certInfo = () => {
@@ -263,14 +214,22 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
       store.putCertificate({ serial: cert.serial, fingerprint: cert.fingerprint, notBefore: cert.notBefore, notAfter: cert.notAfter });
     } catch (err) {
       // Only `status` reads it; a full disk must not stop the agent here.
-      logger.warn('could not record the certificate metadata', { error: message(err) });
+      logger.warn('could not record the certificate metadata', { error: errorMessage(err) });
     }
   }
 
   // 6–7. The graph; the handshake's snapshots are its first inputs.
-  const seqFloors: Record<string, number> = {};
   const { hosts, intents } = restored(store, logger);
-  for (const id of Object.keys(hosts)) seqFloors[id] = store.lastSeq(id);
+  // Every counter, not only the restored records': the reducer assigns seqs
+  // and the store refuses one it has seen (a rollout whose record was pruned
+  // can come back through a CP snapshot).
+  let seqFloors: Record<string, number>;
+  try {
+    seqFloors = store.seqCounters();
+  } catch (err) {
+    store.close();
+    return fail('state store unusable', { stateDir: opts.stateDir, error: errorMessage(err) });
+  }
   const outbox = new Outbox(store, logger, wallClock);
   const queue = storePort(store, outbox);
   const graph = createAgentGraph({
@@ -285,6 +244,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
           ? createCertPort({ client, machineId: opts.machineId, certFile: opts.clientCert, hostKeyFile: opts.sshHostKeyFile, logger })
           : { validity: () => { throw new Error('no client certificate configured'); }, renew: () => { throw new Error('no client certificate configured'); } },
       queue,
+      confirmed: queue,
     },
     config: {
       machineId: opts.machineId,
@@ -295,7 +255,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
       hosts,
       intents,
       bootstrap$: bootRecovery({ cp: client, host: hostPort, machineId: opts.machineId, scheduler, logger }),
-      turn: turnCommitter(outbox, store, logger),
+      commitTurn: turnCommitter(outbox, store, logger, wallClock),
     },
     scheduler,
     logger,

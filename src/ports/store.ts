@@ -1,10 +1,15 @@
-// The durable store as the stream graph sees it (design §2 rule 6): every call
-// is a cold Observable that does its work on subscribe and emits once. The
-// real adapter is src/io/store; sources and sinks only know this file.
+// The durable store as the stream graph sees it (design §2 rule 6). The real
+// adapter is src/io/store; sources and sinks only know this file.
 //
-// The queue holds opaque JSON envelopes: the store assigns the per-rollout
-// seq and hands it to `build`, so the seq inside the envelope and the seq of
-// the row are written in one transaction and can never disagree or repeat.
+// Two kinds of call. `enqueueNow` is synchronous: the applier calls it inside
+// the reducer turn that produced the event, so the event is on disk before the
+// turn ends and before any drain can send it (disk before network is this
+// signature, not a property of one adapter). Everything else is a cold
+// Observable that does its work on subscribe and emits once.
+//
+// The seq is the reducer's (src/reducer/agent.ts assigns every Local event's):
+// the store records it and refuses one at or below the rollout's counter, so a
+// seq is never reused and never silently changed.
 import type { Observable } from 'rxjs';
 import type { Logger } from './logger';
 
@@ -17,6 +22,8 @@ export type StoreLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
  * - `too-large`, `invalid-argument`: the caller's input; retrying won't help;
  * - `disk-full` (SQLITE_FULL / ENOSPC), `read-only` (EROFS, EACCES, SQLITE_READONLY);
  * - `corrupt`: found while running; reopening moves the file aside;
+ * - `seq-reused`: a seq at or below the rollout's counter — a bug in the caller;
+ *   nothing is written;
  * - `closed`: the store was closed; `io`: anything else from the disk.
  */
 export type StoreErrorCode =
@@ -26,6 +33,7 @@ export type StoreErrorCode =
   | 'disk-full'
   | 'read-only'
   | 'corrupt'
+  | 'seq-reused'
   | 'closed'
   | 'io';
 
@@ -44,19 +52,18 @@ export const isStoreError = (e: unknown): e is StoreError => e instanceof StoreE
 
 export interface EnqueueRequest {
   readonly rolloutId: string;
+  /** The reducer's seq for this event, also the one inside `envelope`; must exceed the rollout's counter. */
+  readonly seq: number;
   /** Event kind, for logs, status and the dead-letter table only. */
   readonly kind: string;
   /** `false` marks an event the overflow policy may evict (probe chatter). */
   readonly durable: boolean;
-  /** Builds the wire envelope for the assigned seq; must be JSON-serialisable. */
-  readonly build: (seq: number) => unknown;
-  /** The caller's own idea of the next seq (e.g. the reducer's); the store never goes below it. */
-  readonly seqAtLeast?: number;
+  /** The wire envelope; must be JSON-serialisable. */
+  readonly envelope: unknown;
 }
 
 export interface Enqueued {
   readonly id: number;
-  readonly seq: number;
   /** Non-durable events evicted to make room (0 almost always). */
   readonly evicted: number;
 }
@@ -112,16 +119,14 @@ export interface CertificateMeta {
 }
 
 export interface OutboundQueuePort {
-  enqueue(request: EnqueueRequest): Observable<Enqueued>;
+  /** Writes the event durably before it returns; throws a StoreError when it cannot. */
+  enqueueNow(request: EnqueueRequest): Enqueued;
   /** The oldest `limit` events: per rollout by seq, across rollouts by enqueue order. */
   pending(limit: number): Observable<readonly QueuedEvent[]>;
   /** Call only after a 2xx; emits whether a row was removed (false if already gone). */
   ack(id: number): Observable<boolean>;
   /** Moves a poison event aside with its reason so it stops blocking the rest. */
   deadLetter(id: number, reason: string): Observable<boolean>;
-  /** A CP snapshot's last seq raises the counter, never lowers it; emits the counter after. */
-  raiseSeqFloor(rolloutId: string, lastSeq: number): Observable<number>;
-  lastSeq(rolloutId: string): Observable<number>;
   stats(): Observable<QueueStats>;
   deadLetters(limit: number): Observable<readonly DeadLetter[]>;
 }
@@ -140,14 +145,19 @@ export interface AgentStatePort {
   saveRollouts(records: readonly RolloutRecordRow[]): Observable<void>;
   rollouts(): Observable<readonly RolloutRecordRow[]>;
   lastConfirmedClosure(): Observable<ConfirmedClosure | undefined>;
-  confirmClosure(closure: ConfirmedClosure): Observable<void>;
   manifest(rolloutId: string): Observable<CachedManifest | undefined>;
   putManifest(manifest: CachedManifest): Observable<void>;
   certificate(): Observable<CertificateMeta | undefined>;
   putCertificate(meta: CertificateMeta): Observable<void>;
 }
 
-export interface StorePort extends OutboundQueuePort, AgentStatePort {}
+/** Where the applier records a ConfirmClosure effect, inside the reducer turn (like `enqueueNow`). */
+export interface ConfirmedClosurePort {
+  /** Records it durably before it returns; throws a StoreError when it cannot. */
+  confirmNow(closure: ConfirmedClosure): void;
+}
+
+export interface StorePort extends OutboundQueuePort, AgentStatePort, ConfirmedClosurePort {}
 
 /** What the drainer does with the CP's answer to one POST /v1/agent/events. */
 export type DeliveryVerdict = 'ack' | 'retry' | 'dead-letter';

@@ -41,7 +41,13 @@ export type AgentEffect =
   | FireSwitch
   | FireRollback
   | { readonly kind: 'Log'; readonly level: LogLevelName; readonly message: string; readonly fields: Readonly<Record<string, unknown>> }
-  | { readonly kind: 'StopProbes'; readonly rolloutId: string };
+  | { readonly kind: 'StopProbes'; readonly rolloutId: string }
+  /**
+   * A record bound to its signed intent reached Converged: the closure the
+   * agent verified and switched to is good on this host. The daemon records it
+   * in the same transaction as the turn's events (`status`, rollback's fallback).
+   */
+  | { readonly kind: 'ConfirmClosure'; readonly rolloutId: string; readonly closure: string; readonly confirmedAt: string };
 
 export interface AgentState {
   /** rollout id → this host's record. */

@@ -54,7 +54,7 @@ export const DEFAULT_AGENT_REDUCER_CONFIG: AgentReducerConfig = {
 };
 
 /** fleet.rolloutPolicies[fleet.channels[channel].rolloutPolicy] (reference §5.4). */
-export function resolvePolicy(manifests: ManifestSet | undefined, channel: string): RolloutPolicy | undefined {
+export function channelPolicy(manifests: ManifestSet | undefined, channel: string): RolloutPolicy | undefined {
   const fleet = manifests?.fleet;
   if (fleet === undefined || !Object.prototype.hasOwnProperty.call(fleet.channels, channel)) return undefined;
   const name = fleet.channels[channel]?.rolloutPolicy;
@@ -113,6 +113,11 @@ function applyStep(
     else effects.push(e);
   }
   if (host.state === 'Soaking' && next.state !== 'Soaking') effects.push({ kind: 'StopProbes', rolloutId: id });
+  // Only a closure the agent verified and switched to itself is confirmed: a
+  // Converged record that a CP snapshot made says nothing about this host.
+  if (host.state !== 'Converged' && next.state === 'Converged' && bound?.targetClosure === next.targetClosure) {
+    effects.push({ kind: 'ConfirmClosure', rolloutId: id, closure: next.targetClosure, confirmedAt: next.convergedAt ?? now });
+  }
   const after = TERMINAL.has(next.state) ? pruneTerminal(updated) : updated;
   if (refused === undefined) return { state: after, effects };
   const failed = hostEvent(after, id, { kind: 'LocalActivationFailed', exitCode: -1, stderrTail: refused, failedAt: now, seq: 0 }, now, config);
@@ -125,7 +130,7 @@ function hostEvent(state: AgentState, rolloutId: string, event: Event, now: Time
   }
   const existing = own(state.hosts, rolloutId);
   if (existing === undefined) return { state, effects: [log('warn', 'HostEvent for unknown rollout; dropped', { rolloutId, event: event.kind })] };
-  const policy = resolvePolicy(state.manifests, existing.channel);
+  const policy = channelPolicy(state.manifests, existing.channel);
   if (policy === undefined) return withoutPolicy(state, rolloutId, event);
   return applyStep(state, existing, event, policy, now, config);
 }
@@ -159,7 +164,7 @@ function dispatch(state: AgentState, input: DispatchInput, now: Timestamp, confi
   }
   const existing = own(state.hosts, rolloutId);
   const channel = existing?.channel ?? rolloutChannel(rolloutId);
-  const policy = resolvePolicy(state.manifests, channel);
+  const policy = channelPolicy(state.manifests, channel);
   // Also when a boot snapshot already created the Pending record.
   if (policy === undefined) return hold(state, input);
   if (existing === undefined) {
@@ -213,7 +218,7 @@ export function agentStep(
       const events = advanceTick(
         Object.values(state.hosts),
         now,
-        (s) => resolvePolicy(state.manifests, s.channel)?.onHealthFailure,
+        (s) => channelPolicy(state.manifests, s.channel)?.onHealthFailure,
         config.sustainedFailureThresholdSecs,
       );
       return chain(

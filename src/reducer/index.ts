@@ -16,7 +16,7 @@ export { allEnforcePassing, failingEnforceProbes } from './probes';
 export {
   agentStep,
   initialAgentState,
-  resolvePolicy,
+  channelPolicy,
   DEFAULT_AGENT_REDUCER_CONFIG,
   HELD_DISPATCH_CAPACITY,
   HELD_EVENT_CAPACITY,

@@ -2,7 +2,9 @@
 // applied in order within a reducer turn. Nothing here holds or changes
 // rollout state; feedback goes back through the reducer's input.
 import type { AgentEffect } from '../reducer/agent';
+import { errorMessage } from '../ports/error-text';
 import type { Logger } from '../ports/logger';
+import type { ConfirmedClosurePort } from '../ports/store';
 import { applyActivationEffect, type IntentSinkDeps } from './activation-intents';
 import { applyEmitEffect, type OutboundSinkDeps } from './outbound';
 
@@ -12,6 +14,8 @@ export interface ApplierDeps {
   readonly intents: IntentSinkDeps;
   readonly outbound: OutboundSinkDeps;
   readonly probes: ProbeCommandSink;
+  /** Where ConfirmClosure is recorded; without one (embedded agents) it is only logged. */
+  readonly confirmed?: ConfirmedClosurePort;
   readonly logger: Logger;
 }
 
@@ -28,6 +32,8 @@ export function createApplier(deps: ApplierDeps): (effect: AgentEffect) => void 
         return deps.probes({ kind: 'stop', rolloutId: effect.rolloutId });
       case 'LocalEmitEvent':
         return applyEmitEffect(deps.outbound, effect);
+      case 'ConfirmClosure':
+        return confirm(deps, effect);
       case 'RecordTransition':
         // A constant message, the ids in fields: log queries match it whatever the rollout.
         return logger.info('rollout state changed', { rolloutId: effect.rolloutId, from: effect.from, to: effect.to, at: effect.at });
@@ -47,4 +53,16 @@ export function createApplier(deps: ApplierDeps): (effect: AgentEffect) => void 
         return logger.error('Remote* effect reached the agent applier; dropped', { kind: effect.kind });
     }
   };
+}
+
+function confirm(deps: ApplierDeps, effect: Extract<AgentEffect, { kind: 'ConfirmClosure' }>): void {
+  const fields = { rolloutId: effect.rolloutId, closure: effect.closure };
+  try {
+    deps.confirmed?.confirmNow({ closure: effect.closure, confirmedAt: effect.confirmedAt });
+  } catch (err) {
+    // Only `status` and a later rollback's fallback read it; the rollout itself is done.
+    deps.logger.error('could not record the confirmed closure', { ...fields, error: errorMessage(err) });
+    return;
+  }
+  deps.logger.info('closure confirmed on this host', fields);
 }

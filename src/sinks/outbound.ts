@@ -1,11 +1,14 @@
 // LocalEmitEvent → the durable outbound queue, then a drain kick (design §2
-// invariant 8: disk before network). The envelope is built here with the
-// machine id as hostname (reference agent-runtime.md §7).
+// invariant 8: disk before network). `enqueueNow` is synchronous, so the
+// event is on disk before this returns, inside the reducer turn that made it,
+// and the kick's pass runs after the turn (src/sources/outbound-drain.ts).
+// The envelope carries the reducer's seq and the machine id as hostname
+// (reference agent-runtime.md §7).
 import type { EffectOf } from '../codecs/effects';
-import type { AgentEventEnvelope } from '../codecs/events';
-import { AgentEventEnvelope as EnvelopeCodec } from '../codecs/events';
+import { AgentEventEnvelope } from '../codecs/events';
+import { errorMessage } from '../ports/error-text';
 import type { Logger } from '../ports/logger';
-import type { OutboundQueuePort } from '../ports/store';
+import { isStoreError, type OutboundQueuePort } from '../ports/store';
 
 export interface OutboundSinkDeps {
   readonly queue: OutboundQueuePort;
@@ -17,26 +20,15 @@ export interface OutboundSinkDeps {
 export function applyEmitEffect(deps: OutboundSinkDeps, effect: EffectOf<'LocalEmitEvent'>): void {
   const { payload, rolloutId } = effect;
   const fields = { rolloutId, kind: payload.kind, seq: payload.seq };
-  // SQLite calls complete synchronously, so the event is on disk before this
-  // returns and before the reducer takes its next input.
-  deps.queue
-    .enqueue({
-      rolloutId,
-      kind: payload.kind,
-      durable: effect.durable,
-      seqAtLeast: payload.seq,
-      build: (seq) => {
-        const envelope: AgentEventEnvelope = { hostname: deps.machineId, rolloutId, event: { ...payload, seq } };
-        return EnvelopeCodec.encode(envelope);
-      },
-    })
-    .subscribe({
-      next: (queued) => {
-        if (queued.seq !== payload.seq) deps.logger.warn('queue assigned a higher seq than the reducer', { ...fields, queuedSeq: queued.seq });
-        if (queued.evicted > 0) deps.logger.warn('outbound queue full; evicted non-durable events', { ...fields, evicted: queued.evicted });
-        deps.logger.debug('event queued', fields);
-        deps.kick();
-      },
-      error: (err: unknown) => deps.logger.error('event LOST: could not be queued', { ...fields, error: err instanceof Error ? err.message : String(err) }),
-    });
+  let evicted: number;
+  try {
+    const envelope = AgentEventEnvelope.encode({ hostname: deps.machineId, rolloutId, event: payload });
+    evicted = deps.queue.enqueueNow({ rolloutId, seq: payload.seq, kind: payload.kind, durable: effect.durable, envelope }).evicted;
+  } catch (err) {
+    deps.logger.error('event LOST: could not be queued', { ...fields, ...(isStoreError(err) ? { code: err.code } : {}), error: errorMessage(err) });
+    return;
+  }
+  if (evicted > 0) deps.logger.warn('outbound queue full; evicted non-durable events', { ...fields, evicted });
+  deps.logger.debug('event queued', fields);
+  deps.kick();
 }

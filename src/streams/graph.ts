@@ -45,7 +45,7 @@ import type { CertPort, HostPort } from '../ports/host';
 import type { Logger } from '../ports/logger';
 import type { ManifestPort } from '../ports/manifests';
 import type { ProbePort } from '../ports/probes';
-import type { OutboundQueuePort } from '../ports/store';
+import type { ConfirmedClosurePort, OutboundQueuePort } from '../ports/store';
 import { agentStep, initialAgentState, type AgentEffect, type AgentReducerConfig, type AgentState, type ReducerInput } from '../reducer/agent';
 import { SUSTAINED_FAILURE_THRESHOLD_SECS } from '../reducer/tick';
 import { createApplier } from '../sinks/applier';
@@ -92,6 +92,8 @@ export interface AgentPorts {
   readonly host: HostPort;
   readonly cert: CertPort;
   readonly queue: OutboundQueuePort;
+  /** Records each ConfirmClosure effect (the daemon's store); optional for embedded agents. */
+  readonly confirmed?: ConfirmedClosurePort;
 }
 
 export interface AgentGraphConfig {
@@ -111,12 +113,16 @@ export interface AgentGraphConfig {
   /** Boot-recovery snapshots; all are applied, in one turn, before any source starts. */
   readonly bootstrap$?: Observable<HostRolloutSnapshot>;
   /**
-   * Wraps each turn's effects (after the state is updated): the daemon runs
-   * them and saves the records in one store transaction. Default: run them.
-   * `applyEffects` must be called before the hook returns (invariant 6).
+   * Commits each turn: called once per turn, after the state is updated, with
+   * the function that applies the turn's effects; it must call it before it
+   * returns (invariant 6). The daemon wraps it in one store transaction with
+   * the turn's records (src/daemon/turn-commit.ts). Default: apply them.
    */
-  readonly turn?: (state: AgentState, applyEffects: () => void) => void;
+  readonly commitTurn?: CommitTurn;
 }
+
+/** How a turn's effects are committed: `applyEffects` runs them (once), inside whatever the committer wraps around it. */
+export type CommitTurn = (state: AgentState, applyEffects: () => void) => void;
 
 export interface AgentGraphDeps {
   readonly ports: AgentPorts;
@@ -193,6 +199,7 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
     intents: { offer: (i) => intents.offer(i), capacity: ACTIVATION_INTENT_CAPACITY, feedback: (i) => feedback.next(i), now, logger },
     outbound: { queue: ports.queue, machineId: config.machineId, kick: () => kicks.offer(), logger },
     probes: (command) => probeCommands.offer(command),
+    ...(ports.confirmed !== undefined ? { confirmed: ports.confirmed } : {}),
     logger,
   });
 
@@ -266,7 +273,7 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
   // variable and `applyEffects` is one function for every turn. (rxjs's
   // Subject.next allocates even without observers; the streams only exposed
   // for tests and tools are fed when someone listens.)
-  const wrapTurn = config.turn ?? ((_state: AgentState, applyEffects: () => void) => applyEffects());
+  const commitTurn: CommitTurn = config.commitTurn ?? ((_state, applyEffects) => applyEffects());
   let turnEffects: readonly AgentEffect[] = NO_EFFECTS;
   const applyEffects = (): void => {
     const effects = turnEffects;
@@ -280,7 +287,7 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
     if (t.input !== undefined && inputs$.observed) inputs$.next(t.input);
     states$.next(t.state);
     turnEffects = t.effects;
-    wrapTurn(t.state, applyEffects);
+    commitTurn(t.state, applyEffects);
   };
   let running: Subscription | undefined;
   const done$ = new ReplaySubject<void>(1);

@@ -1,28 +1,23 @@
 // An in-memory OutboundQueuePort with the real queue's ordering and seq rules
-// (per rollout by seq, across rollouts by enqueue order; seqs never reused),
-// for graph specs that do not need a file. The SQLite queue has its own specs.
+// (per rollout by seq, across rollouts by enqueue order; a seq at or below the
+// rollout's counter is refused), for graph specs that do not need a file. The
+// SQLite queue has its own specs.
 import { defer, of, type Observable } from 'rxjs';
-import type { DeadLetter, Enqueued, EnqueueRequest, OutboundQueuePort, QueuedEvent, QueueStats } from '../ports/store';
+import { StoreError, type DeadLetter, type Enqueued, type EnqueueRequest, type OutboundQueuePort, type QueuedEvent, type QueueStats } from '../ports/store';
 
-/** Per-rollout seq counters (a seq is never reused, a floor only raises them) and row ids: what every in-memory queue shares. */
+/** The seq rule every queue shares: the caller's seq must exceed the rollout's counter. Row ids count up. */
 export abstract class SeqCounters {
   readonly counters = new Map<string, number>();
   private nextId = 1;
 
-  protected assign(req: EnqueueRequest): { id: number; seq: number } {
-    const seq = Math.max((this.counters.get(req.rolloutId) ?? 0) + 1, req.seqAtLeast ?? 0);
-    this.counters.set(req.rolloutId, seq);
-    return { id: this.nextId++, seq };
-  }
-  raiseSeqFloor(rolloutId: string, lastSeq: number): Observable<number> {
-    return defer(() => {
-      const v = Math.max(this.counters.get(rolloutId) ?? 0, lastSeq);
-      this.counters.set(rolloutId, v);
-      return of(v);
-    });
-  }
-  lastSeq(rolloutId: string): Observable<number> {
-    return defer(() => of(this.counters.get(rolloutId) ?? 0));
+  /** Records the request's seq (or throws `seq-reused`) and hands out the row id. */
+  protected record(req: EnqueueRequest): number {
+    const last = this.counters.get(req.rolloutId);
+    if (last !== undefined && req.seq <= last) {
+      throw new StoreError('seq-reused', `seq ${req.seq} of ${req.kind} for ${req.rolloutId} is not above the rollout's last queued seq ${last}`);
+    }
+    this.counters.set(req.rolloutId, req.seq);
+    return this.nextId++;
   }
 }
 
@@ -32,15 +27,12 @@ export class MemoryQueue extends SeqCounters implements OutboundQueuePort {
   /** Every envelope ever enqueued, in order (survives acks). */
   readonly history: string[] = [];
 
-  enqueue(req: EnqueueRequest): Observable<Enqueued> {
-    return defer(() => {
-      const { id, seq } = this.assign(req);
-      const body = JSON.stringify(req.build(seq));
-      const row: QueuedEvent = { id, rolloutId: req.rolloutId, seq, kind: req.kind, durable: req.durable, body, enqueuedAt: '' };
-      this.rows.push(row);
-      this.history.push(body);
-      return of({ id: row.id, seq, evicted: 0 });
-    });
+  enqueueNow(req: EnqueueRequest): Enqueued {
+    const id = this.record(req);
+    const body = JSON.stringify(req.envelope);
+    this.rows.push({ id, rolloutId: req.rolloutId, seq: req.seq, kind: req.kind, durable: req.durable, body, enqueuedAt: '' });
+    this.history.push(body);
+    return { id, evicted: 0 };
   }
   pending(limit: number): Observable<readonly QueuedEvent[]> {
     return defer(() => of(this.rows.slice(0, limit)));

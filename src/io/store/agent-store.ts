@@ -101,7 +101,7 @@ export class AgentStore {
     });
   }
 
-  /** Assigns the next seq of the rollout and stores `build(seq)` in one transaction. */
+  /** Stores the event with the caller's seq; refuses (`seq-reused`) one at or below the rollout's counter. */
   enqueue(request: EnqueueRequest): Enqueued {
     return this.run('enqueue', () => this.queue.enqueue(request));
   }
@@ -118,12 +118,13 @@ export class AgentStore {
     return this.run('dead-letter', () => this.queue.deadLetter(id, reason));
   }
 
-  raiseSeqFloor(rolloutId: string, lastSeq: number): number {
-    return this.run('raise seq floor', () => this.queue.raiseSeqFloor(rolloutId, lastSeq));
-  }
-
   lastSeq(rolloutId: string): number {
     return this.run('last seq', () => this.queue.lastSeq(rolloutId));
+  }
+
+  /** rollout id → highest seq ever queued, for every rollout the store still counts. */
+  seqCounters(): Record<string, number> {
+    return this.run('seq counters', () => this.queue.seqCounters());
   }
 
   stats(): QueueStats {

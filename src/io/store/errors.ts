@@ -1,5 +1,6 @@
 // Maps whatever SQLite or the file system threw to a typed StoreError, so the
 // caller branches on `code` and nothing below the port ever crashes the agent.
+import { errorMessage } from '../../ports/error-text';
 import { StoreError, isStoreError, type StoreErrorCode } from '../../ports/store';
 
 const codeOf = (e: unknown): string | undefined => {
@@ -7,8 +8,6 @@ const codeOf = (e: unknown): string | undefined => {
   const code: unknown = e.code;
   return typeof code === 'string' ? code : undefined;
 };
-
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export const classifyCode = (code: string | undefined, message: string): StoreErrorCode => {
   if (code === undefined) {
@@ -26,7 +25,7 @@ export const classifyCode = (code: string | undefined, message: string): StoreEr
 /** Wraps any thrown value; StoreErrors pass through unchanged. */
 export const toStoreError = (e: unknown, doing: string): StoreError => {
   if (isStoreError(e)) return e;
-  const message = messageOf(e);
+  const message = errorMessage(e);
   const code = codeOf(e);
   return new StoreError(classifyCode(code, message), `${doing}: ${code ?? 'error'}: ${message}`, {
     cause: e,

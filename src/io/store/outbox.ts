@@ -4,8 +4,8 @@
 // one transition behind for good; holding it keeps it, in order, until the
 // disk takes it again — and the drainer sends it from memory meanwhile.
 //
-// Held events get their seq at once (the next one after the disk's counter
-// and the held ones), so the reducer's seqs stay gap-free. They live only as
+// Held events keep the reducer's seq (the only seq authority), so the disk
+// takes them later with the seq they were reported under. They live only as
 // long as the process: a SIGKILL while the disk is full loses them, together
 // with the records of that turn, which the disk refused too — the CP's boot
 // handshake then re-sends the state (docs/store.md).
@@ -29,7 +29,6 @@ interface Held {
   readonly request: EnqueueRequest;
   /** Negative, so it can never collide with a row id. */
   readonly id: number;
-  readonly seq: number;
   readonly body: string;
   readonly heldAt: string;
 }
@@ -42,8 +41,8 @@ export interface OutboxStats extends QueueStats {
 export class Outbox {
   private held: Held[] = [];
   private nextId = -1;
-  /** Requests written inside the current outermost `atomically`, oldest first, with their seqs. */
-  private written: Array<{ readonly request: EnqueueRequest; readonly seq: number }> | undefined;
+  /** Requests written inside the current outermost `atomically`, oldest first. */
+  private written: EnqueueRequest[] | undefined;
 
   constructor(
     private readonly store: AgentStore,
@@ -57,7 +56,7 @@ export class Outbox {
     if (this.held.length === 0) {
       try {
         const done = this.store.enqueue(request);
-        this.written?.push({ request, seq: done.seq });
+        this.written?.push(request);
         return done;
       } catch (e) {
         const err = toStoreError(e, 'enqueue');
@@ -96,8 +95,8 @@ export class Outbox {
     const victim = this.held[i];
     if (victim === undefined) return false;
     this.held.splice(i, 1);
-    const { rolloutId, kind } = victim.request;
-    this.logger.error('outbound event dead-lettered from memory (the disk refused it; not kept)', { rolloutId, kind, seq: victim.seq, reason, body: victim.body });
+    const { rolloutId, kind, seq } = victim.request;
+    this.logger.error('outbound event dead-lettered from memory (the disk refused it; not kept)', { rolloutId, kind, seq, reason, body: victim.body });
     this.noteIfEmpty('dead-lettered');
     return true;
   }
@@ -115,7 +114,7 @@ export class Outbox {
     } catch (e) {
       const undone = this.written;
       if (undone.length > 0) {
-        this.held = [...undone.map((w) => this.entry(w.request, w.seq)), ...this.held];
+        this.held = [...undone.map((w) => this.entry(w)), ...this.held];
         this.logger.warn('commit failed: its events are held in memory until the disk takes them', { held: this.held.length, error: toStoreError(e, 'commit').message });
         this.trim();
       }
@@ -140,20 +139,19 @@ export class Outbox {
   private flush(): void {
     while (this.held.length > 0) {
       const next = this.held[0] as Held;
-      let done: Enqueued;
       try {
-        done = this.store.enqueue({ ...next.request, seqAtLeast: next.seq });
+        this.store.enqueue(next.request);
       } catch (e) {
         const err = toStoreError(e, 'enqueue');
         if (HOLDABLE.has(err.code)) return;
-        // The disk queue refuses it for good (queue-full, too-large): it was reported as queued, so say so loudly.
+        // The disk queue refuses it for good (queue-full, too-large, seq-reused): it was reported as queued, so say so loudly.
         this.held.shift();
-        this.logger.error('event LOST: held in memory, then refused by the queue', { rolloutId: next.request.rolloutId, kind: next.request.kind, seq: next.seq, error: err.message });
+        const { rolloutId, kind, seq } = next.request;
+        this.logger.error('event LOST: held in memory, then refused by the queue', { rolloutId, kind, seq, code: err.code, error: err.message });
         continue;
       }
       this.held.shift();
-      this.written?.push({ request: next.request, seq: done.seq });
-      if (done.seq !== next.seq) this.logger.warn('held event written with a higher seq', { rolloutId: next.request.rolloutId, heldSeq: next.seq, seq: done.seq });
+      this.written?.push(next.request);
       this.noteIfEmpty('written to disk');
     }
   }
@@ -163,33 +161,25 @@ export class Outbox {
   }
 
   private hold(request: EnqueueRequest, cause: StoreError | undefined): Enqueued {
-    const seq = this.nextSeq(request);
-    const entry = this.entry(request, seq);
+    const { rolloutId, kind, seq } = request;
+    const last = [...this.held].reverse().find((h) => h.request.rolloutId === rolloutId)?.request.seq;
+    if (last !== undefined && seq <= last) {
+      throw new StoreError('seq-reused', `seq ${seq} of ${kind} for ${rolloutId} is not above the last held seq ${last}; not held`);
+    }
+    const entry = this.entry(request);
     this.held.push(entry);
     const evicted = this.trim();
     if (!this.held.includes(entry)) {
       throw new StoreError('disk-full', `the disk refuses events and ${this.capacity} are held in memory already; refusing ${request.kind} for ${request.rolloutId}`);
     }
-    this.logger.warn('the disk refused an event: held in memory', { rolloutId: request.rolloutId, kind: request.kind, seq, held: this.held.length, ...(cause ? { error: cause.message } : {}) });
-    return { id: entry.id, seq, evicted };
+    this.logger.warn('the disk refused an event: held in memory', { rolloutId, kind, seq, held: this.held.length, ...(cause ? { error: cause.message } : {}) });
+    return { id: entry.id, evicted };
   }
 
-  // Disk counter, held events and the caller's floor: the highest wins.
-  private nextSeq(request: EnqueueRequest): number {
-    let onDisk = 0;
-    try {
-      onDisk = this.store.lastSeq(request.rolloutId);
-    } catch {
-      // unreadable: the held list and the caller's floor still bound it
-    }
-    const heldSeqs = this.held.filter((h) => h.request.rolloutId === request.rolloutId).map((h) => h.seq);
-    return Math.max(onDisk + 1, ...heldSeqs.map((s) => s + 1), request.seqAtLeast ?? 0);
-  }
-
-  private entry(request: EnqueueRequest, seq: number): Held {
+  private entry(request: EnqueueRequest): Held {
     const id = this.nextId;
     this.nextId -= 1;
-    return { request, id, seq, body: JSON.stringify(request.build(seq)), heldAt: this.clock() };
+    return { request, id, body: JSON.stringify(request.envelope), heldAt: this.clock() };
   }
 
   /** Over capacity: drop the oldest non-durable events, else the newest. Returns how many were dropped. */
@@ -199,12 +189,12 @@ export class Outbox {
       const i = this.held.findIndex((h) => !h.request.durable);
       const victim = this.held.splice(i >= 0 ? i : this.held.length - 1, 1)[0];
       dropped += i >= 0 ? 1 : 0;
-      if (victim !== undefined) this.logger.warn('held events over capacity: dropped one', { rolloutId: victim.request.rolloutId, kind: victim.request.kind, seq: victim.seq, durable: victim.request.durable });
+      if (victim !== undefined) this.logger.warn('held events over capacity: dropped one', { rolloutId: victim.request.rolloutId, kind: victim.request.kind, seq: victim.request.seq, durable: victim.request.durable });
     }
     return dropped;
   }
 
   private asQueued(h: Held): QueuedEvent {
-    return { id: h.id, rolloutId: h.request.rolloutId, seq: h.seq, kind: h.request.kind, durable: h.request.durable, body: h.body, enqueuedAt: h.heldAt };
+    return { id: h.id, rolloutId: h.request.rolloutId, seq: h.request.seq, kind: h.request.kind, durable: h.request.durable, body: h.body, enqueuedAt: h.heldAt };
   }
 }

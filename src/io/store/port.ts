@@ -1,5 +1,6 @@
-// The Observable face of AgentStore (design §2 rule 6). SQLite calls are
-// synchronous, so each call is deferred to subscription time: nothing happens
+// AgentStore as the graph's port (src/ports/store.ts). `enqueueNow` and
+// `confirmNow` are the synchronous calls the applier makes inside a reducer
+// turn; every other call is deferred to subscription time: nothing happens
 // until subscribed, an unsubscribed call never runs, and a failure arrives on
 // the error channel as a StoreError.
 import { defer, of, type Observable } from 'rxjs';
@@ -11,18 +12,16 @@ const lazy = <T>(f: () => T): Observable<T> => defer(() => of(f()));
 
 /** With an `outbox`, the queue calls go through it (events the disk refuses are held in memory). */
 export const storePort = (store: AgentStore, outbox?: Outbox): StorePort => ({
-  enqueue: (request) => lazy(() => (outbox ?? store).enqueue(request)),
+  enqueueNow: (request) => (outbox ?? store).enqueue(request),
   pending: (limit) => lazy(() => (outbox ?? store).pending(limit)),
   ack: (id) => lazy(() => (outbox ?? store).ack(id)),
   deadLetter: (id, reason) => lazy(() => (outbox ?? store).deadLetter(id, reason)),
-  raiseSeqFloor: (rolloutId, lastSeq) => lazy(() => store.raiseSeqFloor(rolloutId, lastSeq)),
-  lastSeq: (rolloutId) => lazy(() => store.lastSeq(rolloutId)),
   stats: () => lazy(() => (outbox ?? store).stats()),
   deadLetters: (limit) => lazy(() => store.deadLetters(limit)),
   saveRollouts: (rows) => lazy(() => store.saveRollouts(rows)),
   rollouts: () => lazy(() => store.rollouts()),
   lastConfirmedClosure: () => lazy(() => store.lastConfirmedClosure()),
-  confirmClosure: (closure) => lazy(() => store.confirmClosure(closure)),
+  confirmNow: (closure) => store.confirmClosure(closure),
   manifest: (rolloutId) => lazy(() => store.manifest(rolloutId)),
   putManifest: (manifest) => lazy(() => store.putManifest(manifest)),
   certificate: () => lazy(() => store.certificate()),

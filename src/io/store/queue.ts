@@ -1,7 +1,9 @@
-// The outbound queue and the per-rollout seq counters. A seq is taken from
-// the counter and the envelope built with it are committed in one
-// transaction, so a seq is handed out once per database, across restarts
-// and CP snapshots (reference/agent-runtime.md §18 items 11 and 13).
+// The outbound queue and the per-rollout seq counters. The reducer assigns
+// every seq; the queue records it with its envelope in one transaction and
+// refuses a seq at or below the rollout's counter (a bug upstream of it, not
+// something to paper over by renumbering), so a seq is written once per
+// database, across restarts and CP snapshots (reference/agent-runtime.md §18
+// items 11 and 13). The daemon seeds the reducer with every counter at start.
 import type Database from 'better-sqlite3';
 import {
   StoreError,
@@ -84,7 +86,6 @@ export class OutboundQueue {
   private readonly q;
   private readonly enqueueTx;
   private readonly buryTx;
-  private readonly raiseTx;
 
   constructor(
     db: Database.Database,
@@ -96,6 +97,7 @@ export class OutboundQueue {
       totals: db.prepare<[], { n: number; b: number }>('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM outbound'),
       counter: db.prepare<[string], { last_seq: number }>('SELECT last_seq FROM seq_counter WHERE rollout_id = ?'),
       counters: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM seq_counter'),
+      allCounters: db.prepare<[], { rollout_id: string; last_seq: number }>('SELECT rollout_id, last_seq FROM seq_counter'),
       raiseCounter: db.prepare<[string, number]>(
         `INSERT INTO seq_counter (rollout_id, last_seq) VALUES (?, ?)
          ON CONFLICT (rollout_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)`,
@@ -128,7 +130,6 @@ export class OutboundQueue {
     };
     this.enqueueTx = db.transaction((req: EnqueueRequest) => this.enqueueRows(req));
     this.buryTx = db.transaction((id: number, reason: string) => this.buryRow(id, reason));
-    this.raiseTx = db.transaction((rolloutId: string, lastSeq: number) => this.raiseRow(rolloutId, lastSeq));
     this.count = 0;
     this.bytes = 0;
     this.resync();
@@ -144,7 +145,7 @@ export class OutboundQueue {
   enqueue(req: EnqueueRequest): Enqueued {
     requireText('rolloutId', req.rolloutId);
     requireText('kind', req.kind);
-    if (req.seqAtLeast !== undefined) requireCount('seqAtLeast', req.seqAtLeast, 0);
+    requireCount('seq', req.seq, 1);
     const { result, eviction, bytes } = this.enqueueTx(req);
     this.count += 1 - eviction.rows;
     this.bytes += bytes - eviction.bytes;
@@ -161,9 +162,12 @@ export class OutboundQueue {
 
   private enqueueRows(req: EnqueueRequest): { result: Enqueued; eviction: Eviction; bytes: number } {
     const last = this.q.counter.get(req.rolloutId)?.last_seq;
+    if (last !== undefined && req.seq <= last) {
+      throw new StoreError('seq-reused', `seq ${req.seq} of ${req.kind} for ${req.rolloutId} is not above the rollout's last queued seq ${last}; not written`);
+    }
     if (last === undefined) this.makeCounterRoom();
-    const seq = Math.max((last ?? 0) + 1, req.seqAtLeast ?? 0);
-    const body = build(req, seq);
+    const { seq } = req;
+    const body = serialise(req);
     const bytes = Buffer.byteLength(body, 'utf8');
     if (bytes > this.limits.maxEnvelopeBytes) {
       throw new StoreError('too-large', `envelope of ${bytes} bytes exceeds ${this.limits.maxEnvelopeBytes} (${req.kind})`);
@@ -171,7 +175,7 @@ export class OutboundQueue {
     const eviction = this.makeRoom(bytes, req);
     this.q.raiseCounter.run(req.rolloutId, seq);
     const info = this.q.insert.run(req.rolloutId, seq, req.kind, req.durable ? 1 : 0, body, bytes, this.clock());
-    return { result: { id: Number(info.lastInsertRowid), seq, evicted: eviction.rows }, eviction, bytes };
+    return { result: { id: Number(info.lastInsertRowid), evicted: eviction.rows }, eviction, bytes };
   }
 
   private fits(rows: number, bytes: number): boolean {
@@ -249,20 +253,15 @@ export class OutboundQueue {
     return row;
   }
 
-  private raiseRow(rolloutId: string, lastSeq: number): number {
-    if (this.q.counter.get(rolloutId) === undefined) this.makeCounterRoom();
-    this.q.raiseCounter.run(rolloutId, lastSeq);
-    return this.lastSeq(rolloutId);
-  }
-
-  raiseSeqFloor(rolloutId: string, lastSeq: number): number {
-    requireText('rolloutId', rolloutId);
-    requireCount('lastSeq', lastSeq, 0);
-    return this.raiseTx(rolloutId, lastSeq);
-  }
-
   lastSeq(rolloutId: string): number {
     return this.q.counter.get(rolloutId)?.last_seq ?? 0;
+  }
+
+  /** Every rollout's counter (at most limits.maxSeqCounters): the reducer's seq floors at start. */
+  seqCounters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.q.allCounters.all()) out[r.rollout_id] = r.last_seq;
+    return out;
   }
 
   stats(): QueueStats {
@@ -275,14 +274,13 @@ export class OutboundQueue {
   }
 }
 
-// The caller's builder runs inside the transaction: if it throws, nothing
-// is written and the seq is not consumed.
-const build = (req: EnqueueRequest, seq: number): string => {
+// Inside the transaction: if it throws, nothing is written.
+const serialise = (req: EnqueueRequest): string => {
   let body: string | undefined;
   try {
-    body = JSON.stringify(req.build(seq)) as string | undefined;
+    body = JSON.stringify(req.envelope) as string | undefined;
   } catch (e) {
-    throw new StoreError('invalid-argument', `building the ${req.kind} envelope failed: ${String(e)}`, { cause: e });
+    throw new StoreError('invalid-argument', `serialising the ${req.kind} envelope failed: ${String(e)}`, { cause: e });
   }
   if (body === undefined) throw new StoreError('invalid-argument', `the ${req.kind} envelope is not JSON-serialisable`);
   return body;
