@@ -7,6 +7,7 @@
 // half-applied change. `onChange` is called after every mutation (persistence).
 import { activeKeys, type TrustConfig } from '../codecs/trust-config';
 import type { AgentEventEnvelope } from '../codecs/events';
+import { rolloutIdFor } from '../codecs/protocol';
 import type { HostRolloutSnapshot, HostRolloutState } from '../codecs/host-state';
 import { addSeconds, compareTimestamps, fromEpochMillis, toEpochMillis, type Timestamp } from '../codecs/timestamp';
 import type { BootstrapToken, EnrollRequest, IssuedCert } from '../codecs/wire';
@@ -17,8 +18,7 @@ import {
   declareHosts as declareInFleet,
   hostDeclProblem,
   newCiCommit,
-  resolvePolicy,
-  rolloutIdFor,
+  policyForRelease,
   signCanonical,
   signRelease,
   type FleetDecl,
@@ -276,7 +276,7 @@ export function createCore(deps: CoreDeps, initialCi: CiState, initialDb: DbStat
     if (!/^[0-9a-f]+$/.test(commit)) throw new Error('release: ciCommit must be lowercase hex');
     const soakMinutes = opts.soakMinutes ?? chan.soakMinutes;
     if (!Number.isFinite(soakMinutes) || soakMinutes < 0) throw new Error('release: soakMinutes must be a finite number >= 0');
-    const policy = resolvePolicy(chan.policy, opts.policy, soakMinutes);
+    const policy = policyForRelease(chan.policy, opts.policy, soakMinutes);
 
     archiveCurrentManifests();
     const hosts: Record<string, FleetHost> = { ...ci.fleet.hosts };
