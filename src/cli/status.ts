@@ -7,6 +7,7 @@ import * as E from 'fp-ts/Either';
 import { decodeJson } from '../codecs/decode';
 import { escapeControl, escapeJsonControl } from '../codecs/escape';
 import { HostRolloutState } from '../codecs/host-state';
+import { LIVE_STATES as ACTIVE } from '../codecs/protocol';
 import { readStateView } from '../io/store/read-only';
 import type { CertificateMeta, ConfirmedClosure, DeadLetter, QueueStats } from '../ports/store';
 
@@ -43,8 +44,6 @@ export function readStatus(stateDir: string): StatusReport | undefined {
     ...(view.certificate !== undefined ? { certificate: view.certificate } : {}),
   };
 }
-
-const ACTIVE = new Set(['Pending', 'Activating', 'Deferred', 'Soaking']);
 
 function rolloutLines(r: StatusRollout): string[] {
   const times: [string, string | undefined][] = [

@@ -5,6 +5,7 @@
 // read null as absent, `#[serde(default)]` fields default only when missing.
 import * as t from 'io-ts';
 import { HealthGate, RolloutPolicy, Selector } from './policy';
+import { rolloutIdFor } from './protocol';
 import { Text, U32 } from './scalars';
 import { isPlainObject, opt, req, sortedRecord, struct, withDefault } from './struct';
 import { TimestampCodec } from './timestamp';
@@ -205,7 +206,7 @@ export type BootstrapNonces = t.TypeOf<typeof BootstrapNonces>;
  * so do we (mkFleet never emits such a channel).
  */
 export function rolloutIdOf(manifest: Pick<RolloutManifest, 'channel' | 'channelRef'>): string {
-  return `${manifest.channel}@${manifest.channelRef}`;
+  return rolloutIdFor(manifest.channel, manifest.channelRef);
 }
 
 export const STRATEGY_ALL_AT_ONCE = 'all-at-once';

@@ -63,14 +63,4 @@ export const HostState = new t.Type<HostState, HostState, unknown>(
 export const RolloutId = Text;
 export type RolloutId = string;
 
-/** Text before the first `@` (the whole id when there is none). */
-export function rolloutChannel(id: RolloutId): string {
-  const at = id.indexOf('@');
-  return at < 0 ? id : id.slice(0, at);
-}
-
-/** Text after the first `@` (empty when there is none). */
-export function rolloutChannelRef(id: RolloutId): string {
-  const at = id.indexOf('@');
-  return at < 0 ? '' : id.slice(at + 1);
-}
+export { rolloutChannel, rolloutChannelRef } from './protocol';

@@ -13,7 +13,7 @@ import { fromEpochMillis } from '../codecs/timestamp';
 import { escapeControl } from '../codecs/escape';
 import { errorMessage } from '../io/process/error-message';
 import { createLogger } from '../io/log';
-import type { ReleaseResult } from './core';
+import type { ReleaseResult } from './ci';
 import { DEVCP_DEFAULTS, startDevCp, type DevCp } from './dev-cp';
 import { DEFAULT_CHANNEL, DEFAULT_SOAK_MINUTES, hostDeclProblem, type HostDecl } from './fleet';
 import { readHostKeyFile } from './host-keys';

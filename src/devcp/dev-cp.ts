@@ -14,8 +14,11 @@ import { fromEpochMillis, toEpochMillis, type Timestamp } from '../codecs/timest
 import { TrustConfig } from '../codecs/trust-config';
 import { BootstrapToken } from '../codecs/wire';
 import { writeFileAtomic } from '../io/enroll/atomic-write';
+import { errorMessage } from '../ports/error-text';
 import { silentLogger, type Logger } from '../ports/logger';
-import { createCore, type CoreStats, type HostView, type ReleaseOptions, type ReleaseResult, type RolloutView } from './core';
+import type { ReleaseOptions, ReleaseResult } from './ci';
+import { createCore, type CoreStats } from './core';
+import type { TokenOptions } from './enrollment';
 import { declareHosts as declareInFleet, emptyFleet, hostDeclProblem, type HostDecl, type SignedBytes } from './fleet';
 import { listen, type Reply, type Request } from './http';
 import { generateSigningKey, loadSigningKey, type SigningKey } from './keys';
@@ -23,6 +26,7 @@ import { createLongPolls } from './longpoll';
 import { CI_FILE, CiState, DB_FILE, DbState, emptyDb, readState, writeState, type EventRow } from './persist';
 import { createFleetCa, exportCaKeyPem, issueServerCert, loadFleetCa, type FleetCa } from './pki';
 import { createRoutes } from './routes';
+import type { HostView, RolloutView } from './views';
 
 export const DEFAULT_CN_SUFFIX = 'fleet.lab.internal';
 
@@ -100,13 +104,7 @@ export interface DevCpStats extends CoreStats {
   readonly parkedPolls: number;
 }
 
-export interface TokenOptions {
-  /** Default 86 400. */
-  readonly ttlSecs?: number;
-  readonly issuedAt?: Timestamp;
-  readonly expiresAt?: Timestamp;
-  readonly nonce?: string;
-}
+export type { TokenOptions };
 
 export interface DevCp {
   readonly url: string;
@@ -258,7 +256,7 @@ export async function startDevCp(options: DevCpOptions = {}): Promise<DevCp> {
         await writeState(CiState, dir, CI_FILE, core.ci);
         await writeState(DbState, dir, DB_FILE, core.db);
       } catch (e) {
-        logger.error('dev-cp: could not save state', { stateDir: dir, error: e instanceof Error ? e.message : String(e) });
+        logger.error('dev-cp: could not save state', { stateDir: dir, error: errorMessage(e) });
       }
     }
   };

@@ -10,6 +10,7 @@ import * as crypto from 'node:crypto';
 import * as t from 'io-ts';
 import { canonicalize } from '../codecs/jcs';
 import { RolloutPolicy } from '../codecs/policy';
+import { rolloutIdFor } from '../codecs/protocol';
 import { OnHealthFailure, Text } from '../codecs/scalars';
 import { req, sortedRecord, struct, withDefault } from '../codecs/struct';
 import type { Timestamp } from '../codecs/timestamp';
@@ -64,7 +65,6 @@ export type FleetDecl = t.TypeOf<typeof FleetDecl>;
 
 export const DEFAULT_SOAK_MINUTES = 1;
 
-
 /** One wave over every host of the channel. */
 export function defaultPolicy(onHealthFailure: OnHealthFailure = 'rollback-and-halt', soakMinutes = DEFAULT_SOAK_MINUTES): RolloutPolicy {
   return { strategy: 'canary', waves: [{ selector: { tags: [], tagsAny: [], hosts: [], channel: null, all: true }, soakMinutes: Math.ceil(soakMinutes) }], healthGate: {}, onHealthFailure };
@@ -93,8 +93,6 @@ export const emptyFleet = (): FleetDecl => ({ ciCommit: null, hosts: {}, channel
 
 /** A fresh 40-hex commit id (stands in for the release's git SHA). */
 export const newCiCommit = (): string => crypto.randomBytes(20).toString('hex');
-
-export const rolloutIdFor = (channel: string, ciCommit: string): string => `${channel}@${ciCommit}`;
 
 /** Upstream's route validator: channel `[a-z0-9_-]+`, ref lowercase hex, exactly one `@`. */
 export function looksLikeRolloutId(s: string): boolean {
@@ -204,7 +202,8 @@ export function signRelease(decl: FleetDecl, key: SigningKey, signedAt: Timestam
 /** Policy a release asks for: an onHealthFailure keeps the channel's policy otherwise; a full policy replaces it. */
 export type ReleasePolicy = OnHealthFailure | RolloutPolicy;
 
-export function resolvePolicy(current: RolloutPolicy | undefined, asked: ReleasePolicy | undefined, soakMinutes: number): RolloutPolicy {
+/** The channel's policy for a release: `asked` over `current` (default one wave), every wave soaking `soakMinutes` rounded up. */
+export function policyForRelease(current: RolloutPolicy | undefined, asked: ReleasePolicy | undefined, soakMinutes: number): RolloutPolicy {
   const base = asked === undefined ? (current ?? defaultPolicy()) : typeof asked === 'string' ? { ...(current ?? defaultPolicy()), onHealthFailure: asked } : asked;
   const waves = base.waves.length === 0 ? defaultPolicy(base.onHealthFailure, soakMinutes).waves : base.waves;
   return { ...base, waves: waves.map((w) => ({ ...w, soakMinutes: Math.ceil(soakMinutes) })) };

@@ -7,6 +7,7 @@ import type { AgentEvent, AgentEventEnvelope, Event } from '../codecs/events';
 import { toRemoteEvent } from '../codecs/events';
 import type { HostRolloutSnapshot, HostRolloutState } from '../codecs/host-state';
 import type { RolloutPolicy } from '../codecs/policy';
+import { LIVE_STATES as ACTIVE } from '../codecs/protocol';
 import { addSeconds, compareTimestamps, type Timestamp } from '../codecs/timestamp';
 import type { Dispatch } from '../ports/control-plane';
 import { newPending } from '../reducer/state';
@@ -142,8 +143,6 @@ export function heartbeatRecovery(state: MirrorState, host: string, currentClosu
   }
   return s;
 }
-
-const ACTIVE = new Set(['Pending', 'Activating', 'Deferred', 'Soaking']);
 
 /** Snapshots of the host's non-terminal records, for a boot-recovery heartbeat. */
 export function snapshots(state: MirrorState, host: string): HostRolloutSnapshot[] {

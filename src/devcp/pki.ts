@@ -8,6 +8,7 @@
 import 'reflect-metadata';
 import * as crypto from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { errorMessage } from '../ports/error-text';
 
 const wc = crypto.webcrypto;
 const P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
@@ -215,18 +216,18 @@ export async function parseCsr(csrPem: string): Promise<{ readonly ok: true; rea
   try {
     csr = new x509.Pkcs10CertificateRequest(csrPem);
   } catch (e) {
-    return { ok: false, reason: `CSR unparseable: ${e instanceof Error ? e.message : String(e)}` };
+    return { ok: false, reason: `CSR unparseable: ${errorMessage(e)}` };
   }
   try {
     if (!(await csr.verify(wc))) return { ok: false, reason: 'CSR signature does not verify' };
   } catch (e) {
-    return { ok: false, reason: `CSR signature unverifiable: ${e instanceof Error ? e.message : String(e)}` };
+    return { ok: false, reason: `CSR signature unverifiable: ${errorMessage(e)}` };
   }
   let key: crypto.KeyObject;
   try {
     key = crypto.createPublicKey({ key: Buffer.from(csr.publicKey.rawData), format: 'der', type: 'spki' });
   } catch (e) {
-    return { ok: false, reason: `CSR public key unreadable: ${e instanceof Error ? e.message : String(e)}` };
+    return { ok: false, reason: `CSR public key unreadable: ${errorMessage(e)}` };
   }
   const cn = csr.subjectName.getField('CN')[0];
   if (key.asymmetricKeyType === 'ed25519') {

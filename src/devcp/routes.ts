@@ -14,9 +14,22 @@ import { AgentEvent, AgentEventEnvelope } from '../codecs/events';
 import { HostRolloutState } from '../codecs/host-state';
 import { decodeUtf8, parseJson } from '../codecs/jcs';
 import { RolloutPolicy } from '../codecs/policy';
+import { MAX_WAIT_SECS } from '../codecs/protocol';
 import type { Timestamp } from '../codecs/timestamp';
-import { DispatchWire, EnrollRequest, HeartbeatRequestWire, HeartbeatResponseWire, IssuedCert, RenewRequest } from '../codecs/wire';
+import {
+  DispatchWire,
+  EnrollRequest,
+  HeartbeatRequestWire,
+  HeartbeatResponseWire,
+  IssuedCert,
+  NOT_READY_MARKER,
+  PROTOCOL_MAJOR_VERSION,
+  PROTOCOL_VERSION_HEADER,
+  RenewRequest,
+  REPLAY_FROM_HEADER,
+} from '../codecs/wire';
 import type { Dispatch } from '../ports/control-plane';
+import { errorMessage } from '../ports/error-text';
 import type { DevCpCore } from './core';
 import { isOnHealthFailure, looksLikeRolloutId } from './fleet';
 import type { Reply, Request } from './http';
@@ -24,8 +37,7 @@ import type { LongPolls } from './longpoll';
 import { EventRow } from './persist';
 import { extractMachineId } from './pki';
 
-export const NOT_READY_BODY = { error: 'control plane not ready', reason: 'awaiting first signed artifact' } as const;
-export const MAX_WAIT_SECS = 60;
+export const NOT_READY_BODY = { error: NOT_READY_MARKER, reason: 'awaiting first signed artifact' } as const;
 const DEFAULT_EVENTS_LIMIT = 1000;
 
 export interface RouteContext {
@@ -69,11 +81,11 @@ export function jsonBody<A>(req: Request, codec: t.Type<A, unknown, unknown>): E
 
 /** upstream `protocol_version_middleware`: `u32` parse, no trimming. */
 function versionCheck(req: Request, strict: boolean): Reply | undefined {
-  const raw = req.headers['x-nixfleet-protocol'];
+  const raw = req.headers[PROTOCOL_VERSION_HEADER];
   if (raw === undefined) return strict ? text(400, 'missing X-Nixfleet-Protocol header') : undefined;
   const value = Array.isArray(raw) ? raw.join(',') : raw;
   if (!/^\+?\d+$/.test(value) || Number(value) > 0xffff_ffff) return text(400, 'X-Nixfleet-Protocol header malformed');
-  return Number(value) === 1 ? undefined : text(426, `protocol version ${Number(value)} not supported; this control plane speaks 1`);
+  return Number(value) === PROTOCOL_MAJOR_VERSION ? undefined : text(426, `protocol version ${Number(value)} not supported; this control plane speaks ${PROTOCOL_MAJOR_VERSION}`);
 }
 
 const dispatchReply = (d: Dispatch): Reply =>
@@ -189,7 +201,7 @@ function admin(ctx: RouteContext, req: Request): Reply {
     });
     return json(200, r);
   } catch (e) {
-    return text(422, e instanceof Error ? e.message : String(e));
+    return text(422, errorMessage(e));
   }
 }
 
@@ -240,7 +252,7 @@ export function createRoutes(ctx: RouteContext): (req: Request) => Reply | Promi
           ...(hb.current_closure !== undefined ? { currentClosure: hb.current_closure } : {}),
         });
         const reply = encodeJson(HeartbeatResponseWire, { received_at: r.receivedAt, ...(r.bootstrapRollouts.length > 0 ? { bootstrap_rollouts: [...r.bootstrapRollouts] } : {}) });
-        return { ...json(200, reply), headers: { 'content-type': 'application/json', ...(r.replayFrom !== undefined ? { 'x-nixfleet-replay-from': String(r.replayFrom) } : {}) } };
+        return { ...json(200, reply), headers: { 'content-type': 'application/json', ...(r.replayFrom !== undefined ? { [REPLAY_FROM_HEADER]: String(r.replayFrom) } : {}) } };
       }
       case '/v1/agent/dispatch':
         return get ? dispatch(ctx, machineId, req) : text(405, 'method not allowed');

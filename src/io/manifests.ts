@@ -9,6 +9,7 @@
 import * as E from 'fp-ts/Either';
 import { catchError, concatMap, defer, first, from, map, of, reduce, throwError, type Observable, type SchedulerLike } from 'rxjs';
 import type { FleetResolved } from '../codecs/artifacts';
+import { rolloutIdFor } from '../codecs/protocol';
 import { fromEpochMillis } from '../codecs/timestamp';
 import type { TrustConfig } from '../codecs/trust-config';
 import { describeCpError, isCpError } from '../ports/control-plane';
@@ -61,7 +62,7 @@ export function rolloutIdForChannel(fleet: FleetResolved, channel: string): E.Ei
   if (!declared) return E.right(undefined);
   const commit = fleet.meta.ciCommit;
   if (typeof commit !== 'string' || commit.length === 0) return E.left(`fleet.meta.ciCommit is absent; cannot name the rollout of channel ${channel}`);
-  return E.right(`${channel}@${commit}`);
+  return E.right(rolloutIdFor(channel, commit));
 }
 
 // The cache reports a fetch failure through `Error.message`; a CpError is a plain object.

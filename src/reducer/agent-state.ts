@@ -3,6 +3,7 @@
 import type { Effect, EffectOf } from '../codecs/effects';
 import type { Event, EventOf } from '../codecs/events';
 import type { HostRolloutSnapshot, HostRolloutState } from '../codecs/host-state';
+import { TERMINAL_STATES as TERMINAL } from '../codecs/protocol';
 import type { RollbackProof, SignedIntent } from '../codecs/intent';
 import type { ManifestSet } from './manifest-set';
 
@@ -125,7 +126,7 @@ export const own = <V>(record: Readonly<Record<string, V>>, key: string): V | un
 const without = <V>(record: Readonly<Record<string, V>>, drop: ReadonlySet<string>): Record<string, V> =>
   Object.fromEntries(Object.entries(record).filter(([id]) => !drop.has(id)));
 
-export const TERMINAL: ReadonlySet<string> = new Set(['Converged', 'Failed', 'Reverted']);
+export { TERMINAL };
 
 /** Forget records (and their intents) beyond the terminal capacity, oldest first. */
 export function pruneTerminal(state: AgentState): AgentState {

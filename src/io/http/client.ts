@@ -5,6 +5,7 @@
 import * as E from 'fp-ts/Either';
 import { asyncScheduler, concatMap, defer, map, Observable, of, throwError, catchError, type SchedulerLike } from 'rxjs';
 import { encodeJson } from '../../codecs/decode';
+import { MAX_WAIT_SECS } from '../../codecs/protocol';
 import { EnrollRequest, HeartbeatRequestWire, RenewRequest, type IssuedCert } from '../../codecs/wire';
 import type { ControlPlanePort, CpError, DeliveryOutcome, DispatchAnswer, HeartbeatAnswer, HeartbeatRequest } from '../../ports/control-plane';
 import { describeCpError, isCpError } from '../../ports/control-plane';
@@ -57,8 +58,7 @@ export const CP_CLIENT_DEFAULTS = {
   userAgent: 'nixfleet-agent',
 } as const;
 
-/** Upstream's long-poll window and the CP's cap (`MAX_WAIT_SECS`). */
-export const MAX_WAIT_SECS = 60;
+export { MAX_WAIT_SECS };
 
 export interface CpClient extends ControlPlanePort {
   /** `timeoutMs` overrides the heartbeat deadline (the boot handshake uses 30 s). */
