@@ -1,7 +1,7 @@
 // Metrics read from a real graph run (virtual time), then scraped over HTTP
 // from 127.0.0.1 and read with an independent exposition parser.
 import * as http from 'http';
-import { asyncScheduler } from 'rxjs';
+import { asyncScheduler, of, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { fromEpochMillis } from '../../src/codecs/timestamp';
 import { createMetrics, serveMetrics } from '../../src/io/metrics';
@@ -11,6 +11,9 @@ import { parseExposition } from '../support/prom-text';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const PACKAGE_VERSION = (require('../../package.json') as { version: string }).version;
+
+// A cert port whose file cannot be read: the expiry gauge is left out, the scrape still works.
+const noCert = { validity: () => throwError(() => new Error('no client certificate configured')) };
 
 function rollout(): Harness {
   let h: Harness | undefined;
@@ -30,8 +33,8 @@ describe('metrics', () => {
     const m = createMetrics({
       graph: h.graph,
       queueStats: () => ({ queued: 2, deadLettered: 1 }),
-      certNotAfter: () => fromEpochMillis(86_400_000),
-      currentClosure: () => 'target-closure',
+      cert: { validity: () => of({ notBefore: fromEpochMillis(0), notAfter: fromEpochMillis(86_400_000) }) },
+      host: { currentClosure: () => of('target-closure') },
       nowMs: () => asyncScheduler.now(),
     });
     const text = await m.registry.metrics();
@@ -52,7 +55,7 @@ describe('metrics', () => {
       const h = harness();
       h.activation.durationMs = 42_000;
       h.cp.dispatchScript = [dispatchAfter(1_000, 300_000)];
-      const m = createMetrics({ graph: h.graph, queueStats: () => undefined, certNotAfter: () => undefined, currentClosure: () => undefined, nowMs: () => asyncScheduler.now() });
+      const m = createMetrics({ graph: h.graph, queueStats: () => undefined, cert: noCert, host: { currentClosure: () => of(undefined) }, nowMs: () => asyncScheduler.now() });
       h.stopAt(100_000);
       asyncScheduler.schedule(() => void m.registry.getSingleMetricAsString('nixfleet_agent_activation_duration_seconds').then((t) => (text = t)), 99_000);
     });
@@ -63,7 +66,7 @@ describe('metrics', () => {
 
   it('serve GET /metrics on loopback, 404 elsewhere', async () => {
     const h = rollout();
-    const m = createMetrics({ graph: h.graph, queueStats: () => undefined, certNotAfter: () => undefined, currentClosure: () => undefined, nowMs: () => 0 });
+    const m = createMetrics({ graph: h.graph, queueStats: () => undefined, cert: noCert, host: { currentClosure: () => of(undefined) }, nowMs: () => 0 });
     let server: http.Server | undefined;
     const port = await new Promise<number>((resolve) => (server = serveMetrics(m.registry, '127.0.0.1:0', new MemoryLogger(), resolve)));
     const get = (p: string) =>
@@ -86,7 +89,7 @@ describe('metrics', () => {
 describe('metrics endpoint, as a scraper reads it', () => {
   it('serves process_*, nodejs_* and build_info beside the agent families, in valid exposition format', async () => {
     const h = rollout();
-    const m = createMetrics({ graph: h.graph, queueStats: () => ({ queued: 0, deadLettered: 0 }), certNotAfter: () => undefined, currentClosure: () => 'target-closure', nowMs: () => 0 });
+    const m = createMetrics({ graph: h.graph, queueStats: () => ({ queued: 0, deadLettered: 0 }), cert: noCert, host: { currentClosure: () => of('target-closure') }, nowMs: () => 0 });
     let server: http.Server | undefined;
     const port = await new Promise<number>((resolve) => (server = serveMetrics(m.registry, '127.0.0.1:0', new MemoryLogger(), resolve)));
     try {

@@ -8,10 +8,9 @@
 //   4. open the state store (exit 1)  5. mTLS client  6. boot-recovery
 //   handshake (its snapshots are the graph's first inputs)  7. graph start,
 //   READY=1, watchdog, metrics  8. SIGTERM/SIGINT → STOPPING=1, drain ≤ 25 s, exit 0
-import * as fs from 'fs';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
-import { asyncScheduler, firstValueFrom, NEVER, ReplaySubject, takeUntil, type Observable } from 'rxjs';
+import { asyncScheduler, catchError, firstValueFrom, map, NEVER, of, ReplaySubject, takeUntil, throwError, type Observable } from 'rxjs';
 import { decodeJson } from '../codecs/decode';
 import { HostRolloutState } from '../codecs/host-state';
 import { SignedIntent } from '../codecs/intent';
@@ -19,7 +18,7 @@ import { fromEpochMillis } from '../codecs/timestamp';
 import type { AgentOptions } from '../cli/options';
 import { createNixosActivation } from '../io/activation';
 import { watchWallClock } from '../io/clock-watch';
-import { createCertPort, enrollIfNeeded, loadTlsMaterial, parseCertPem } from '../io/enroll';
+import { createCertPort, enrollIfNeeded, loadTlsMaterial, parseCertPem, readPemFile } from '../io/enroll';
 import { readCaFile } from '../io/enroll/identity';
 import { createCpClient } from '../io/http';
 import { createHostPort } from '../io/host';
@@ -33,6 +32,7 @@ import { acquireInstanceLock, type InstanceLock } from '../io/store/instance-loc
 import { secureStateDir } from '../io/store/permissions';
 import { createNotifier } from '../io/systemd';
 import { errorMessage } from '../ports/error-text';
+import type { CertPort } from '../ports/host';
 import type { Logger } from '../ports/logger';
 import { createAgentGraph } from '../streams/graph';
 import { readTrustFile } from '../trust';
@@ -199,16 +199,20 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     return fail('TLS material unusable', { error: errorMessage(err) });
   }
   const hostPort = createHostPort({ currentSystemPath: host.currentSystem });
-  const certInfo = () => {
-    if (opts.clientCert === undefined) return undefined;
-    try {
-      const r = parseCertPem(fs.readFileSync(opts.clientCert, 'utf8'));
-      return E.isRight(r) ? r.right : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const cert = certInfo();
+  const certPort: CertPort =
+    opts.clientCert !== undefined
+      ? createCertPort({ client, machineId: opts.machineId, certFile: opts.clientCert, hostKeyFile: opts.sshHostKeyFile, logger })
+      : { validity: () => throwError(() => new Error('no client certificate configured')), renew: () => throwError(() => new Error('no client certificate configured')) };
+  // For `status` only: serial and fingerprint, read once (the cert port serves the validity).
+  const cert =
+    opts.clientCert === undefined
+      ? undefined
+      : await firstValueFrom(
+          readPemFile(opts.clientCert, 'client certificate').pipe(
+            map((pem) => E.getOrElseW(() => undefined)(parseCertPem(pem))),
+            catchError(() => of(undefined)),
+          ),
+        );
   if (cert !== undefined) {
     try {
       store.putCertificate({ serial: cert.serial, fingerprint: cert.fingerprint, notBefore: cert.notBefore, notAfter: cert.notAfter });
@@ -239,10 +243,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
       activation: createNixosActivation({ storeDir: host.storeDir, profile: host.profile, currentSystem: host.currentSystem, switchLock: host.switchLock, scheduler, logger }),
       probes: createProbeAdapter({ healthChecksPath: host.healthChecks, sshHostKeyFile: opts.sshHostKeyFile, scheduler, logger }),
       host: hostPort,
-      cert:
-        opts.clientCert !== undefined
-          ? createCertPort({ client, machineId: opts.machineId, certFile: opts.clientCert, hostKeyFile: opts.sshHostKeyFile, logger })
-          : { validity: () => { throw new Error('no client certificate configured'); }, renew: () => { throw new Error('no client certificate configured'); } },
+      cert: certPort,
       queue,
       confirmed: queue,
     },
@@ -270,14 +271,8 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     metrics = createMetrics({
       graph,
       queueStats: () => outbox.stats(),
-      certNotAfter: () => certInfo()?.notAfter,
-      currentClosure: () => {
-        try {
-          return path.basename(fs.readlinkSync(host.currentSystem));
-        } catch {
-          return undefined;
-        }
-      },
+      host: hostPort,
+      cert: certPort,
       nowMs: () => scheduler.now(),
     });
     metricsServer = serveMetrics(metrics.registry, opts.metricsListen, logger);

@@ -1,14 +1,16 @@
 // Prometheus metrics (opt-in, loopback only): what an operator needs to see
-// a rollout from the host's side. Values are read from the graph's state and
-// the store at scrape time; activation durations are observed as they end.
+// a rollout from the host's side. Values are read from the graph's state, the
+// store and the graph's own host and cert ports at scrape time (prom-client
+// awaits an async collect); activation durations are observed as they end.
 // Beside them, prom-client's process_* and nodejs_* defaults (memory, CPU,
 // file descriptors, event-loop lag: what a fleet's dashboards already chart)
 // and nixfleet_agent_build_info{version}, so a scrape says which agent runs.
 import * as http from 'http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Subscription } from 'rxjs';
+import { catchError, firstValueFrom, map, of, type Observable, type Subscription } from 'rxjs';
 import { instantOf, type Timestamp } from '../codecs/timestamp';
 import { HOST_STATES } from '../codecs/scalars';
+import type { CertPort, HostPort } from '../ports/host';
 import type { Logger } from '../ports/logger';
 import type { AgentGraph } from '../streams/graph';
 import { VERSION } from '../version';
@@ -16,13 +18,18 @@ import { VERSION } from '../version';
 export interface MetricsSources {
   readonly graph: AgentGraph;
   readonly queueStats: () => { queued: number; deadLettered: number } | undefined;
-  readonly certNotAfter: () => Timestamp | undefined;
-  readonly currentClosure: () => string | undefined;
+  /** The running closure (the graph's host port). */
+  readonly host: HostPort;
+  /** The client certificate (the graph's cert port); its expiry is read per scrape. */
+  readonly cert: Pick<CertPort, 'validity'>;
   /** Scheduler clock in ms, to time activations. */
   readonly nowMs: () => number;
   /** `version` label of nixfleet_agent_build_info; default package.json's. */
   readonly version?: string;
 }
+
+/** One reading per scrape; a port that fails reads as absent (the gauge is left out). */
+const read = <T>(o: Observable<T>): Promise<T | undefined> => firstValueFrom(o.pipe(catchError(() => of(undefined))), { defaultValue: undefined });
 
 const seconds = (t: Timestamp): number => {
   const i = instantOf(t);
@@ -44,9 +51,9 @@ export function createMetrics(src: MetricsSources): AgentMetrics {
     help: 'The closure /run/current-system points at (value 1).',
     labelNames: ['closure'],
     registers: [registry],
-    collect() {
+    async collect() {
+      const c = await read(src.host.currentClosure());
       this.reset();
-      const c = src.currentClosure();
       if (c !== undefined) this.set({ closure: c }, 1);
     },
   });
@@ -118,8 +125,8 @@ export function createMetrics(src: MetricsSources): AgentMetrics {
     name: 'nixfleet_agent_client_cert_not_after_timestamp_seconds',
     help: 'Expiry of the mTLS client certificate (Unix time).',
     registers: [registry],
-    collect() {
-      const t = src.certNotAfter();
+    async collect() {
+      const t = await read(src.cert.validity().pipe(map((v) => v.notAfter)));
       if (t !== undefined) this.set(seconds(t));
     },
   });
