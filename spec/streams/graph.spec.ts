@@ -1,23 +1,21 @@
 // The whole graph on in-memory ports, in virtual time: complete rollouts,
 // the soak and failure timing rules end to end, shutdown and its deadline.
-import { asyncScheduler, NEVER, of } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
+import { NEVER, of } from 'rxjs';
 import { fromEpochMillis } from '../../src/codecs/timestamp';
 import { DRAIN_DEADLINE_MS } from '../../src/streams';
 import { manifestSet, probe } from '../fakes/ports';
-import { dispatchAfter, harness } from '../support/graph-harness';
-
-const run = (f: () => void) => new TestScheduler((a, b) => expect(a).toEqual(b)).run(f);
+import { harness } from '../support/graph-harness';
+import { marbles } from '../support/marbles';
 
 describe('agent graph, complete rollouts in virtual time', () => {
   it('dispatch → activation → probes → soak → Converged, at soakDueAt exactly', () => {
     const started = performance.now();
-    run(() => {
-      const h = harness({ probes: [probe('web')] });
+    marbles((ts) => {
+      const h = harness(ts, { probes: [probe('web')] });
       h.activation.durationMs = 9_000;
-      h.cp.dispatchScript = [dispatchAfter(1_000, 300_000)];
+      h.cp.dispatchScript = [h.dispatchAfter(1_000, 300_000)];
       h.stopAt(400_000);
-      asyncScheduler.schedule(() => {
+      h.at(() => {
         expect(h.transitions()).toEqual(['1:Pending→Activating', '10:Activating→Soaking', '300:Soaking→Converged']);
         expect(h.queued()).toEqual(expect.arrayContaining(['DispatchAck:1', 'ActivationStarted:2', 'ActivationCompleted:3', 'ProbeTopologyDeclared:4', 'Converged:' + String(h.queued().length)]));
         const seqs = h.queued().map((q) => Number(q.split(':')[1]));
@@ -30,23 +28,23 @@ describe('agent graph, complete rollouts in virtual time', () => {
   });
 
   it('a late soak deadline converges at the first tick at or after it', () => {
-    run(() => {
-      const h = harness();
+    marbles((ts) => {
+      const h = harness(ts);
       h.activation.durationMs = 9_000;
-      h.cp.dispatchScript = [dispatchAfter(1_000, 302_000)];
+      h.cp.dispatchScript = [h.dispatchAfter(1_000, 302_000)];
       h.stopAt(400_000);
-      asyncScheduler.schedule(() => expect(h.transitions()).toContain('305:Soaking→Converged'), 399_000);
+      h.at(() => expect(h.transitions()).toContain('305:Soaking→Converged'), 399_000);
     });
   });
 
   it('enforce probe failing from 10 s: Failed exactly at 130 s (120 s sustained), rollback, Reverted', () => {
-    run(() => {
-      const h = harness({ manifests: manifestSet('rollback-and-halt'), probes: [probe('web')] });
+    marbles((ts) => {
+      const h = harness(ts, { manifests: manifestSet('rollback-and-halt'), probes: [probe('web')] });
       h.activation.durationMs = 9_000;
       h.probes.result = () => ({ status: 'fail', failureReason: 'HTTP 500' });
-      h.cp.dispatchScript = [dispatchAfter(1_000, 3_600_000)];
+      h.cp.dispatchScript = [h.dispatchAfter(1_000, 3_600_000)];
       h.stopAt(200_000);
-      asyncScheduler.schedule(() => {
+      h.at(() => {
         expect(h.transitions()).toEqual(['1:Pending→Activating', '10:Activating→Soaking', '130:Soaking→Failed', '139:Failed→Reverted']);
         expect(h.activation.calls.map((c) => c.arg)).toEqual([
           { closure: 'target-closure', rollback: false },
@@ -61,12 +59,12 @@ describe('agent graph, complete rollouts in virtual time', () => {
   });
 
   it('observe and disabled probes failing never fail the host; it converges', () => {
-    run(() => {
-      const h = harness({ probes: [probe('ev', 'observe'), probe('off', 'disabled')] });
+    marbles((ts) => {
+      const h = harness(ts, { probes: [probe('ev', 'observe'), probe('off', 'disabled')] });
       h.probes.result = () => ({ status: 'fail' });
-      h.cp.dispatchScript = [dispatchAfter(1_000, 300_000)];
+      h.cp.dispatchScript = [h.dispatchAfter(1_000, 300_000)];
       h.stopAt(400_000);
-      asyncScheduler.schedule(() => {
+      h.at(() => {
         expect(h.transitions()).toEqual(['1:Pending→Activating', '11:Activating→Soaking', '300:Soaking→Converged']);
         expect(h.probes.runs.map((r) => r.arg)).not.toContain('off');
       }, 399_000);
@@ -74,12 +72,12 @@ describe('agent graph, complete rollouts in virtual time', () => {
   });
 
   it('halt policy: an activation failure is Failed with no rollback', () => {
-    run(() => {
-      const h = harness();
+    marbles((ts) => {
+      const h = harness(ts);
       h.activation.forward = () => ({ kind: 'SwitchFailed', phase: 'systemd-run-fire', exitCode: 1 });
-      h.cp.dispatchScript = [dispatchAfter(1_000, 300_000)];
+      h.cp.dispatchScript = [h.dispatchAfter(1_000, 300_000)];
       h.stopAt(60_000);
-      asyncScheduler.schedule(() => {
+      h.at(() => {
         expect(h.transitions()).toEqual(['1:Pending→Activating', '11:Activating→Failed']);
         expect(h.activation.calls).toHaveLength(1);
         expect(h.queued()).toEqual(['DispatchAck:1', 'ActivationStarted:2', 'ActivationFailed:3']);
@@ -88,18 +86,18 @@ describe('agent graph, complete rollouts in virtual time', () => {
   });
 
   it('a dispatch that arrives before any policy is held and applied when the manifests arrive', () => {
-    run(() => {
-      const h = harness();
+    marbles((ts) => {
+      const h = harness(ts);
       h.manifests.refresh = () => NEVER; // no policy at first
-      h.cp.dispatchScript = [dispatchAfter(1_000, 300_000)];
-      asyncScheduler.schedule(() => h.graph.post({ kind: 'ManifestSetUpdated', manifests: manifestSet() }), 20_000);
+      h.cp.dispatchScript = [h.dispatchAfter(1_000, 300_000)];
+      h.at(() => h.graph.post({ kind: 'ManifestSetUpdated', manifests: manifestSet() }), 20_000);
       h.stopAt(60_000);
-      asyncScheduler.schedule(() => expect(h.transitions()[0]).toBe('20:Pending→Activating'), 59_000);
+      h.at(() => expect(h.transitions()[0]).toBe('20:Pending→Activating'), 59_000);
     });
   });
 
   it('boot snapshots are applied before any source acts, and raise — never lower — the seq', () => {
-    run(() => {
+    marbles((ts) => {
       const snapshot = {
         rolloutId: 'stable@r1',
         hostname: 'web-01',
@@ -111,9 +109,9 @@ describe('agent graph, complete rollouts in virtual time', () => {
         soakDueAt: fromEpochMillis(20_000),
         lastEventSeq: 3,
       };
-      const h = harness({ bootstrap$: of(snapshot), seqFloors: { 'stable@r1': 7 } });
+      const h = harness(ts, { bootstrap$: of(snapshot), seqFloors: { 'stable@r1': 7 } });
       h.stopAt(60_000);
-      asyncScheduler.schedule(() => {
+      h.at(() => {
         expect(h.inputs[0]?.input.kind).toBe('BootstrapHosts');
         // Probe reset re-declares topology (seq 8, above the queue's 7), then converges at 20 s.
         expect(h.queued()).toEqual(['ProbeTopologyDeclared:8', 'Converged:9']);
@@ -124,12 +122,12 @@ describe('agent graph, complete rollouts in virtual time', () => {
 
 describe('shutdown', () => {
   it('stops the sources, lets the running activation finish, drains, and completes', () => {
-    run(() => {
-      const h = harness();
+    marbles((ts) => {
+      const h = harness(ts);
       h.activation.durationMs = 20_000;
-      h.cp.dispatchScript = [dispatchAfter(1_000, 300_000)];
+      h.cp.dispatchScript = [h.dispatchAfter(1_000, 300_000)];
       const stopped = h.stopAt(5_000);
-      asyncScheduler.schedule(() => {
+      h.at(() => {
         expect(stopped).toEqual({ result: 'drained', at: 21_000 });
         expect(h.transitions()).toEqual(['1:Pending→Activating', '21:Activating→Soaking']);
         // The final drain pass sent everything queued before the end.
@@ -140,12 +138,12 @@ describe('shutdown', () => {
   });
 
   it('forces the end at the 25 s deadline, cancelling the work still running', () => {
-    run(() => {
-      const h = harness();
+    marbles((ts) => {
+      const h = harness(ts);
       h.activation.durationMs = 600_000;
-      h.cp.dispatchScript = [dispatchAfter(1_000, 300_000)];
+      h.cp.dispatchScript = [h.dispatchAfter(1_000, 300_000)];
       const stopped = h.stopAt(5_000);
-      asyncScheduler.schedule(() => {
+      h.at(() => {
         expect(stopped).toEqual({ result: 'deadline', at: 5_000 + DRAIN_DEADLINE_MS });
         expect(h.activation.finished).toEqual([]);
       }, 700_000);
