@@ -18,10 +18,10 @@ import { catchError, concat, concatMap, defaultIfEmpty, defer, EMPTY, map, of, t
 import type { Event } from '../codecs/events';
 import type { Timestamp } from '../codecs/timestamp';
 import type { ActivationIntent, ActivationOutcome, ActivationPort, RollbackIntent, RollbackOutcome, SwitchIntent } from '../ports/activation';
+import { errorMessage } from '../ports/error-text';
 import type { ManifestPort, VerifiedDispatch } from '../ports/manifests';
 import type { ReducerInput } from '../reducer/agent';
 import type { BoundedQueue } from './channels';
-import { errorMessage } from '../ports/error-text';
 import { nowOf, type SourceContext } from './context';
 
 export const SWITCH_METHOD = 'switch-to-configuration';
