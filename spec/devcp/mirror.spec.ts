@@ -2,14 +2,13 @@
 // Remote* events through the same step(), must land the CP in the state the
 // agent reached (design §2 invariant 2).
 import * as E from 'fp-ts/Either';
-import { asyncScheduler } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
 import { decodeJson } from '../../src/codecs/decode';
 import { AgentEventEnvelope } from '../../src/codecs/events';
 import { fromEpochMillis } from '../../src/codecs/timestamp';
 import { emptyMirror, heartbeatRecovery, ingestEvent, openRollout, pendingDispatches, record, snapshots, type MirrorState } from '../../src/devcp/mirror';
 import { manifestSet, policyOf, probe } from '../fakes/ports';
-import { dispatchAfter, harness } from '../support/graph-harness';
+import { harness } from '../support/graph-harness';
+import { marbles } from '../support/marbles';
 
 const t = fromEpochMillis;
 const open = (policy = policyOf('halt')) => openRollout(emptyMirror(), 'stable@r1', 'stable', policy, [{ hostname: 'web-01', targetClosure: 'target-closure', soakMinutes: 5 }], t(0));
@@ -27,12 +26,12 @@ describe('CP mirror', () => {
     ['halt', 'fail-never', 'Converged'],
     ['rollback-and-halt', 'fail-always', 'Reverted'],
   ] as const)('ends where the agent ends (%s, probes %s → %s)', (onHealthFailure, probes, final) => {
-    new TestScheduler((a, b) => expect(a).toEqual(b)).run(() => {
-      const h = harness({ manifests: manifestSet(onHealthFailure), probes: [probe('web')] });
+    marbles((ts) => {
+      const h = harness(ts, { manifests: manifestSet(onHealthFailure), probes: [probe('web')] });
       h.probes.result = () => ({ status: probes === 'fail-always' ? 'fail' : 'pass' });
-      h.cp.dispatchScript = [dispatchAfter(1_000, 300_000)];
+      h.cp.dispatchScript = [h.dispatchAfter(1_000, 300_000)];
       h.stopAt(400_000);
-      asyncScheduler.schedule(() => {
+      h.at(() => {
         const cp = replay(open(policyOf(onHealthFailure)), h.queue.history);
         const agent = h.graph.state().hosts['stable@r1'];
         const mirrored = record(cp, 'stable@r1', 'web-01');

@@ -2,11 +2,11 @@
 // from 127.0.0.1 and read with an independent exposition parser.
 import * as http from 'http';
 import { asyncScheduler, of, throwError } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
 import { fromEpochMillis } from '../../src/codecs/timestamp';
 import { createMetrics, serveMetrics } from '../../src/io/metrics';
 import { MemoryLogger, probe } from '../fakes/ports';
-import { dispatchAfter, harness, type Harness } from '../support/graph-harness';
+import { harness, type Harness } from '../support/graph-harness';
+import { marbles } from '../support/marbles';
 import { parseExposition } from '../support/prom-text';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -17,11 +17,11 @@ const noCert = { validity: () => throwError(() => new Error('no client certifica
 
 function rollout(): Harness {
   let h: Harness | undefined;
-  new TestScheduler((a, b) => expect(a).toEqual(b)).run(() => {
-    h = harness({ probes: [probe('web'), probe('ev', 'observe')] });
+  marbles((ts) => {
+    h = harness(ts, { probes: [probe('web'), probe('ev', 'observe')] });
     h.activation.durationMs = 42_000;
     h.probes.result = (name) => ({ status: name === 'ev' ? 'fail' : 'pass' });
-    h.cp.dispatchScript = [dispatchAfter(1_000, 300_000)];
+    h.cp.dispatchScript = [h.dispatchAfter(1_000, 300_000)];
     h.stopAt(400_000);
   });
   return h as Harness;
@@ -51,13 +51,13 @@ describe('metrics', () => {
 
   it('time activations from Started to the outcome', async () => {
     let text = '';
-    new TestScheduler((a, b) => expect(a).toEqual(b)).run(() => {
-      const h = harness();
+    marbles((ts) => {
+      const h = harness(ts);
       h.activation.durationMs = 42_000;
-      h.cp.dispatchScript = [dispatchAfter(1_000, 300_000)];
-      const m = createMetrics({ graph: h.graph, queueStats: () => undefined, cert: noCert, host: { currentClosure: () => of(undefined) }, nowMs: () => asyncScheduler.now() });
+      h.cp.dispatchScript = [h.dispatchAfter(1_000, 300_000)];
+      const m = createMetrics({ graph: h.graph, queueStats: () => undefined, cert: noCert, host: { currentClosure: () => of(undefined) }, nowMs: () => ts.now() });
       h.stopAt(100_000);
-      asyncScheduler.schedule(() => void m.registry.getSingleMetricAsString('nixfleet_agent_activation_duration_seconds').then((t) => (text = t)), 99_000);
+      h.at(() => void m.registry.getSingleMetricAsString('nixfleet_agent_activation_duration_seconds').then((t) => (text = t)), 99_000);
     });
     await new Promise((r) => setImmediate(r));
     expect(text).toContain('nixfleet_agent_activation_duration_seconds_sum{outcome="completed"} 42');

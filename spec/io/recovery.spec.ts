@@ -4,13 +4,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { firstValueFrom, lastValueFrom, NEVER, of, throwError, toArray, asyncScheduler, type Observable } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
 import type { HostRolloutSnapshot } from '../../src/codecs/host-state';
 import { createHostPort } from '../../src/io/host';
 import { bootRecovery, RECOVERY_TIMEOUT_MS } from '../../src/io/recovery';
 import type { CpError, HeartbeatAnswer, HeartbeatRequest } from '../../src/ports/control-plane';
 import { mustDecode } from '../support/decode';
 import { HostRolloutSnapshot as SnapshotCodec } from '../../src/codecs/host-state';
+import { marbles } from '../support/marbles';
 import { client, memoryLogger, pki, server, tempDir } from './http/support';
 
 const TARGET = '5x2q0jv8m9c1ryd7kz4h6w3lnbf0a8sg-nixos-system-web-01-26.05.20260517.9f8e7d6';
@@ -33,11 +33,11 @@ describe('bootRecovery', () => {
   const host = (closure: string | undefined) => ({ currentClosure: () => of(closure) });
 
   it('sends the boot-shape heartbeat (no rollout_id) stamped with the scheduler clock and emits this host\'s snapshots', () => {
-    new TestScheduler((a, b) => expect(a).toEqual(b)).run(({ cold, expectObservable, flush }) => {
+    marbles((ts, { cold, expectObservable, flush }) => {
       const mine = [snapshot('web-01', 'stable@a', 4), snapshot('web-01', 'edge@b', 2)];
       const cp = fakeCp(() => cold('20ms (a|)', { a: { bootstrapRollouts: [mine[0] as HostRolloutSnapshot, snapshot('db-02'), mine[1] as HostRolloutSnapshot], replayFrom: 7 } }));
       const logger = memoryLogger();
-      expectObservable(bootRecovery({ cp, host: host(TARGET), machineId: 'web-01', scheduler: asyncScheduler, logger })).toBe('20ms (ab|)', { a: mine[0], b: mine[1] });
+      expectObservable(bootRecovery({ cp, host: host(TARGET), machineId: 'web-01', scheduler: ts, logger })).toBe('20ms (ab|)', { a: mine[0], b: mine[1] });
       flush();
       expect(cp.calls).toEqual([{ body: { hostname: 'web-01', currentClosure: TARGET, at: '1970-01-01T00:00:00Z' }, timeoutMs: RECOVERY_TIMEOUT_MS }]);
       expect(logger.lines.map((l) => [l.level, l.message])).toEqual([
@@ -49,19 +49,19 @@ describe('bootRecovery', () => {
   });
 
   it('omits current_closure when /run/current-system is unreadable', () => {
-    new TestScheduler((a, b) => expect(a).toEqual(b)).run(({ expectObservable, flush }) => {
+    marbles((ts, { expectObservable, flush }) => {
       const cp = fakeCp(() => of({ bootstrapRollouts: [] }));
-      expectObservable(bootRecovery({ cp, host: host(undefined), machineId: 'web-01', scheduler: asyncScheduler, logger: memoryLogger() })).toBe('|');
+      expectObservable(bootRecovery({ cp, host: host(undefined), machineId: 'web-01', scheduler: ts, logger: memoryLogger() })).toBe('|');
       flush();
       expect(cp.calls[0]?.body).toEqual({ hostname: 'web-01', at: '1970-01-01T00:00:00Z' });
     });
   });
 
   it('is never fatal: a CP error completes with no snapshots and one warning', () => {
-    new TestScheduler((a, b) => expect(a).toEqual(b)).run(({ cold, expectObservable, flush }) => {
+    marbles((ts, { cold, expectObservable, flush }) => {
       const err: CpError = { kind: 'status', status: 503, message: 'not ready', retryAfterSecs: 30 };
       const logger = memoryLogger();
-      expectObservable(bootRecovery({ cp: fakeCp(() => cold('5ms #', undefined, err)), host: host(TARGET), machineId: 'web-01', scheduler: asyncScheduler, logger })).toBe('5ms |');
+      expectObservable(bootRecovery({ cp: fakeCp(() => cold('5ms #', undefined, err)), host: host(TARGET), machineId: 'web-01', scheduler: ts, logger })).toBe('5ms |');
       flush();
       expect(logger.lines).toEqual([
         { level: 'warn', message: 'boot-recovery: heartbeat failed; starting without snapshots (the heartbeat worker will retry)', fields: { error: 'HTTP 503: not ready' } },
@@ -70,14 +70,14 @@ describe('bootRecovery', () => {
   });
 
   it('gives up after 30 s without an answer (virtual time), and a failing host port does not stop it', () => {
-    new TestScheduler((a, b) => expect(a).toEqual(b)).run(({ expectObservable }) => {
+    marbles((ts, { expectObservable }) => {
       const logger = memoryLogger();
-      expectObservable(bootRecovery({ cp: fakeCp(() => NEVER), host: host(TARGET), machineId: 'web-01', scheduler: asyncScheduler, logger })).toBe('30000ms |');
+      expectObservable(bootRecovery({ cp: fakeCp(() => NEVER), host: host(TARGET), machineId: 'web-01', scheduler: ts, logger })).toBe('30000ms |');
     });
-    new TestScheduler((a, b) => expect(a).toEqual(b)).run(({ expectObservable }) => {
+    marbles((ts, { expectObservable }) => {
       const broken = { currentClosure: () => throwError(() => new Error('boom')) };
       const cp = fakeCp(() => of({ bootstrapRollouts: [snapshot('web-01')] }));
-      expectObservable(bootRecovery({ cp, host: broken, machineId: 'web-01', scheduler: asyncScheduler, logger: memoryLogger() })).toBe('(a|)', { a: snapshot('web-01') });
+      expectObservable(bootRecovery({ cp, host: broken, machineId: 'web-01', scheduler: ts, logger: memoryLogger() })).toBe('(a|)', { a: snapshot('web-01') });
     });
   });
 

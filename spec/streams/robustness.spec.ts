@@ -1,27 +1,25 @@
 // One worker's failure never ends the graph; bounded queues say what they drop.
-import { asyncScheduler, lastValueFrom, map, of, Subject, toArray } from 'rxjs';
+// Rollout states as marble diagrams: see graph.spec.ts for the letters.
+import { lastValueFrom, map, of, Subject, toArray } from 'rxjs';
 import { BoundedQueue } from '../../src/sources/channels';
 import { fromEpochMillis } from '../../src/codecs/timestamp';
-import { TestScheduler } from 'rxjs/testing';
-import type { ReducerInput } from '../../src/reducer/agent';
 import { ACTIVATION_INTENT_CAPACITY, mailbox, REDUCER_INPUT_CAPACITY } from '../../src/streams';
 import { manifestSet, probe } from '../fakes/ports';
 import { verifiedDispatch } from '../support/fixtures';
-import { dispatchAfter, harness } from '../support/graph-harness';
-
-const run = (f: () => void) => new TestScheduler((a, b) => expect(a).toEqual(b)).run(f);
+import { harness, STATES } from '../support/graph-harness';
+import { marbles } from '../support/marbles';
 
 describe('isolation inside the graph', () => {
   it('a port that throws synchronously (heartbeat) does not stop the rollout', () => {
-    run(() => {
-      const h = harness({ probes: [probe('web')] });
+    marbles((ts, { expectObservable }) => {
+      const h = harness(ts, { probes: [probe('web')] });
       h.cp.heartbeat = () => {
         throw new Error('heartbeat port bug');
       };
-      h.cp.dispatchScript = [dispatchAfter(1_000, 300_000)];
+      h.cp.dispatchScript = [h.dispatchAfter(1_000, 300_000)];
       h.stopAt(400_000);
-      asyncScheduler.schedule(() => {
-        expect(h.transitions()).toEqual(['1:Pending→Activating', '11:Activating→Soaking', '300:Soaking→Converged']);
+      expectObservable(h.rolloutState$()).toBe('n 999ms a 9999ms s 288999ms c 99999ms |', STATES);
+      h.at(() => {
         expect(h.logger.messages('warn')).toEqual(expect.arrayContaining(['heartbeat failed']));
         expect(h.logger.messages('error')).toEqual([]);
       }, 399_000);
@@ -29,15 +27,16 @@ describe('isolation inside the graph', () => {
   });
 
   it('an unusable health-checks file fails closed: the soak fails and the CP is told why', () => {
-    run(() => {
-      const h = harness({ manifests: manifestSet('rollback-and-halt') });
+    marbles((ts, { expectObservable }) => {
+      const h = harness(ts, { manifests: manifestSet('rollback-and-halt') });
       h.probes.declarations = () => {
         throw new Error('$.web.kind: unknown kind "htp"');
       };
-      h.cp.dispatchScript = [dispatchAfter(1_000, 300_000)];
+      h.cp.dispatchScript = [h.dispatchAfter(1_000, 300_000)];
       h.stopAt(300_000);
-      asyncScheduler.schedule(() => {
-        expect(h.transitions()).toEqual(['1:Pending→Activating', '11:Activating→Soaking', '135:Soaking→Failed', '145:Failed→Reverted']);
+      // Failing from its first run at 11 s, Failed on the first tick 120 s later, rolled back in 10 s.
+      expectObservable(h.rolloutState$()).toBe('n 999ms a 9999ms s 123999ms f 9999ms r 154999ms |', STATES);
+      h.at(() => {
         const result = h.effects.find((e) => e.effect.kind === 'LocalEmitEvent' && e.effect.payload.kind === 'ProbeResult');
         expect(result?.effect).toMatchObject({ payload: { probeName: 'health-checks', status: 'fail', failureReason: 'health checks unusable: $.web.kind: unknown kind "htp"' } });
         // The operator reads which probe failed, why, and what happens next.
@@ -50,11 +49,11 @@ describe('isolation inside the graph', () => {
   });
 
   it('a step() rejection is logged and changes nothing', () => {
-    run(() => {
-      const h = harness();
+    marbles((ts) => {
+      const h = harness(ts);
       h.stopAt(10_000);
-      asyncScheduler.schedule(() => h.graph.post({ kind: 'HostEvent', rolloutId: 'stable@zzz', event: { kind: 'LocalConvergedReached', convergedAt: fromEpochMillis(1_000), currentClosure: 'c', seq: 0 } }), 1_000);
-      asyncScheduler.schedule(() => {
+      h.at(() => h.graph.post({ kind: 'HostEvent', rolloutId: 'stable@zzz', event: { kind: 'LocalConvergedReached', convergedAt: fromEpochMillis(1_000), currentClosure: 'c', seq: 0 } }), 1_000);
+      h.at(() => {
         expect(h.graph.state().hosts).toEqual({});
         expect(h.logger.messages('warn')).toContain('HostEvent for unknown rollout; dropped');
       }, 9_000);
@@ -98,17 +97,19 @@ describe('bounded queues', () => {
   });
 
   it('a switch intent that finds the activation queue full fails its activation visibly', () => {
-    run(() => {
-      const h = harness({ manifests: { ...manifestSet(), fleet: { ...manifestSet().fleet, channels: Object.fromEntries('abcdef'.split('').map((c) => [c, { rolloutPolicy: 'p' }])) } } });
+    marbles((ts, { expectObservable }) => {
+      const h = harness(ts, { manifests: { ...manifestSet(), fleet: { ...manifestSet().fleet, channels: Object.fromEntries('abcdef'.split('').map((c) => [c, { rolloutPolicy: 'p' }])) } } });
       h.activation.durationMs = 100_000;
       h.stopAt(200_000);
       // Six rollouts dispatched at once; one runs, three wait, the last two are refused.
-      asyncScheduler.schedule(() => {
+      h.at(() => {
         for (const c of 'abcdef') h.graph.post(verifiedDispatch(`${c}@1`, `t-${c}`, 'prior', fromEpochMillis(1_000), fromEpochMillis(3_600_000)));
       }, 1_000);
-      asyncScheduler.schedule(() => {
-        const failed = h.transitions().filter((t) => t.endsWith('Activating→Failed'));
-        expect(failed).toEqual(['1:Activating→Failed', '1:Activating→Failed']);
+      // Watched for 2 s: the refused ones fail in the turn after their dispatch; a queued one waits, Activating.
+      const firstTwoSeconds = '^ 1999ms !';
+      for (const refused of ['e@1', 'f@1']) expectObservable(h.rolloutState$(refused), firstTwoSeconds).toBe('n 999ms (af)', STATES);
+      expectObservable(h.rolloutState$('d@1'), firstTwoSeconds).toBe('n 999ms a', STATES);
+      h.at(() => {
         expect(h.logger.messages('error')).toEqual(expect.arrayContaining(['switch intent refused: activation queue full or stopped; failing the activation']));
       }, 2_000);
     });
@@ -117,12 +118,10 @@ describe('bounded queues', () => {
 
 describe('inputs stream', () => {
   it('shows every input in the order the reducer took it', () => {
-    run(() => {
-      const h = harness();
-      const kinds: ReducerInput['kind'][] = [];
-      h.graph.inputs$.pipe(map((i) => i.kind), toArray()).subscribe((k) => kinds.push(...k));
+    marbles((ts, { expectObservable }) => {
+      const h = harness(ts);
       h.stopAt(11_000);
-      asyncScheduler.schedule(() => expect(kinds.slice(0, 3)).toEqual(['ManifestSetUpdated', 'AgentAdvanceTick', 'AgentAdvanceTick']), 100_000);
+      expectObservable(h.graph.inputs$.pipe(map((i) => i.kind))).toBe('m 4999ms t 4999ms t 999ms |', { m: 'ManifestSetUpdated', t: 'AgentAdvanceTick' });
     });
   });
 });

@@ -1,6 +1,6 @@
 // Marble tests (TestScheduler run mode) for each worker's timing rule.
-import { asyncScheduler, EMPTY, map, NEVER, Observable, of, takeUntil, throwError, timer } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
+import { EMPTY, map, NEVER, Observable, of, takeUntil, throwError, timer } from 'rxjs';
+import type { TestScheduler } from 'rxjs/testing';
 import { fromEpochMillis } from '../../src/codecs/timestamp';
 import type { DispatchAnswer } from '../../src/ports/control-plane';
 import type { ActivationIntent, ActivationPort } from '../../src/ports/activation';
@@ -17,11 +17,10 @@ import { outboundDrain } from '../../src/sources/outbound-drain';
 import { probeWorker, type ProbeCommand } from '../../src/sources/probe';
 import { FakeActivation, FakeCert, FakeControlPlane, FakeHost, FakeManifests, FakeProbes, MemoryLogger, probe } from '../fakes/ports';
 import { MemoryQueue } from '../fakes/memory-queue';
+import { marbles } from '../support/marbles';
 
-const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-
-function context(shutdown$: Observable<unknown>): SourceContext & { logger: MemoryLogger } {
-  return { scheduler: asyncScheduler, logger: new MemoryLogger(), shutdown$ };
+function context(ts: TestScheduler, shutdown$: Observable<unknown>): SourceContext & { logger: MemoryLogger } {
+  return { scheduler: ts, logger: new MemoryLogger(), shutdown$ };
 }
 
 const dispatch = (rolloutId = 'stable@r1'): DispatchAnswer => ({
@@ -31,8 +30,8 @@ const dispatch = (rolloutId = 'stable@r1'): DispatchAnswer => ({
 
 describe('advance ticker', () => {
   it('ticks every 5 s, the first 5 s after start, until shutdown', () => {
-    scheduler().run(({ expectObservable, hot }) => {
-      const ctx = context(hot('16s a'));
+    marbles((ts, { expectObservable, hot }) => {
+      const ctx = context(ts, hot('16s a'));
       expectObservable(advanceTicker(ctx)).toBe('5s a 4999ms a 4999ms a 999ms |', { a: { kind: 'AgentAdvanceTick' } });
     });
   });
@@ -40,14 +39,14 @@ describe('advance ticker', () => {
 
 describe('longpoll', () => {
   it('re-arms at once after a held empty answer, 5 s after an error, 1 s after an unheld empty answer', () => {
-    scheduler().run(({ hot, flush }) => {
-      const ctx = context(hot('3m a'));
-      const cp = new FakeControlPlane(asyncScheduler);
+    marbles((ts, { hot, flush }) => {
+      const ctx = context(ts, hot('3m a'));
+      const cp = new FakeControlPlane(ts);
       cp.dispatchScript = [
-        () => timer(60_000).pipe(map((): DispatchAnswer => ({ kind: 'none' }))), // held 60 s → again at 60 s
-        () => timer(2_000).pipe(map(() => { throw new Error('connection reset'); })), // error at 62 s → again at 67 s
+        () => timer(60_000, ts).pipe(map((): DispatchAnswer => ({ kind: 'none' }))), // held 60 s → again at 60 s
+        () => timer(2_000, ts).pipe(map(() => { throw new Error('connection reset'); })), // error at 62 s → again at 67 s
         () => of<DispatchAnswer>({ kind: 'none' }), // answered at once → again at 68 s
-        () => timer(1_000).pipe(map(() => dispatch())), // dispatch at 69 s → again at once
+        () => timer(1_000, ts).pipe(map(() => dispatch())), // dispatch at 69 s → again at once
       ];
       const inputs: unknown[] = [];
       longpoll({ cp, manifests: new FakeManifests(), host: new FakeHost(), machineId: 'web-01' }, ctx).subscribe((i) => inputs.push(i));
@@ -65,9 +64,9 @@ describe('longpoll', () => {
   });
 
   it('abandons a request after 65 s and retries 5 s later', () => {
-    scheduler().run(({ hot, flush }) => {
-      const ctx = context(hot('100s a'));
-      const cp = new FakeControlPlane(asyncScheduler);
+    marbles((ts, { hot, flush }) => {
+      const ctx = context(ts, hot('100s a'));
+      const cp = new FakeControlPlane(ts);
       cp.dispatchScript = [() => NEVER];
       longpoll({ cp, manifests: new FakeManifests(), host: new FakeHost(), machineId: 'web-01' }, ctx).subscribe();
       flush();
@@ -77,9 +76,9 @@ describe('longpoll', () => {
   });
 
   it('refuses a dispatch for another host or one its manifest does not bind, then backs off 5 s', () => {
-    scheduler().run(({ hot, flush }) => {
-      const ctx = context(hot('20s a'));
-      const cp = new FakeControlPlane(asyncScheduler);
+    marbles((ts, { hot, flush }) => {
+      const ctx = context(ts, hot('20s a'));
+      const cp = new FakeControlPlane(ts);
       cp.dispatchScript = [() => of({ ...dispatch(), dispatch: { ...(dispatch() as { dispatch: object }).dispatch, hostname: 'db-01' } } as DispatchAnswer), () => of(dispatch())];
       const inputs: unknown[] = [];
       longpoll({ cp, manifests: new FakeManifests(undefined, true), host: new FakeHost(), machineId: 'web-01' }, ctx).subscribe((i) => inputs.push(i));
@@ -90,30 +89,23 @@ describe('longpoll', () => {
   });
 
   it('aborts the request in flight on shutdown', () => {
-    scheduler().run(({ hot, flush }) => {
-      let aborted = -1;
-      const cp = new FakeControlPlane(asyncScheduler);
-      cp.dispatchScript = [
-        () =>
-          new Observable<DispatchAnswer>(() => () => {
-            aborted = asyncScheduler.now();
-          }),
-      ];
-      let completedAt = -1;
-      longpoll({ cp, manifests: new FakeManifests(), host: new FakeHost(), machineId: 'web-01' }, context(hot('30s a'))).subscribe({ complete: () => (completedAt = asyncScheduler.now()) });
-      flush();
-      expect([aborted, completedAt]).toEqual([30_000, 30_000]);
+    marbles((ts, { cold, hot, expectObservable, expectSubscriptions }) => {
+      const request = cold<DispatchAnswer>('-');
+      const cp = new FakeControlPlane(ts);
+      cp.dispatchScript = [() => request];
+      expectObservable(longpoll({ cp, manifests: new FakeManifests(), host: new FakeHost(), machineId: 'web-01' }, context(ts, hot('30s a')))).toBe('30s |');
+      expectSubscriptions(request.subscriptions).toBe('^ 29999ms !');
     });
   });
 });
 
 describe('heartbeat', () => {
   it('beats at start and every 60 s; an error waits 5 s and the ticks meanwhile are skipped', () => {
-    scheduler().run(({ hot, flush }) => {
-      const cp = new FakeControlPlane(asyncScheduler);
+    marbles((ts, { hot, flush }) => {
+      const cp = new FakeControlPlane(ts);
       let n = 0;
       cp.heartbeatAnswer = () => (++n === 2 ? throwError(() => new Error('503')) : of({ bootstrapRollouts: [] }));
-      heartbeat({ cp, host: new FakeHost('current'), machineId: 'web-01', kick: () => {} }, context(hot('200s a'))).subscribe();
+      heartbeat({ cp, host: new FakeHost('current'), machineId: 'web-01', kick: () => {} }, context(ts, hot('200s a'))).subscribe();
       flush();
       expect(cp.heartbeats.map((h) => h.at)).toEqual([0, 60_000, 120_000, 180_000]);
       expect(cp.heartbeats[0]?.arg).toEqual({ hostname: 'web-01', currentClosure: 'current', at: fromEpochMillis(0) });
@@ -121,10 +113,10 @@ describe('heartbeat', () => {
   });
 
   it('skips a tick when the previous beat is still in its 10 s timeout + 5 s back-off', () => {
-    scheduler().run(({ hot, flush }) => {
-      const cp = new FakeControlPlane(asyncScheduler);
+    marbles((ts, { hot, flush }) => {
+      const cp = new FakeControlPlane(ts);
       cp.heartbeatAnswer = () => NEVER;
-      heartbeat({ cp, host: new FakeHost(), machineId: 'web-01', kick: () => {} }, context(hot('100s a')), 12_000).subscribe();
+      heartbeat({ cp, host: new FakeHost(), machineId: 'web-01', kick: () => {} }, context(ts, hot('100s a')), 12_000).subscribe();
       flush();
       // 0: times out at 10 s, waits to 15 s; the 12 s tick is skipped; next at 24 s.
       expect(cp.heartbeats.map((h) => h.at)).toEqual([0, 24_000, 48_000, 72_000, 96_000]);
@@ -132,13 +124,13 @@ describe('heartbeat', () => {
   });
 
   it('turns an answer\'s snapshots into one BootstrapHosts input and kicks the drain on Replay-From', () => {
-    scheduler().run(({ hot, flush }) => {
-      const cp = new FakeControlPlane(asyncScheduler);
+    marbles((ts, { hot, flush }) => {
+      const cp = new FakeControlPlane(ts);
       const snapshot = { rolloutId: 'stable@r1', hostname: 'web-01', channel: 'stable', state: 'Soaking' as const, targetClosure: 't', dispatchedAt: fromEpochMillis(0), lastEventSeq: 4 };
       cp.heartbeatAnswer = () => of({ bootstrapRollouts: [snapshot, { ...snapshot, rolloutId: 'stable@r2' }], replayFrom: 3 });
       let kicks = 0;
       const inputs: unknown[] = [];
-      heartbeat({ cp, host: new FakeHost(), machineId: 'web-01', kick: () => (kicks += 1) }, context(hot('1s a'))).subscribe((i) => inputs.push(i));
+      heartbeat({ cp, host: new FakeHost(), machineId: 'web-01', kick: () => (kicks += 1) }, context(ts, hot('1s a'))).subscribe((i) => inputs.push(i));
       flush();
       expect(inputs).toEqual([{ kind: 'BootstrapHosts', snapshots: [snapshot, { ...snapshot, rolloutId: 'stable@r2' }] }]);
       expect(kicks).toBe(1);
@@ -148,15 +140,15 @@ describe('heartbeat', () => {
 
 describe('manifest poll', () => {
   it('refreshes at start and every 30 s', () => {
-    scheduler().run(({ hot, expectObservable }) => {
+    marbles((ts, { hot, expectObservable }) => {
       const manifests = new FakeManifests();
       const m = { kind: 'ManifestSetUpdated', manifests: manifests.set };
-      expectObservable(manifestPoll(manifests, context(hot('65s a')))).toBe('a 29999ms a 29999ms a 4999ms |', { a: m });
+      expectObservable(manifestPoll(manifests, context(ts, hot('65s a')))).toBe('a 29999ms a 29999ms a 4999ms |', { a: m });
     });
   });
 
   it('a failed refresh emits nothing and is logged; a freshness refusal also names the host clock', () => {
-    scheduler().run(({ hot, flush }) => {
+    marbles((ts, { hot, flush }) => {
       const manifests = new FakeManifests();
       const errors = [
         'fleet.resolved: future-dated artifact: signedAt=2026-05-17T10:00:00Z is more than 60s ahead of now=2026-05-17T09:00:00Z',
@@ -164,7 +156,7 @@ describe('manifest poll', () => {
         'fleet.resolved: signature does not verify against any declared trust root',
       ];
       manifests.refresh = () => throwError(() => new Error(errors.shift() ?? 'unexpected'));
-      const ctx = context(hot('61s a'));
+      const ctx = context(ts, hot('61s a'));
       const inputs: unknown[] = [];
       manifestPoll(manifests, ctx).subscribe((i) => inputs.push(i));
       flush();
@@ -177,20 +169,20 @@ describe('manifest poll', () => {
 
 describe('outbound drain', () => {
   it('drains at start and every 15 s, and on kicks — a burst of kicks during a pass is one more pass', () => {
-    scheduler().run(({ hot, flush }) => {
-      const cp = new FakeControlPlane(asyncScheduler);
+    marbles((ts, { hot, flush }) => {
+      const cp = new FakeControlPlane(ts);
       const queue = new MemoryQueue();
       const passes: number[] = [];
       const origPending = queue.pending.bind(queue);
       queue.pending = (limit) => {
-        passes.push(asyncScheduler.now());
+        passes.push(ts.now());
         return origPending(limit);
       };
-      cp.postAnswer = () => timer(1_000).pipe(map(() => ({ kind: 'acked' as const })));
+      cp.postAnswer = () => timer(1_000, ts).pipe(map(() => ({ kind: 'acked' as const })));
       const kick$ = hot('20s a 9ms b 9ms c', { a: 1, b: 1, c: 1 });
       const enqueue = () => queue.enqueueNow({ rolloutId: 'r', seq: 1, kind: 'DispatchAck', durable: true, envelope: { event: { kind: 'DispatchAck', seq: 1 } } });
-      asyncScheduler.schedule(enqueue, 19_999);
-      outboundDrain({ cp, queue, kick$ }, context(hot('40s a'))).subscribe();
+      ts.schedule(enqueue, 19_999);
+      outboundDrain({ cp, queue, kick$ }, context(ts, hot('40s a'))).subscribe();
       flush();
       // 0 and 15 s: ticks; 20 s: kick (one POST, 1 s); kicks at 20.01 s and 20.02 s collapse into one
       // pass right after (21 s); 30 s: tick; 40 s: shutdown's final pass.
@@ -200,8 +192,8 @@ describe('outbound drain', () => {
   });
 
   it('stops a pass at the first retry, dead-letters a poison event and goes on', () => {
-    scheduler().run(({ hot, flush }) => {
-      const cp = new FakeControlPlane(asyncScheduler);
+    marbles((ts, { hot, flush }) => {
+      const cp = new FakeControlPlane(ts);
       const queue = new MemoryQueue();
       for (const r of ['a', 'b', 'c', 'd'])
         queue.enqueueNow({ rolloutId: r, seq: 1, kind: 'DispatchAck', durable: true, envelope: { rolloutId: r, event: { kind: 'DispatchAck', seq: 1 } } });
@@ -209,7 +201,7 @@ describe('outbound drain', () => {
         const r = (JSON.parse(body) as { rolloutId: string }).rolloutId;
         return of(r === 'b' ? { kind: 'rejected' as const, status: 422, reason: 'bad' } : r === 'd' ? { kind: 'retry' as const, reason: '503' } : { kind: 'acked' as const });
       };
-      outboundDrain({ cp, queue, kick$: NEVER }, context(hot('1s a'))).subscribe();
+      outboundDrain({ cp, queue, kick$: NEVER }, context(ts, hot('1s a'))).subscribe();
       flush();
       expect(queue.dead.map((d) => d.rolloutId)).toEqual(['b']);
       expect(queue.rows.map((r) => r.rolloutId)).toEqual(['d']);
@@ -221,12 +213,12 @@ const switchTo = (rolloutId: string, closure: string): ActivationIntent => ({ ro
 
 describe('activation worker', () => {
   it('runs intents strictly one at a time, each reporting Started then its outcome', () => {
-    scheduler().run(({ hot, flush }) => {
-      const port = new FakeActivation(asyncScheduler);
+    marbles((ts, { hot, flush }) => {
+      const port = new FakeActivation(ts);
       const intents = new BoundedQueue<ActivationIntent>(4);
       const out: [number, string][] = [];
-      activationWorker({ port, manifests: new FakeManifests(), machineId: 'web-01' }, intents, context(hot('1m a'))).subscribe((i) =>
-        out.push([asyncScheduler.now(), i.kind === 'HostEvent' ? `${i.rolloutId}:${i.event.kind}` : i.kind]),
+      activationWorker({ port, manifests: new FakeManifests(), machineId: 'web-01' }, intents, context(ts, hot('1m a'))).subscribe((i) =>
+        out.push([ts.now(), i.kind === 'HostEvent' ? `${i.rolloutId}:${i.event.kind}` : i.kind]),
       );
       intents.offer(switchTo('a@1', 'x'));
       intents.offer(switchTo('b@1', 'y'));
@@ -244,19 +236,19 @@ describe('activation worker', () => {
   });
 
   it('does not hold shutdown for a switch running in its own unit: no outcome, no event, resumed after the restart', () => {
-    scheduler().run(({ hot, flush }) => {
+    marbles((ts, { hot, flush }) => {
       // A port waiting on a detached switch: it only ends when told to leave it running.
       const waiting: ActivationPort = {
         activate: (_c, _v, o) => NEVER.pipe(takeUntil(o?.leaveRunningOn ?? NEVER)),
         rollback: (_c, _p, _f, o) => NEVER.pipe(takeUntil(o?.leaveRunningOn ?? NEVER)),
       };
       const intents = new BoundedQueue<ActivationIntent>(4);
-      const ctx = context(hot('1m a'));
+      const ctx = context(ts, hot('1m a'));
       const out: string[] = [];
       let completed = -1;
       activationWorker({ port: waiting, manifests: new FakeManifests(), machineId: 'web-01' }, intents, ctx).subscribe({
         next: (i) => out.push(i.kind === 'HostEvent' ? i.event.kind : i.kind),
-        complete: () => (completed = asyncScheduler.now()),
+        complete: () => (completed = ts.now()),
       });
       intents.offer(switchTo('a@1', 'x'));
       hot('1m a').subscribe(() => intents.close());
@@ -268,11 +260,11 @@ describe('activation worker', () => {
   });
 
   it('a resumed switch whose start was reported before the restart reports only its outcome', () => {
-    scheduler().run(({ hot, flush }) => {
-      const port = new FakeActivation(asyncScheduler);
+    marbles((ts, { hot, flush }) => {
+      const port = new FakeActivation(ts);
       const intents = new BoundedQueue<ActivationIntent>(4);
       const out: string[] = [];
-      activationWorker({ port, manifests: new FakeManifests(), machineId: 'web-01' }, intents, context(hot('1m a'))).subscribe((i) => out.push(i.kind === 'HostEvent' ? i.event.kind : i.kind));
+      activationWorker({ port, manifests: new FakeManifests(), machineId: 'web-01' }, intents, context(ts, hot('1m a'))).subscribe((i) => out.push(i.kind === 'HostEvent' ? i.event.kind : i.kind));
       intents.offer({ rolloutId: 'a@1', closure: 'x', rollback: false, signed: { targetClosure: 'x', signedAt: fromEpochMillis(0) }, resumed: true, started: true });
       flush();
       expect(out).toEqual(['LocalActivationCompleted']);
@@ -280,11 +272,11 @@ describe('activation worker', () => {
   });
 
   it('reports a port that ends without an outcome (and without shutdown) as a failed activation', () => {
-    scheduler().run(({ hot, flush }) => {
+    marbles((ts, { hot, flush }) => {
       const empty: ActivationPort = { activate: () => EMPTY, rollback: () => EMPTY };
       const intents = new BoundedQueue<ActivationIntent>(4);
       const out: string[] = [];
-      activationWorker({ port: empty, manifests: new FakeManifests(), machineId: 'web-01' }, intents, context(hot('1m a'))).subscribe((i) =>
+      activationWorker({ port: empty, manifests: new FakeManifests(), machineId: 'web-01' }, intents, context(ts, hot('1m a'))).subscribe((i) =>
         out.push(i.kind === 'HostEvent' && i.event.kind === 'LocalActivationFailed' ? `failed:${i.event.stderrTail}` : i.kind === 'HostEvent' ? i.event.kind : i.kind),
       );
       intents.offer(switchTo('a@1', 'x'));
@@ -300,13 +292,13 @@ describe('activation worker', () => {
   });
 
   it('verifies the signed manifest again when it fires: a closure it no longer names is refused and nothing runs', () => {
-    scheduler().run(({ hot, flush }) => {
-      const port = new FakeActivation(asyncScheduler);
+    marbles((ts, { hot, flush }) => {
+      const port = new FakeActivation(ts);
       const manifests = new FakeManifests();
       manifests.signed = { 'a@1': 'x' };
       const intents = new BoundedQueue<ActivationIntent>(4);
       const out: string[] = [];
-      activationWorker({ port, manifests, machineId: 'web-01' }, intents, context(hot('1m a'))).subscribe((i) =>
+      activationWorker({ port, manifests, machineId: 'web-01' }, intents, context(ts, hot('1m a'))).subscribe((i) =>
         out.push(i.kind === 'HostEvent' && i.event.kind === 'LocalActivationFailed' ? `failed:${i.event.stderrTail}` : `${i.kind}:${i.kind === 'HostEvent' ? i.event.kind : ''}`),
       );
       intents.offer(switchTo('a@1', 'evil'));
@@ -320,13 +312,13 @@ describe('activation worker', () => {
   });
 
   it('a rollback whose target only the CP named runs only if the rollout verifies for this host; an own-record rollback needs no manifest', () => {
-    scheduler().run(({ hot, flush }) => {
-      const port = new FakeActivation(asyncScheduler);
+    marbles((ts, { hot, flush }) => {
+      const port = new FakeActivation(ts);
       const manifests = new FakeManifests();
       manifests.signed = { 'a@1': 'x' };
       const intents = new BoundedQueue<ActivationIntent>(4);
       const failed: string[] = [];
-      activationWorker({ port, manifests, machineId: 'web-01' }, intents, context(hot('1m a'))).subscribe((i) => {
+      activationWorker({ port, manifests, machineId: 'web-01' }, intents, context(ts, hot('1m a'))).subscribe((i) => {
         if (i.kind === 'HostEvent' && i.event.kind === 'LocalActivationFailed') failed.push(i.rolloutId);
       });
       intents.offer({ rolloutId: 'b@1', closure: 'old', rollback: true, failedTarget: 'y', proof: 'profile-history' });
@@ -342,12 +334,12 @@ describe('activation worker', () => {
 
 describe('probe worker', () => {
   it('declares topology, runs each probe at once and every max(interval, 5) s, with first/failure-edge events', () => {
-    scheduler().run(({ hot, flush }) => {
-      const probes = new FakeProbes(asyncScheduler, [probe('web', 'enforce', 2), probe('ev', 'observe', 10), probe('off', 'disabled')]);
+    marbles((ts, { hot, flush }) => {
+      const probes = new FakeProbes(ts, [probe('web', 'enforce', 2), probe('ev', 'observe', 10), probe('off', 'disabled')]);
       probes.result = (name, now) => ({ status: name === 'web' && now >= 5_000 && now < 15_000 ? 'fail' : 'pass' });
       const commands = hot<ProbeCommand>('a', { a: { kind: 'reset', rolloutId: 'r' } });
       const out: string[] = [];
-      probeWorker(probes, commands, context(hot('21s a'))).subscribe((i) => i.kind === 'HostEvent' && out.push(`${asyncScheduler.now() / 1000}:${i.event.kind}:${'probeName' in i.event ? i.event.probeName : ''}`));
+      probeWorker(probes, commands, context(ts, hot('21s a'))).subscribe((i) => i.kind === 'HostEvent' && out.push(`${ts.now() / 1000}:${i.event.kind}:${'probeName' in i.event ? i.event.probeName : ''}`));
       flush();
       expect(out).toEqual([
         '0:LocalProbeTopologyDeclared:',
@@ -357,25 +349,25 @@ describe('probe worker', () => {
         '0:LocalProbeResult:ev',
         '5:LocalProbeFailureFirst:web',
         '5:LocalProbeResult:web',
-        '10:LocalProbeResult:web',
         '10:LocalProbeResult:ev',
+        '10:LocalProbeResult:web',
         '15:LocalProbeResult:web',
-        '20:LocalProbeResult:web',
         '20:LocalProbeResult:ev',
+        '20:LocalProbeResult:web',
       ]);
     });
   });
 
   it('a reset replaces the running set; a stop for another rollout is ignored; a stop for the current one ends it', () => {
-    scheduler().run(({ hot, flush }) => {
-      const probes = new FakeProbes(asyncScheduler, [probe('web')]);
+    marbles((ts, { hot, flush }) => {
+      const probes = new FakeProbes(ts, [probe('web')]);
       const commands = hot<ProbeCommand>('a 9999ms b 9999ms c 9999ms d', {
         a: { kind: 'reset', rolloutId: 'one' },
         b: { kind: 'reset', rolloutId: 'two' },
         c: { kind: 'stop', rolloutId: 'one' },
         d: { kind: 'stop', rolloutId: 'two' },
       });
-      probeWorker(probes, commands, context(hot('60s a'))).subscribe();
+      probeWorker(probes, commands, context(ts, hot('60s a'))).subscribe();
       flush();
       expect(probes.runs.map((r) => r.at / 1000)).toEqual([0, 5, 10, 15, 20, 25]);
     });
@@ -384,11 +376,11 @@ describe('probe worker', () => {
 
 describe('probe test mode', () => {
   it('a reset declares nothing and runs nothing, as upstream', () => {
-    scheduler().run(({ hot, flush }) => {
-      const probes = new FakeProbes(asyncScheduler, [probe('web')]);
+    marbles((ts, { hot, flush }) => {
+      const probes = new FakeProbes(ts, [probe('web')]);
       const port = Object.assign(Object.create(probes) as FakeProbes, { testMode: () => true });
       const out: unknown[] = [];
-      probeWorker(port, hot<ProbeCommand>('a', { a: { kind: 'reset', rolloutId: 'r' } }), context(hot('30s a'))).subscribe((i) => out.push(i));
+      probeWorker(port, hot<ProbeCommand>('a', { a: { kind: 'reset', rolloutId: 'r' } }), context(ts, hot('30s a'))).subscribe((i) => out.push(i));
       flush();
       expect([out, probes.runs]).toEqual([[], []]);
     });
@@ -397,9 +389,9 @@ describe('probe test mode', () => {
 
 describe('cert renewal', () => {
   it('checks at start and every 60 s, renews below the threshold', () => {
-    scheduler().run(({ hot, flush }) => {
+    marbles((ts, { hot, flush }) => {
       const cert = new FakeCert({ notBefore: fromEpochMillis(0), notAfter: fromEpochMillis(300_000) });
-      certRenewal(cert, 0.5, context(hot('200s a'))).subscribe();
+      certRenewal(cert, 0.5, context(ts, hot('200s a'))).subscribe();
       flush();
       // remaining at 0, 60, 120 s: 1, 0.8, 0.6; at 180 s: 0.4 → renew.
       expect(cert.renewals).toBe(1);
@@ -407,28 +399,28 @@ describe('cert renewal', () => {
   });
 
   it('a failed renewal waits 30 s, but shutdown ends that wait at once', () => {
-    scheduler().run(({ hot, expectObservable }) => {
+    marbles((ts, { hot, expectObservable }) => {
       const cert = new FakeCert({ notBefore: fromEpochMillis(0), notAfter: fromEpochMillis(1_000) });
       cert.renew = () => throwError(() => new Error('CP refused'));
-      expectObservable(certRenewal(cert, 0.5, context(hot('5s a')))).toBe('5s |');
+      expectObservable(certRenewal(cert, 0.5, context(ts, hot('5s a')))).toBe('5s |');
     });
   });
 });
 
 describe('heartbeat back-off', () => {
   it('shutdown ends the 5 s error back-off at once', () => {
-    scheduler().run(({ hot, expectObservable }) => {
-      const cp = new FakeControlPlane(asyncScheduler);
+    marbles((ts, { hot, expectObservable }) => {
+      const cp = new FakeControlPlane(ts);
       cp.heartbeatAnswer = () => throwError(() => ({ kind: 'transport', message: 'refused' }));
-      expectObservable(heartbeat({ cp, host: new FakeHost(), machineId: 'web-01', kick: () => {} }, context(hot('2s a')))).toBe('2s |');
+      expectObservable(heartbeat({ cp, host: new FakeHost(), machineId: 'web-01', kick: () => {} }, context(ts, hot('2s a')))).toBe('2s |');
     });
   });
 });
 
 describe('isolation', () => {
   it('restarts a source that errors after 1 s, 2 s, 4 s … while the others keep running', () => {
-    scheduler().run(({ hot, expectObservable }) => {
-      const ctx = context(hot('20s a'));
+    marbles((ts, { hot, expectObservable }) => {
+      const ctx = context(ts, hot('20s a'));
       let attempts = 0;
       const broken = new Observable<string>((s) => {
         attempts += 1;
@@ -436,8 +428,8 @@ describe('isolation', () => {
       }).pipe(isolate('broken', ctx), takeUntil(ctx.shutdown$));
       broken.subscribe();
       expectObservable(advanceTicker(ctx).pipe(map(() => 't'))).toBe('5s t 4999ms t 4999ms t 4999ms |');
-      asyncScheduler.schedule(() => expect(attempts).toBe(5), 15_500); // at 0, 1, 3, 7, 15 s
-      asyncScheduler.schedule(() => expect(ctx.logger.messages('error')).toEqual(Array(5).fill('broken failed; restarting')), 15_500);
+      ts.schedule(() => expect(attempts).toBe(5), 15_500); // at 0, 1, 3, 7, 15 s
+      ts.schedule(() => expect(ctx.logger.messages('error')).toEqual(Array(5).fill('broken failed; restarting')), 15_500);
     });
   });
 });

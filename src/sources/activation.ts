@@ -18,10 +18,11 @@ import { catchError, concat, concatMap, defaultIfEmpty, defer, EMPTY, map, of, t
 import type { Event } from '../codecs/events';
 import type { Timestamp } from '../codecs/timestamp';
 import type { ActivationIntent, ActivationOutcome, ActivationPort, RollbackIntent, RollbackOutcome, SwitchIntent } from '../ports/activation';
+import { errorMessage } from '../ports/error-text';
 import type { ManifestPort, VerifiedDispatch } from '../ports/manifests';
 import type { ReducerInput } from '../reducer/agent';
 import type { BoundedQueue } from './channels';
-import { describeError, nowOf, type SourceContext } from './context';
+import { nowOf, type SourceContext } from './context';
 
 export const SWITCH_METHOD = 'switch-to-configuration';
 
@@ -78,7 +79,7 @@ function reverify(deps: ActivationWorkerDeps, rolloutId: string, closure: string
     take(1),
     map((ok) => ({ ok })),
     defaultIfEmpty({ refused: 'manifest check ended without an answer' }),
-    catchError((err: unknown) => of({ refused: describeError(err) })),
+    catchError((err: unknown) => of({ refused: errorMessage(err) })),
   );
 }
 
@@ -106,7 +107,7 @@ function outcomeOf<O>(
     );
     return run(leave$).pipe(
       take(1),
-      catchError((err: unknown) => of<PipelineError>({ kind: 'PipelineError', message: describeError(err) })),
+      catchError((err: unknown) => of<PipelineError>({ kind: 'PipelineError', message: errorMessage(err) })),
       defaultIfEmpty(undefined),
       concatMap((outcome): Observable<Event> => {
         if (outcome !== undefined) return of(toEvent(outcome, nowOf(ctx.scheduler)));

@@ -4,10 +4,12 @@
 // Timing rules: checks every 60 s, first at start; renews once the remaining
 // fraction of validity drops below the threshold; after an error waits 30 s
 // (ticks meanwhile are skipped). The working certificate is never removed.
-import { catchError, defer, EMPTY, exhaustMap, ignoreElements, mergeMap, takeUntil, tap, timer, type Observable } from 'rxjs';
+import { catchError, defer, EMPTY, exhaustMap, ignoreElements, mergeMap, takeUntil, tap, type Observable } from 'rxjs';
 import { instantOf, type Timestamp } from '../codecs/timestamp';
 import type { CertPort, CertValidity } from '../ports/host';
-import { backoff, describeError, nowOf, type SourceContext } from './context';
+import { errorMessage } from '../ports/error-text';
+import { nowOf, type SourceContext } from './context';
+import { backoff, every } from './time';
 
 export const CERT_CHECK_INTERVAL_MS = 60_000;
 export const CERT_ERROR_BACKOFF_MS = 30_000;
@@ -39,9 +41,9 @@ export function certRenewal(cert: CertPort, thresholdFraction: number | undefine
       }),
       ignoreElements(),
       catchError((err: unknown) => {
-        ctx.logger.warn('certificate renewal failed; keeping the current certificate', { error: describeError(err), retryInMs: CERT_ERROR_BACKOFF_MS });
-        return backoff(CERT_ERROR_BACKOFF_MS, ctx).pipe(ignoreElements());
+        ctx.logger.warn('certificate renewal failed; keeping the current certificate', { error: errorMessage(err), retryInMs: CERT_ERROR_BACKOFF_MS });
+        return backoff(ctx, CERT_ERROR_BACKOFF_MS).pipe(ignoreElements());
       }),
     );
-  return timer(0, CERT_CHECK_INTERVAL_MS, ctx.scheduler).pipe(takeUntil(ctx.shutdown$), exhaustMap(check));
+  return every(ctx, CERT_CHECK_INTERVAL_MS).pipe(takeUntil(ctx.shutdown$), exhaustMap(check));
 }

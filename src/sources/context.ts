@@ -1,8 +1,9 @@
 // What every source receives: the injected clock, the logger and the one
 // shutdown notifier (design §2 invariants 3 and 5).
-import { takeUntil, timer, type Observable, type SchedulerLike } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
 import { fromEpochMillis, type Timestamp } from '../codecs/timestamp';
 import type { Logger } from '../ports/logger';
+import { backoff as backoffOn } from './time';
 
 export interface SourceContext {
   readonly scheduler: SchedulerLike;
@@ -34,12 +35,9 @@ export const cachedNow =
   () =>
     nowOf(scheduler);
 
-export const describeError = (err: unknown): string =>
-  err instanceof Error ? err.message : typeof err === 'object' && err !== null && 'message' in err ? String((err as { message: unknown }).message) : String(err);
-
-/**
- * A back-off wait on the injected clock that shutdown cuts short: it completes
- * at once, without emitting, when the agent stops (a 30 s renewal back-off
- * must not hold SIGTERM).
- */
-export const backoff = (ms: number, ctx: SourceContext): Observable<0> => timer(ms, ctx.scheduler).pipe(takeUntil(ctx.shutdown$));
+// Kept only while operators.ts, probe.ts and outbound-drain.ts still import
+// them; they move to errorMessage (src/ports/error-text.ts) and time.ts's backoff.
+/** @deprecated use errorMessage from src/ports/error-text.ts */
+export { errorMessage as describeError } from '../ports/error-text';
+/** @deprecated use backoff(clock, ms) from ./time */
+export const backoff = (ms: number, ctx: SourceContext): Observable<0> => backoffOn(ctx, ms);

@@ -6,11 +6,13 @@
 // An answer's snapshots become one BootstrapHosts input (one turn, however
 // many there are; the reducer drops other hosts' and bounds the count). A
 // Replay-From header kicks the outbound drain (upstream only logs it).
-import { catchError, defer, EMPTY, exhaustMap, ignoreElements, mergeMap, of, takeUntil, timeout, timer, type Observable } from 'rxjs';
+import { catchError, defer, EMPTY, exhaustMap, ignoreElements, mergeMap, of, takeUntil, type Observable } from 'rxjs';
 import type { ReducerInput } from '../reducer/agent';
 import type { ControlPlanePort } from '../ports/control-plane';
 import type { HostPort } from '../ports/host';
-import { backoff, describeError, nowOf, type SourceContext } from './context';
+import { errorMessage } from '../ports/error-text';
+import { nowOf, type SourceContext } from './context';
+import { backoff, every, within } from './time';
 
 export const HEARTBEAT_INTERVAL_MS = 60_000;
 export const HEARTBEAT_TIMEOUT_MS = 10_000;
@@ -36,7 +38,7 @@ export function heartbeat(deps: HeartbeatDeps, ctx: SourceContext, periodMs: num
           at: nowOf(ctx.scheduler),
         }),
       ),
-      timeout({ first: HEARTBEAT_TIMEOUT_MS, scheduler: ctx.scheduler }),
+      within(ctx, HEARTBEAT_TIMEOUT_MS),
       mergeMap((answer) => {
         deps.onContact?.();
         if (answer.replayFrom !== undefined) {
@@ -46,9 +48,9 @@ export function heartbeat(deps: HeartbeatDeps, ctx: SourceContext, periodMs: num
         return answer.bootstrapRollouts.length === 0 ? EMPTY : of<ReducerInput>({ kind: 'BootstrapHosts', snapshots: answer.bootstrapRollouts });
       }),
       catchError((err: unknown) => {
-        ctx.logger.warn('heartbeat failed', { error: describeError(err), retryInMs: HEARTBEAT_ERROR_BACKOFF_MS });
-        return backoff(HEARTBEAT_ERROR_BACKOFF_MS, ctx).pipe(ignoreElements());
+        ctx.logger.warn('heartbeat failed', { error: errorMessage(err), retryInMs: HEARTBEAT_ERROR_BACKOFF_MS });
+        return backoff(ctx, HEARTBEAT_ERROR_BACKOFF_MS).pipe(ignoreElements());
       }),
     );
-  return timer(0, periodMs, ctx.scheduler).pipe(takeUntil(ctx.shutdown$), exhaustMap(beat));
+  return every(ctx, periodMs).pipe(takeUntil(ctx.shutdown$), exhaustMap(beat));
 }

@@ -7,12 +7,14 @@
 //   with no delay there, which a misbehaving CP turns into a busy loop;
 // - re-armed 5 s after any error (transport, status, decode, a refused dispatch);
 // - shutdown aborts the request in flight.
-import { catchError, defer, map, mergeMap, of, repeat, takeUntil, timeout, timer, type Observable } from 'rxjs';
+import { catchError, defer, map, mergeMap, of, repeat, takeUntil, type Observable } from 'rxjs';
 import type { ReducerInput } from '../reducer/agent';
 import type { ControlPlanePort, Dispatch } from '../ports/control-plane';
 import type { HostPort } from '../ports/host';
 import type { ManifestPort } from '../ports/manifests';
-import { describeError, nowOf, type SourceContext } from './context';
+import { errorMessage } from '../ports/error-text';
+import { nowOf, type SourceContext } from './context';
+import { after, within } from './time';
 
 export const LONGPOLL_WAIT_SECS = 60;
 export const LONGPOLL_TIMEOUT_MS = 65_000;
@@ -64,7 +66,7 @@ export function longpoll(deps: LongpollDeps, ctx: SourceContext): Observable<Red
   const cycle = defer((): Observable<Cycle> => {
     const started = ctx.scheduler.now();
     return deps.cp.dispatch(LONGPOLL_WAIT_SECS).pipe(
-      timeout({ first: LONGPOLL_TIMEOUT_MS, scheduler: ctx.scheduler }),
+      within(ctx, LONGPOLL_TIMEOUT_MS),
       mergeMap((answer): Observable<Cycle> => {
         if (answer.kind === 'none') {
           const held = ctx.scheduler.now() - started;
@@ -74,7 +76,7 @@ export function longpoll(deps: LongpollDeps, ctx: SourceContext): Observable<Red
         return accept(deps, ctx, answer.dispatch).pipe(map((input) => ({ input, rearmInMs: 0 })));
       }),
       catchError((err: unknown) => {
-        ctx.logger.warn('longpoll failed; retrying', { error: describeError(err), retryInMs: LONGPOLL_ERROR_BACKOFF_MS });
+        ctx.logger.warn('longpoll failed; retrying', { error: errorMessage(err), retryInMs: LONGPOLL_ERROR_BACKOFF_MS });
         return of({ rearmInMs: LONGPOLL_ERROR_BACKOFF_MS });
       }),
     );
@@ -84,7 +86,7 @@ export function longpoll(deps: LongpollDeps, ctx: SourceContext): Observable<Red
       rearmInMs = c.rearmInMs;
       return c.input === undefined ? [] : [c.input];
     }),
-    repeat({ delay: () => timer(rearmInMs, ctx.scheduler) }),
+    repeat({ delay: () => after(ctx, rearmInMs) }),
     takeUntil(ctx.shutdown$),
   );
 }

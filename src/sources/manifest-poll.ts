@@ -4,22 +4,24 @@
 // Timing rule: every 30 s, first one at start; a refresh still running when
 // the next tick comes makes that tick skip. A failed refresh keeps the
 // previous set (nothing is emitted).
-import { catchError, defer, EMPTY, exhaustMap, map, takeUntil, timer, type Observable } from 'rxjs';
+import { catchError, defer, EMPTY, exhaustMap, map, takeUntil, type Observable } from 'rxjs';
 import type { ReducerInput } from '../reducer/agent';
 import type { ManifestPort } from '../ports/manifests';
 import { clockHint } from '../trust/errors';
-import { describeError, type SourceContext } from './context';
+import { errorMessage } from '../ports/error-text';
+import type { SourceContext } from './context';
+import { every } from './time';
 
 export const MANIFEST_POLL_INTERVAL_MS = 30_000;
 
 export function manifestPoll(manifests: ManifestPort, ctx: SourceContext, periodMs: number = MANIFEST_POLL_INTERVAL_MS): Observable<ReducerInput> {
-  return timer(0, periodMs, ctx.scheduler).pipe(
+  return every(ctx, periodMs).pipe(
     takeUntil(ctx.shutdown$),
     exhaustMap(() =>
       defer(() => manifests.refresh()).pipe(
         map((set): ReducerInput => ({ kind: 'ManifestSetUpdated', manifests: set })),
         catchError((err: unknown) => {
-          const error = describeError(err);
+          const error = errorMessage(err);
           const hint = clockHint(error);
           ctx.logger.warn('manifest refresh failed; keeping the previous set', hint === undefined ? { error } : { error, hint });
           return EMPTY;
