@@ -24,6 +24,7 @@ const EFFECTS = {
   r: 'ProbeResult',
   v: 'Converged',
   x: 'StopProbes',
+  C: 'ConfirmClosure',
   f: 'Failed',
   b: 'LocalFireRollbackTo',
   R: 'RollbackComplete',
@@ -38,7 +39,7 @@ describe('graph timelines', () => {
       h.cp.dispatchScript = [h.dispatchAfter(1_000, 30_000)];
       h.stopAt(40_000);
       expectObservable(h.rolloutState$()).toBe('n 999ms a 8999ms s 19999ms c 9999ms |', STATES);
-      expectObservable(h.effectKinds$).toBe('l 999ms (tkws) 8994ms (zctdor) 4992ms r 4999ms r 4999ms r 4999ms (lvtx) 9994ms |', EFFECTS);
+      expectObservable(h.effectKinds$).toBe('l 999ms (tkws) 8994ms (zctdor) 4992ms r 4999ms r 4999ms r 4999ms (lvtxC) 9993ms |', EFFECTS);
       expectObservable(h.requests$).toBe('(dh) 996ms (wppd) 8994ms (pppp) 4994ms p 4999ms p 4999ms p 4999ms p', REQUESTS);
     });
   });
