@@ -20,7 +20,7 @@ import {
 import { guarded } from './errors';
 import { DEFAULT_LIMITS, type StoreLimits } from './limits';
 import { DB_FILE_NAME, openDatabase } from './open';
-import { OutboundQueue } from './queue';
+import { OutboundTable } from './outbound-table';
 import type { Migration } from './schema';
 import { StateTables } from './state';
 
@@ -42,7 +42,7 @@ export class AgentStore {
   private constructor(
     readonly file: string,
     private readonly db: Database.Database,
-    private readonly queue: OutboundQueue,
+    private readonly queue: OutboundTable,
     private readonly state: StateTables,
   ) {}
 
@@ -60,7 +60,7 @@ export class AgentStore {
       return new AgentStore(
         path.join(o.stateDir, DB_FILE_NAME),
         db,
-        new OutboundQueue(db, limits, o.logger, o.clock),
+        new OutboundTable(db, limits, o.logger, o.clock),
         new StateTables(db, limits),
       );
     } catch (e) {

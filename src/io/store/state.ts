@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { StoreError, type CachedManifest, type CertificateMeta, type ConfirmedClosure, type RolloutRecordRow } from '../../ports/store';
 import type { StoreLimits } from './limits';
-import { requireText } from './queue';
+import { requireText } from './outbound-table';
 
 interface ManifestRow {
   rollout_id: string;

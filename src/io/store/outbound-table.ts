@@ -1,5 +1,7 @@
-// The outbound queue and the per-rollout seq counters. The reducer assigns
-// every seq; the queue records it with its envelope in one transaction and
+// The outbound queue's SQLite table and the per-rollout seq counters. (The
+// names: OutboundQueuePort is what the graph sees, Outbox the daemon's adapter
+// behind it — this table plus events held in memory — and OutboundTable the
+// rows on disk.) The reducer assigns every seq; the table records it with its envelope in one transaction and
 // refuses a seq at or below the rollout's counter (a bug upstream of it, not
 // something to paper over by renumbering), so a seq is written once per
 // database, across restarts and CP snapshots (reference/agent-runtime.md §18
@@ -77,7 +79,7 @@ export const requireText = (name: string, s: string): void => {
 
 const OUTBOUND_COLUMNS = 'id, rollout_id, seq, kind, durable, body, bytes, enqueued_at';
 
-export class OutboundQueue {
+export class OutboundTable {
   // kept in memory (recounted at open) so enqueue need not scan the table;
   // updated only after a transaction commits
   private count: number;
