@@ -4,6 +4,7 @@ import type { TestScheduler } from 'rxjs/testing';
 import { fromEpochMillis } from '../../src/codecs/timestamp';
 import type { DispatchAnswer } from '../../src/ports/control-plane';
 import type { ActivationIntent, ActivationPort } from '../../src/ports/activation';
+import type { ManifestSet } from '../../src/ports/manifests';
 import { activationWorker } from '../../src/sources/activation';
 import { advanceTicker } from '../../src/sources/advance-ticker';
 import { certRenewal } from '../../src/sources/cert-renewal';
@@ -144,6 +145,16 @@ describe('manifest poll', () => {
       const manifests = new FakeManifests();
       const m = { kind: 'ManifestSetUpdated', manifests: manifests.set };
       expectObservable(manifestPoll(manifests, context(ts, hot('65s a')))).toBe('a 29999ms a 29999ms a 4999ms |', { a: m });
+    });
+  });
+
+  it('a refresh still running at shutdown is abandoned: the stop does not wait on it', () => {
+    marbles((ts, { cold, hot, expectObservable, expectSubscriptions }) => {
+      const manifests = new FakeManifests();
+      const hanging = cold<ManifestSet>('-');
+      manifests.refresh = () => hanging;
+      expectObservable(manifestPoll(manifests, context(ts, hot('5s a')))).toBe('5s |');
+      expectSubscriptions(hanging.subscriptions).toBe('^ 4999ms !');
     });
   });
 

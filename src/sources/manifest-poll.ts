@@ -3,7 +3,9 @@
 //
 // Timing rule: every 30 s, first one at start; a refresh still running when
 // the next tick comes makes that tick skip. A failed refresh keeps the
-// previous set (nothing is emitted).
+// previous set (nothing is emitted). Shutdown abandons a refresh in flight:
+// a set that arrives while stopping changes nothing, and the stop must not
+// wait on a CP that does not answer.
 import { catchError, defer, EMPTY, exhaustMap, map, takeUntil, type Observable } from 'rxjs';
 import type { ReducerInput } from '../reducer/agent';
 import type { ManifestPort } from '../ports/manifests';
@@ -16,7 +18,6 @@ export const MANIFEST_POLL_INTERVAL_MS = 30_000;
 
 export function manifestPoll(manifests: ManifestPort, ctx: SourceContext, periodMs: number = MANIFEST_POLL_INTERVAL_MS): Observable<ReducerInput> {
   return every(ctx, periodMs).pipe(
-    takeUntil(ctx.shutdown$),
     exhaustMap(() =>
       defer(() => manifests.refresh()).pipe(
         map((set): ReducerInput => ({ kind: 'ManifestSetUpdated', manifests: set })),
@@ -28,5 +29,6 @@ export function manifestPoll(manifests: ManifestPort, ctx: SourceContext, period
         }),
       ),
     ),
+    takeUntil(ctx.shutdown$),
   );
 }
