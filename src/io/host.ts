@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { catchError, of, type Observable } from 'rxjs';
 import type { HostPort } from '../ports/host';
-import { fromWork } from './http/from-work';
+import { fromWork } from './from-work';
 
 export const DEFAULT_CURRENT_SYSTEM_PATH = '/run/current-system';
 

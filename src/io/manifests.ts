@@ -11,12 +11,11 @@ import { catchError, concatMap, defer, first, from, map, of, reduce, throwError,
 import type { FleetResolved } from '../codecs/artifacts';
 import { fromEpochMillis } from '../codecs/timestamp';
 import type { TrustConfig } from '../codecs/trust-config';
-import { describeCpError, isCpError } from '../ports/control-plane';
 import { silentLogger, type Logger } from '../ports/logger';
 import type { ManifestPort, ManifestSet, VerifiedDispatch } from '../ports/manifests';
 import { checkSignedAt, DEFAULT_FRESHNESS_WINDOW_SECS } from '../trust/freshness';
 import { fsManifestCacheStore, readTrustFile } from '../trust/fs-cache-store';
-import { errorMessage } from './http/from-work';
+import { cpFailureText } from './http/failure-text';
 import { createManifestCache, type ArtifactSource, type ManifestCacheStore, type VerifiedFleetSnapshot } from '../trust/manifest-cache';
 
 export interface ManifestPortConfig {
@@ -65,7 +64,7 @@ export function rolloutIdForChannel(fleet: FleetResolved, channel: string): E.Ei
 }
 
 // The cache reports a fetch failure through `Error.message`; a CpError is a plain object.
-const asError = (e: unknown): Error => new Error(isCpError(e) ? describeCpError(e) : errorMessage(e));
+const asError = (e: unknown): Error => new Error(cpFailureText(e));
 const readableErrors = (source: ArtifactSource): ArtifactSource => ({
   fleet: () => source.fleet().pipe(catchError((e: unknown) => throwError(() => asError(e)))),
   rollout: (id) => source.rollout(id).pipe(catchError((e: unknown) => throwError(() => asError(e)))),

@@ -9,6 +9,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Subscription } from 'rxjs';
 import { instantOf, type Timestamp } from '../codecs/timestamp';
 import { HOST_STATES } from '../codecs/scalars';
+import { errorMessage } from '../ports/error-text';
 import type { Logger } from '../ports/logger';
 import type { AgentGraph } from '../streams/graph';
 import { VERSION } from '../version';
@@ -175,7 +176,7 @@ export function serveMetrics(registry: Registry, listen: string, logger: Logger,
     }
     registry.metrics().then(
       (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
-      (err: unknown) => res.writeHead(500).end(String(err)),
+      (err: unknown) => res.writeHead(500).end(errorMessage(err)),
     );
   });
   server.on('error', (err) => logger.error('metrics endpoint failed', { listen, error: err.message }));

@@ -13,7 +13,7 @@ import { readlinkBasename } from './host-fs';
 import { switchInhibitor } from './inhibitors';
 import { selfCorrectProfile } from './profile';
 import { classifyRealise } from './realise';
-import { errorMessage } from '../process';
+import { errorMessage } from '../../ports/error-text';
 import { fireDetached, realise, resetFailed, setProfile, switchBoot, switchInProgress, unitExitCode } from './tools';
 import { verifyPoll } from './verify-poll';
 

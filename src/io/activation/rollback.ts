@@ -13,7 +13,7 @@ import { exitCodeOf, succeeded, type ProcessResult } from '../../ports/process';
 import type { ActivationConfig } from './config';
 import { profileGenerations, readlinkBasename } from './host-fs';
 import { selfCorrectProfile } from './profile';
-import { errorMessage } from '../process';
+import { errorMessage } from '../../ports/error-text';
 import { fireDetached, resetFailed, setProfile, unitExitCode } from './tools';
 import { verifyPoll } from './verify-poll';
 

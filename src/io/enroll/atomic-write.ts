@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Observable } from 'rxjs';
-import { fromWork } from '../http/from-work';
+import { fromWork } from '../from-work';
 
 export async function writeFileAtomic(file: string, data: Uint8Array | string, mode = 0o600): Promise<void> {
   const dir = path.dirname(file);

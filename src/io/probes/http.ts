@@ -20,7 +20,8 @@ import type { ProbeEntry } from '../../codecs/health-checks';
 import type { ProbeRunResult } from '../../ports/probes';
 import type { ProbeConfig } from './config';
 import { readBounded } from './read-bounded';
-import { errorText, fail, pass } from './reason';
+import { errorMessage } from '../../ports/error-text';
+import { fail, pass } from './reason';
 
 export const MAX_REDIRECTS = 5;
 
@@ -60,14 +61,14 @@ export function runHttp(entry: ProbeEntry, cfg: ProbeConfig): Observable<ProbeRu
       try {
         agent = await tlsAgent(entry);
       } catch (err) {
-        return fail(`http probe: tls options: ${errorText(err)}`);
+        return fail(`http probe: tls options: ${errorMessage(err)}`);
       }
       let status: number;
       let current: URL;
       try {
         current = new URL(url);
       } catch (err) {
-        return fail(`http probe: send: ${errorText(err)}`);
+        return fail(`http probe: send: ${errorMessage(err)}`);
       }
       for (let hops = 0; ; hops++) {
         let location: unknown;
@@ -86,7 +87,7 @@ export function runHttp(entry: ProbeEntry, cfg: ProbeConfig): Observable<ProbeRu
           body = resp.data;
           location = REDIRECT_STATUSES.has(status) ? resp.headers['location'] : undefined;
         } catch (err) {
-          return fail(`http probe: send: ${errorText(err)}`);
+          return fail(`http probe: send: ${errorMessage(err)}`);
         }
         if (typeof location !== 'string' || location === '') break;
         let next: URL;
@@ -109,7 +110,7 @@ export function runHttp(entry: ProbeEntry, cfg: ProbeConfig): Observable<ProbeRu
       try {
         if (await bodyContains(body, entry.bodyContains, cfg.maxHttpBodyBytes)) return pass();
       } catch (err) {
-        return fail(`http probe: reading body: ${errorText(err)}`);
+        return fail(`http probe: reading body: ${errorMessage(err)}`);
       }
       return fail(`http probe: body does not contain ${JSON.stringify(entry.bodyContains)} (searched up to ${cfg.maxHttpBodyBytes} bytes)`);
     };
@@ -119,7 +120,7 @@ export function runHttp(entry: ProbeEntry, cfg: ProbeConfig): Observable<ProbeRu
         subscriber.complete();
       },
       (err: unknown) => {
-        subscriber.next(fail(`http probe: ${errorText(err)}`));
+        subscriber.next(fail(`http probe: ${errorMessage(err)}`));
         subscriber.complete();
       },
     );

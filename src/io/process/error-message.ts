@@ -1,6 +1,3 @@
-// Node's own errors come from another realm under jest's vm sandbox, so
-// `instanceof Error` is not a safe test; read `message` structurally.
-export function errorMessage(err: unknown): string {
-  if (typeof err === 'object' && err !== null && 'message' in err && typeof err.message === 'string') return err.message;
-  return String(err);
-}
+// Kept only for src/devcp (cli.ts, host-keys.ts), which is being split
+// elsewhere; the helper is src/ports/error-text.ts. Delete with those imports.
+export { errorMessage } from '../../ports/error-text';
