@@ -12,12 +12,11 @@ import {
   assertFleetAnchor,
   canonicalHashFromBytes,
   createManifestCache,
-  fsManifestCacheStore,
-  readTrustFile,
   type ArtifactSource,
   type ManifestCacheStore,
   type SignedArtifact,
 } from '../../src/trust';
+import { fsManifestCacheStore, readTrustFile } from '../../src/io/manifest-files';
 import { createManifestPort, ManifestPortError } from '../../src/io/manifests';
 import { canonicalBytes, ed25519Key, right, vectorText } from './support';
 

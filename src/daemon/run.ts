@@ -35,7 +35,7 @@ import { createNotifier } from '../io/systemd';
 import type { Logger } from '../ports/logger';
 import { own, type AgentState } from '../reducer/agent';
 import { createAgentGraph } from '../streams/graph';
-import { readTrustFile } from '../trust';
+import { readTrustFile } from '../io/manifest-files';
 
 /** The issued certificate, kept in the state dir until it is written where --client-cert says (src/io/enroll/enroll.ts). */
 const PENDING_CERT_FILE = 'enrolled-cert.pem';

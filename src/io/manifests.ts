@@ -14,7 +14,7 @@ import type { TrustConfig } from '../codecs/trust-config';
 import { silentLogger, type Logger } from '../ports/logger';
 import type { ManifestPort, ManifestSet, VerifiedDispatch } from '../ports/manifests';
 import { checkSignedAt, DEFAULT_FRESHNESS_WINDOW_SECS } from '../trust/freshness';
-import { fsManifestCacheStore, readTrustFile } from '../trust/fs-cache-store';
+import { fsManifestCacheStore, readTrustFile } from './manifest-files';
 import { cpFailureText } from './http/failure-text';
 import { createManifestCache, type ArtifactSource, type ManifestCacheStore, type VerifiedFleetSnapshot } from '../trust/manifest-cache';
 

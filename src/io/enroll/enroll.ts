@@ -24,7 +24,7 @@ import { silentLogger, type Logger } from '../../ports/logger';
 import { errorMessage } from '../../ports/error-text';
 import { fromWork } from '../from-work';
 import { createCpClient, type CpClientConfig } from '../http/client';
-import { writeAtomic } from './atomic-write';
+import { PRIVATE_FILE_MODE, writeAtomic } from './atomic-write';
 import { parseCertPem } from './cert-info';
 import { createCsrPem } from './csr';
 import { readHostKey, type HostKey } from './host-key';
@@ -134,7 +134,7 @@ export function enrollIfNeeded(config: EnrollConfig): Observable<EnrollOutcome> 
   const written = (pem: string, notAfter: Timestamp, attempts: number): Observable<EnrollOutcome> => {
     const info = parseCertPem(pem);
     const serial = E.isRight(info) ? info.right.serial : 'unknown';
-    return concat(pending !== undefined ? writeAtomic(pending, pem) : EMPTY, writeAtomic(certFile, pem)).pipe(
+    return concat(pending !== undefined ? writeAtomic(pending, pem, PRIVATE_FILE_MODE) : EMPTY, writeAtomic(certFile, pem, PRIVATE_FILE_MODE)).pipe(
       ignoreElements(),
       defaultIfEmpty(undefined),
       concatMap(() => (pending !== undefined ? fromWork(() => fs.rm(pending, { force: true })) : of(undefined))),

@@ -13,7 +13,7 @@ import { silentLogger, type Logger } from '../../ports/logger';
 import type { CpClient } from '../http/client';
 import { fromWork } from '../from-work';
 import { cpFailureText } from '../http/failure-text';
-import { writeFileAtomic } from './atomic-write';
+import { PRIVATE_FILE_MODE, writeFileAtomic } from './atomic-write';
 import { parseCertPem } from './cert-info';
 import { createCsrPem } from './csr';
 import { readHostKey } from './host-key';
@@ -72,7 +72,7 @@ export function createCertPort(config: CertPortConfig): CertPort {
             // Write and install in one unit that an unsubscribe cannot split,
             // so the file on disk and the identity in use never disagree.
             return fromWork(async () => {
-              await writeFileAtomic(certFile, issued.certPem);
+              await writeFileAtomic(certFile, issued.certPem, PRIVATE_FILE_MODE);
               client.installIdentity(prepared);
               logger.info('renewed - wrote cert and swapped the live HTTPS identity (key unchanged: ssh host key)', {
                 cert: certFile,
