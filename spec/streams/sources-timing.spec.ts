@@ -3,6 +3,7 @@ import { asyncScheduler, EMPTY, map, NEVER, Observable, of, takeUntil, throwErro
 import { TestScheduler } from 'rxjs/testing';
 import { fromEpochMillis } from '../../src/codecs/timestamp';
 import type { DispatchAnswer } from '../../src/ports/control-plane';
+import { ManifestPortError } from '../../src/ports/manifests';
 import type { ActivationIntent, ActivationPort } from '../../src/ports/activation';
 import { activationWorker } from '../../src/sources/activation';
 import { advanceTicker } from '../../src/sources/advance-ticker';
@@ -15,6 +16,7 @@ import { manifestPoll } from '../../src/sources/manifest-poll';
 import { isolate } from '../../src/sources/operators';
 import { outboundDrain } from '../../src/sources/outbound-drain';
 import { probeWorker, type ProbeCommand } from '../../src/sources/probe';
+import { freshnessClockHint } from '../../src/trust/errors';
 import { FakeActivation, FakeCert, FakeControlPlane, FakeHost, FakeManifests, FakeProbes, MemoryLogger, probe } from '../fakes/ports';
 import { MemoryQueue } from '../fakes/memory-queue';
 
@@ -158,12 +160,10 @@ describe('manifest poll', () => {
   it('a failed refresh emits nothing and is logged; a freshness refusal also names the host clock', () => {
     scheduler().run(({ hot, flush }) => {
       const manifests = new FakeManifests();
-      const errors = [
-        'fleet.resolved: future-dated artifact: signedAt=2026-05-17T10:00:00Z is more than 60s ahead of now=2026-05-17T09:00:00Z',
-        'fleet.resolved: stale artifact: signedAt=2026-05-17T08:00:00Z, now=2026-05-17T10:00:00Z, window=3600s',
-        'fleet.resolved: signature does not verify against any declared trust root',
-      ];
-      manifests.refresh = () => throwError(() => new Error(errors.shift() ?? 'unexpected'));
+      const refused = (verdict: 'FutureDated' | 'Stale' | 'BadSignature') =>
+        new ManifestPortError(`fleet.resolved: ${verdict}`, 'VerifyFailed', { verdict, clockHint: freshnessClockHint(verdict) });
+      const errors = [refused('FutureDated'), refused('Stale'), refused('BadSignature')];
+      manifests.refresh = () => throwError(() => errors.shift() ?? new Error('unexpected'));
       const ctx = context(hot('61s a'));
       const inputs: unknown[] = [];
       manifestPoll(manifests, ctx).subscribe((i) => inputs.push(i));

@@ -17,7 +17,8 @@ import {
   type SignedArtifact,
 } from '../../src/trust';
 import { fsManifestCacheStore, readTrustFile } from '../../src/io/manifest-files';
-import { createManifestPort, ManifestPortError } from '../../src/io/manifests';
+import { createManifestPort } from '../../src/io/manifests';
+import { ManifestPortError } from '../../src/ports/manifests';
 import { canonicalBytes, ed25519Key, right, vectorText } from './support';
 
 const SIGNED_AT = '2026-05-01T00:00:00Z' as Timestamp;

@@ -6,8 +6,7 @@
 // previous set (nothing is emitted).
 import { catchError, defer, EMPTY, exhaustMap, map, takeUntil, timer, type Observable } from 'rxjs';
 import type { ReducerInput } from '../reducer/agent';
-import type { ManifestPort } from '../ports/manifests';
-import { clockHint } from '../trust/errors';
+import { clockHint, type ManifestPort } from '../ports/manifests';
 import { describeError, type SourceContext } from './context';
 
 export const MANIFEST_POLL_INTERVAL_MS = 30_000;
@@ -20,7 +19,7 @@ export function manifestPoll(manifests: ManifestPort, ctx: SourceContext, period
         map((set): ReducerInput => ({ kind: 'ManifestSetUpdated', manifests: set })),
         catchError((err: unknown) => {
           const error = describeError(err);
-          const hint = clockHint(error);
+          const hint = clockHint(err);
           ctx.logger.warn('manifest refresh failed; keeping the previous set', hint === undefined ? { error } : { error, hint });
           return EMPTY;
         }),
