@@ -6,16 +6,23 @@
 // and nixfleet_agent_build_info{version}, so a scrape says which agent runs.
 import * as http from 'http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Subscription } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
 import { instantOf, type Timestamp } from '../codecs/timestamp';
 import { HOST_STATES } from '../codecs/scalars';
 import { errorMessage } from '../ports/error-text';
 import type { Logger } from '../ports/logger';
-import type { AgentGraph } from '../streams/graph';
+import type { AgentState, ReducerInput } from '../reducer/agent-state';
 import { VERSION } from '../version';
 
+/** What the metrics read of the graph (src/streams/graph.ts AgentGraph has it; an adapter does not import the graph). */
+export interface GraphView {
+  readonly inputs$: Observable<ReducerInput>;
+  state(): AgentState;
+  stats(): { readonly inputsDropped: number; readonly eventsDelivered: number; readonly lastContactAt?: string };
+}
+
 export interface MetricsSources {
-  readonly graph: AgentGraph;
+  readonly graph: GraphView;
   readonly queueStats: () => { queued: number; deadLettered: number } | undefined;
   readonly certNotAfter: () => Timestamp | undefined;
   readonly currentClosure: () => string | undefined;
