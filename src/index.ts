@@ -5,7 +5,7 @@
 //   `newPending(...)`, the advance-tick gates and rehydration helpers.
 // - The agent reducer around it: `agentStep(state, input, now)`.
 // - The stream graph: `createAgentGraph({ ports, config, scheduler, logger })` returns
-//   `{ inputs$, states$, effects$, post, start, stop }`.
+//   `{ inputs$, states$, effects$, state, stats, post, start, stop }`.
 // - The codecs for every shape it consumes and produces (io-ts; upstream's exact JSON).
 export * from './codecs';
 export * from './reducer';
