@@ -11,10 +11,11 @@ export * from './codecs';
 export * from './reducer';
 export * from './streams';
 // - Every port a harness implements (src/ports/*), with their helpers
-//   (silentLogger, StoreError, deliveryVerdict, …). In-memory ones and a
+//   (silentLogger, StoreError, deliveryVerdict, errorMessage, …). In-memory ones and a
 //   virtual-time fleet runner: `nixfleet-agent/testing` (src/testing).
 export * from './ports/activation';
 export * from './ports/control-plane';
+export * from './ports/error-text';
 export * from './ports/host';
 export * from './ports/logger';
 export * from './ports/manifests';
