@@ -2,17 +2,17 @@
 // is the basename of the link's target, and a link that names none is an
 // error with a reason (the HostPort turns any error into undefined).
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { firstValueFrom } from 'rxjs';
 import { readCurrentClosure } from '../../src/io/host';
+import { tempDir } from '../store/support';
 
 const CLOSURE = '5x2q0jv8m9c1ryd7kz4h6w3lnbf0a8sg-nixos-system-web-01';
 
 describe('readCurrentClosure', () => {
   let dir: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nf-current-closure-'));
+    dir = tempDir('current-closure');
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
