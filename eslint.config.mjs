@@ -1,5 +1,6 @@
 // Lint rules that carry design invariants (design.md §2 rule 5, §4):
-// no wall clock and no raw timers outside the real adapters in src/io, no `any` in src.
+// no wall clock and no raw timers outside the real adapters in src/io, no `any` in src,
+// and the layer table as import rules (layerBlocks, at the end).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -111,4 +112,51 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
   },
+  ...layerBlocks(),
 );
+
+// The layer table of design.md as import rules: which folders of src/ each
+// layer may import, and which packages. Anything else is refused. A
+// typescript-eslint rule of its own, so other blocks' no-restricted-imports
+// add to it instead of replacing it. The apps (cli, daemon, demo, devcp, bin)
+// and the harnesses (testing) wire everything together and are not listed.
+// Honest deviations from the design's table, kept on purpose:
+// - sources and sinks read the reducer's types (ReducerInput, AgentEffect):
+//   they produce its inputs and consume its effects. Types only.
+// - sinks import codecs (the durable envelope is encoded there, before disk).
+// - trust reads codecs and ports (the error-text helper); it stays pure
+//   verification plus the cache logic behind its store port, so no file,
+//   network or process package: its adapters live in src/io.
+// - io adapters use trust (verify before decode) and read reducer types
+//   (metrics), but never the graph, sources, sinks or the reducer's code.
+// `../x` is read as the top-level folder x at any depth: true while no
+// subfolder is named like a top-level one.
+function layerBlocks() {
+  const FOLDERS = ['codecs', 'reducer', 'ports', 'trust', 'sources', 'sinks', 'streams', 'io', 'cli', 'daemon', 'demo', 'devcp', 'bin', 'testing'];
+  const PURE = ['fp-ts', 'io-ts'];
+  const LAYERS = {
+    codecs: { folders: [], packages: PURE },
+    reducer: { folders: ['codecs'], packages: PURE },
+    ports: { folders: ['codecs'], packages: [...PURE, 'rxjs'] },
+    trust: { folders: ['codecs', 'ports'], packages: [...PURE, 'rxjs', 'node:crypto'] },
+    sources: { folders: ['codecs', 'ports'], reducerTypes: true, packages: [...PURE, 'rxjs'] },
+    sinks: { folders: ['codecs', 'ports'], reducerTypes: true, packages: [...PURE, 'rxjs'] },
+    streams: { folders: ['codecs', 'ports', 'reducer', 'sources', 'sinks'], packages: [...PURE, 'rxjs'] },
+    io: { folders: ['codecs', 'ports', 'trust'], reducerTypes: true },
+  };
+  const escape = (name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const list = (names) => (names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`);
+  const table = "design.md's layer table";
+  return Object.entries(LAYERS).map(([layer, may]) => {
+    const refused = FOLDERS.filter((f) => f !== layer && !may.folders.includes(f) && !(may.reducerTypes && f === 'reducer'));
+    const allowed = [...may.folders, ...(may.reducerTypes ? ["the reducer's types"] : [])];
+    const patterns = [
+      { regex: `^(\\.\\./)+(${refused.join('|')})(/|$)`, message: allowed.length === 0 ? `${layer} import no other folder of src: ${table}.` : `${layer} import only ${list(allowed)} from src: ${table}.` },
+    ];
+    if (may.reducerTypes) patterns.push({ regex: '^(\\.\\./)+reducer(/|$)', allowTypeImports: true, message: `${layer} import the reducer's types only: ${table}.` });
+    if (may.packages !== undefined) {
+      patterns.push({ regex: `^(?!\\.|(${may.packages.map(escape).join('|')})(/|$))`, message: `${layer} import only the packages ${list(may.packages)}: ${table}.` });
+    }
+    return { files: [`src/${layer}/**/*.ts`], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] } };
+  });
+}

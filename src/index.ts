@@ -5,13 +5,13 @@
 //   `newPending(...)`, the advance-tick gates and rehydration helpers.
 // - The agent reducer around it: `agentStep(state, input, now)`.
 // - The stream graph: `createAgentGraph({ ports, config, scheduler, logger })` returns
-//   `{ inputs$, states$, effects$, post, start, stop }`.
+//   `{ inputs$, states$, effects$, state, stats, post, start, stop }`.
 // - The codecs for every shape it consumes and produces (io-ts; upstream's exact JSON).
 export * from './codecs';
 export * from './reducer';
 export * from './streams';
 // - Every port a harness implements (src/ports/*), with their helpers
-//   (silentLogger, StoreError, deliveryVerdict, …). In-memory ones and a
+//   (silentLogger, StoreError, deliveryVerdict, errorMessage, …). In-memory ones and a
 //   virtual-time fleet runner: `nixfleet-agent/testing` (src/testing).
 export * from './ports/activation';
 export * from './ports/control-plane';

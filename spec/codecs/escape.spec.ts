@@ -1,6 +1,6 @@
 // The one escaping rule shared by the logger, `status` and CP error texts.
 import { escapeControl, escapeJsonControl, hasControl } from '../../src/codecs/escape';
-import { errorText, MAX_ERROR_TEXT } from '../../src/io/http/decode';
+import { bodyExcerpt, MAX_ERROR_TEXT } from '../../src/io/http/decode';
 
 // eslint-disable-next-line no-control-regex
 const RAW = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/;
@@ -66,18 +66,18 @@ describe('CP error text (src/io/http/decode.ts)', () => {
   });
 
   it('LF, C1 and U+2028 in the body are escaped, so one error stays one line', () => {
-    const text = errorText(res('boom\nINFO  forged line\u009b31m\u2028more\x1b]0;x\x07'));
+    const text = bodyExcerpt(res('boom\nINFO  forged line\u009b31m\u2028more\x1b]0;x\x07'));
     expect(text).toBe('boom\\nINFO  forged line\\x9b31m\\u2028more\\x1b]0;x\\x07');
     expect(text).not.toMatch(RAW);
   });
 
   it('surrounding whitespace is trimmed before escaping; an empty body says so', () => {
-    expect(errorText(res('\n  nope \r\n'))).toBe('nope');
-    expect(errorText(res(' \n'))).toBe('(empty body)');
+    expect(bodyExcerpt(res('\n  nope \r\n'))).toBe('nope');
+    expect(bodyExcerpt(res(' \n'))).toBe('(empty body)');
   });
 
   it('a long body is cut and marked', () => {
-    const text = errorText(res('x'.repeat(MAX_ERROR_TEXT + 10)));
+    const text = bodyExcerpt(res('x'.repeat(MAX_ERROR_TEXT + 10)));
     expect(text).toBe(`${'x'.repeat(MAX_ERROR_TEXT)}…`);
   });
 });

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { firstValueFrom } from 'rxjs';
 import { DB_FILE_NAME, type AgentStore } from '../../src/io/store';
 import { secureStateDir, StateDirOwnerError, type PermissionFs, type StatLike } from '../../src/io/store/permissions';
-import { fsManifestCacheStore } from '../../src/trust/fs-cache-store';
+import { fsManifestCacheStore } from '../../src/io/manifest-files';
 import { createCa } from '../support/pki';
 import { openStore, recordingLogger, tempDir } from './support';
 

@@ -3,6 +3,7 @@ import { EMPTY, map, NEVER, Observable, of, takeUntil, throwError, timer } from 
 import type { TestScheduler } from 'rxjs/testing';
 import { fromEpochMillis } from '../../src/codecs/timestamp';
 import type { DispatchAnswer } from '../../src/ports/control-plane';
+import { ManifestPortError } from '../../src/ports/manifests';
 import type { ActivationIntent, ActivationPort } from '../../src/ports/activation';
 import type { ManifestSet } from '../../src/ports/manifests';
 import { activationWorker } from '../../src/sources/activation';
@@ -16,6 +17,7 @@ import { manifestPoll } from '../../src/sources/manifest-poll';
 import { isolate } from '../../src/sources/operators';
 import { outboundDrain } from '../../src/sources/outbound-drain';
 import { probeWorker, type ProbeCommand } from '../../src/sources/probe';
+import { freshnessClockHint } from '../../src/trust/errors';
 import { FakeActivation, FakeCert, FakeControlPlane, FakeHost, FakeManifests, FakeProbes, MemoryLogger, probe } from '../fakes/ports';
 import { MemoryQueue } from '../fakes/memory-queue';
 import { marbles } from '../support/marbles';
@@ -161,12 +163,10 @@ describe('manifest poll', () => {
   it('a failed refresh emits nothing and is logged; a freshness refusal also names the host clock', () => {
     marbles((ts, { hot, flush }) => {
       const manifests = new FakeManifests();
-      const errors = [
-        'fleet.resolved: future-dated artifact: signedAt=2026-05-17T10:00:00Z is more than 60s ahead of now=2026-05-17T09:00:00Z',
-        'fleet.resolved: stale artifact: signedAt=2026-05-17T08:00:00Z, now=2026-05-17T10:00:00Z, window=3600s',
-        'fleet.resolved: signature does not verify against any declared trust root',
-      ];
-      manifests.refresh = () => throwError(() => new Error(errors.shift() ?? 'unexpected'));
+      const refused = (verdict: 'FutureDated' | 'Stale' | 'BadSignature') =>
+        new ManifestPortError(`fleet.resolved: ${verdict}`, 'VerifyFailed', { verdict, clockHint: freshnessClockHint(verdict) });
+      const errors = [refused('FutureDated'), refused('Stale'), refused('BadSignature')];
+      manifests.refresh = () => throwError(() => errors.shift() ?? new Error('unexpected'));
       const ctx = context(ts, hot('61s a'));
       const inputs: unknown[] = [];
       manifestPoll(manifests, ctx).subscribe((i) => inputs.push(i));

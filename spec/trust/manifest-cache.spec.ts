@@ -12,13 +12,13 @@ import {
   assertFleetAnchor,
   canonicalHashFromBytes,
   createManifestCache,
-  fsManifestCacheStore,
-  readTrustFile,
   type ArtifactSource,
   type ManifestCacheStore,
   type SignedArtifact,
 } from '../../src/trust';
-import { createManifestPort, ManifestPortError } from '../../src/io/manifests';
+import { fsManifestCacheStore, readTrustFile } from '../../src/io/manifest-files';
+import { createManifestPort } from '../../src/io/manifests';
+import { ManifestPortError } from '../../src/ports/manifests';
 import { canonicalBytes, ed25519Key, right, vectorText } from './support';
 
 const SIGNED_AT = '2026-05-01T00:00:00Z' as Timestamp;

@@ -9,6 +9,7 @@ import { escapeControl, escapeJsonControl } from '../codecs/escape';
 import { HostRolloutState } from '../codecs/host-state';
 import { LIVE_STATES as ACTIVE } from '../codecs/protocol';
 import { readStateView } from '../io/store/read-only';
+import { errorMessage } from '../ports/error-text';
 import type { CertificateMeta, ConfirmedClosure, DeadLetter, QueueStats } from '../ports/store';
 
 /** A record, and whether the agent dispatched it itself (bound to a signed intent) or only the CP described it. */
@@ -106,6 +107,5 @@ export function statusJson(report: StatusReport | undefined, stateDir: string): 
 
 /** The one line `status` prints on stderr when it cannot read the state (a StateReadError says the file, why, what to do). */
 export function statusError(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return `${escapeControl(`nixfleet-agent status: ${text}`)}\n`;
+  return `${escapeControl(`nixfleet-agent status: ${errorMessage(err)}`)}\n`;
 }

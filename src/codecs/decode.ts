@@ -29,7 +29,8 @@ function pathOf(context: t.Context): string {
   return path;
 }
 
-function describe(value: unknown): string {
+/** The value as short JSON, for "got …" in a decode issue. */
+function shortJson(value: unknown): string {
   if (value === undefined) return 'nothing';
   try {
     const text = JSON.stringify(value);
@@ -42,7 +43,7 @@ function describe(value: unknown): string {
 export function toIssues(errors: t.Errors): DecodeIssue[] {
   return errors.map((e) => {
     const last = e.context[e.context.length - 1];
-    const reason = e.message ?? `expected ${last?.type.name ?? 'a value'}, got ${describe(e.value)}`;
+    const reason = e.message ?? `expected ${last?.type.name ?? 'a value'}, got ${shortJson(e.value)}`;
     return { path: pathOf(e.context), reason };
   });
 }

@@ -33,3 +33,20 @@ export const RolloutPolicy = struct('RolloutPolicy', {
   onHealthFailure: req(OnHealthFailure),
 });
 export type RolloutPolicy = t.TypeOf<typeof RolloutPolicy>;
+
+/** What policy lookup needs of a verified fleet.resolved (reference agent-runtime.md §5.4). */
+export interface PolicySource {
+  readonly channels: Readonly<Record<string, { readonly rolloutPolicy: string }>>;
+  readonly rolloutPolicies: Readonly<Record<string, RolloutPolicy>>;
+}
+
+/**
+ * upstream `SignedManifestSet`: the verified fleet and each channel's verified
+ * rollout id. Produced by the manifest port, read by the reducer; both import
+ * it from here.
+ */
+export interface ManifestSet {
+  readonly fleet: PolicySource;
+  /** channel → rollout id of its verified manifest. */
+  readonly rollouts: Readonly<Record<string, string>>;
+}

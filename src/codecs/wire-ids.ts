@@ -8,7 +8,6 @@
 // the specs use bare ids such as "r1" and closures such as "closure-a".
 import * as E from 'fp-ts/Either';
 import * as t from 'io-ts';
-import { validateRolloutIdForPath } from '../trust/rollout-binding';
 import { escapeControl, hasControl } from './escape';
 import { Text } from './scalars';
 import { parseClosureName } from './store-path';
@@ -25,10 +24,16 @@ function quoted(s: string): string {
   return q.length > 80 ? `${q.slice(0, 77)}...` : q;
 }
 
+/**
+ * Whether `id` can name a file under the cache directory: `/` and `..` are
+ * refused as upstream, plus NUL and `\` (which no valid `channel@hex` id
+ * contains). src/trust/rollout-binding.ts refuses such an id before any path is built.
+ */
+export const isPathSafeRolloutId = (id: string): boolean => id.length > 0 && !/[/\\\0]/.test(id) && !id.includes('..');
+
 /** Why `id` is not a rollout id the agent accepts from the CP, or undefined when it is. */
 export function rolloutIdProblem(id: string): string | undefined {
-  const safe = validateRolloutIdForPath(id);
-  if (E.isLeft(safe)) return 'contains path-traversal characters ("/", "\\", "..", NUL) or is empty';
+  if (!isPathSafeRolloutId(id)) return 'contains path-traversal characters ("/", "\\", "..", NUL) or is empty';
   if (hasControl(id) || /\s/.test(id)) return 'contains a control character or whitespace';
   if (Buffer.byteLength(id, 'utf8') > MAX_ROLLOUT_ID_BYTES) return `longer than ${MAX_ROLLOUT_ID_BYTES} bytes`;
   const at = id.indexOf('@');

@@ -35,7 +35,7 @@ import { errorMessage } from '../ports/error-text';
 import type { CertPort } from '../ports/host';
 import type { Logger } from '../ports/logger';
 import { createAgentGraph } from '../streams/graph';
-import { readTrustFile } from '../trust';
+import { readTrustFile } from '../io/manifest-files';
 import { turnCommitter } from './turn-commit';
 
 /** The issued certificate, kept in the state dir until it is written where --client-cert says (src/io/enroll/enroll.ts). */

@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { HostRolloutState } from '../codecs/host-state';
+import { errorMessage } from '../ports/error-text';
 import { DemoFleet, FAST_TIMINGS } from './fleet';
 import { checkSequence } from './sequence';
 import { renderSummary, type SummaryRollout } from './summary';
@@ -101,7 +102,7 @@ async function main(keep: boolean): Promise<number> {
     code = await rollouts(f);
   } catch (err) {
     if (interrupted !== undefined) return interrupted;
-    say('', styled(`demo failed: ${err instanceof Error ? err.message : String(err)}`, BOLD, screen()));
+    say('', styled(`demo failed: ${errorMessage(err)}`, BOLD, screen()));
     for (const h of fleet === undefined ? [] : HOSTS) {
       const tail = fleet?.agent(h).lines.filter((l) => l.level !== 'debug').slice(-8) ?? [];
       say('', `${h} (last log lines):`, ...tail.map((l) => styled(`  ${l.level} ${l.message}`, '', screen())));

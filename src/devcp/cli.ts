@@ -11,7 +11,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { humanSecs, withHelp, type HelpSections } from '../cli/help';
 import { fromEpochMillis } from '../codecs/timestamp';
 import { escapeControl } from '../codecs/escape';
-import { errorMessage } from '../io/process/error-message';
+import { errorMessage } from '../ports/error-text';
 import { createLogger } from '../io/log';
 import type { ReleaseResult } from './ci';
 import { DEVCP_DEFAULTS, startDevCp, type DevCp } from './dev-cp';

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/Either';
 import { parseHostKey } from '../io/enroll/host-key';
 import { parseOpenSshEd25519 } from '../io/enroll/openssh';
-import { errorMessage } from '../io/process/error-message';
+import { errorMessage } from '../ports/error-text';
 import { parseSshEd25519PublicLine, sshPublicLineOf } from './pki';
 
 // A public key file is one line; a host key a few hundred bytes.

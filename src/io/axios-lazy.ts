@@ -1,6 +1,7 @@
 // axios (with form-data and the rest it requires) is a large share of the
-// daemon's module loading, and no request is made before READY=1: it is
-// loaded at the first request (the CP transport's or an HTTP probe's).
+// daemon's module loading, so it is loaded at the first request: a first-boot
+// enrollment's, before READY=1; on an enrolled host the boot-recovery
+// heartbeat's, which waits for the current-closure read and so comes after.
 import type * as Axios from 'axios';
 
 let loaded: Axios.AxiosStatic | undefined;

@@ -12,13 +12,14 @@ import type { FleetResolved } from '../codecs/artifacts';
 import { rolloutIdFor } from '../codecs/protocol';
 import { fromEpochMillis } from '../codecs/timestamp';
 import type { TrustConfig } from '../codecs/trust-config';
-import { describeCpError, isCpError } from '../ports/control-plane';
 import { silentLogger, type Logger } from '../ports/logger';
-import type { ManifestPort, ManifestSet, VerifiedDispatch } from '../ports/manifests';
+import { ManifestPortError, type ManifestPort, type ManifestRefusalCause, type ManifestSet, type VerifiedDispatch } from '../ports/manifests';
+import { freshnessClockHint } from '../trust/errors';
 import { checkSignedAt, DEFAULT_FRESHNESS_WINDOW_SECS } from '../trust/freshness';
-import { fsManifestCacheStore, readTrustFile } from '../trust/fs-cache-store';
-import { errorMessage } from './http/from-work';
 import { createManifestCache, type ArtifactSource, type ManifestCacheStore, type VerifiedFleetSnapshot } from '../trust/manifest-cache';
+import type { ManifestError } from '../trust/rollout-binding';
+import { cpFailureText } from './http/failure-text';
+import { fsManifestCacheStore, readTrustFile } from './manifest-files';
 
 export interface ManifestPortConfig {
   /** The CP's artifact endpoints (`CpClient.artifacts`). */
@@ -36,15 +37,8 @@ export interface ManifestPortConfig {
   readonly logger?: Logger;
 }
 
-export class ManifestPortError extends Error {
-  override readonly name = 'ManifestPortError';
-  constructor(
-    readonly reason: string,
-    readonly kind: 'Missing' | 'VerifyFailed' | 'Mismatch' | 'StaleTarget',
-  ) {
-    super(reason);
-  }
-}
+/** The verifier's verdict behind a refusal, and the clock hint it calls for, as the port's error carries them. */
+const causeOf = (e: ManifestError): ManifestRefusalCause => (e.cause === undefined ? {} : { verdict: e.cause.kind, clockHint: freshnessClockHint(e.cause.kind) });
 
 /**
  * The rollout id the CP advertises for `channel` (upstream
@@ -66,7 +60,7 @@ export function rolloutIdForChannel(fleet: FleetResolved, channel: string): E.Ei
 }
 
 // The cache reports a fetch failure through `Error.message`; a CpError is a plain object.
-const asError = (e: unknown): Error => new Error(isCpError(e) ? describeCpError(e) : errorMessage(e));
+const asError = (e: unknown): Error => new Error(cpFailureText(e));
 const readableErrors = (source: ArtifactSource): ArtifactSource => ({
   fleet: () => source.fleet().pipe(catchError((e: unknown) => throwError(() => asError(e)))),
   rollout: (id) => source.rollout(id).pipe(catchError((e: unknown) => throwError(() => asError(e)))),
@@ -127,7 +121,7 @@ export function createManifestPort(config: ManifestPortConfig): ManifestPort {
     defer(() => cache.refreshFleet()).pipe(
       first(),
       concatMap((r) => {
-        if (E.isLeft(r)) return throwError(() => new ManifestPortError(`fleet.resolved: ${r.left.reason}`, r.left.kind));
+        if (E.isLeft(r)) return throwError(() => new ManifestPortError(`fleet.resolved: ${r.left.reason}`, r.left.kind, causeOf(r.left)));
         const snapshot = r.right;
         const fleet = snapshot.fleet.payload;
         const channels = Object.keys(fleet.channels).sort();
@@ -151,7 +145,7 @@ export function createManifestPort(config: ManifestPortConfig): ManifestPort {
     defer(() => cache.ensureForDispatch(rolloutId, hostname, targetClosure)).pipe(
       first(),
       concatMap((r) => {
-        if (E.isLeft(r)) return throwError(() => new ManifestPortError(`manifest verify (rollout=${rolloutId}): ${r.left.reason}`, r.left.kind));
+        if (E.isLeft(r)) return throwError(() => new ManifestPortError(`manifest verify (rollout=${rolloutId}): ${r.left.reason}`, r.left.kind, causeOf(r.left)));
         const fresh = checkSignedAt(r.right.signedAt, window, now());
         if (E.isLeft(fresh)) {
           return throwError(() => new ManifestPortError(`dispatch refused: rollout ${rolloutId} manifest stale at dispatch time: ${fresh.left.message}`, 'StaleTarget'));

@@ -10,13 +10,21 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { catchError, firstValueFrom, map, of, type Observable, type Subscription } from 'rxjs';
 import { instantOf, type Timestamp } from '../codecs/timestamp';
 import { HOST_STATES } from '../codecs/scalars';
+import { errorMessage } from '../ports/error-text';
 import type { CertPort, HostPort } from '../ports/host';
 import type { Logger } from '../ports/logger';
-import type { AgentGraph } from '../streams/graph';
+import type { AgentState, ReducerInput } from '../reducer/agent-state';
 import { VERSION } from '../version';
 
+/** What the metrics read of the graph (src/streams/graph.ts AgentGraph has it; an adapter does not import the graph). */
+export interface GraphView {
+  readonly inputs$: Observable<ReducerInput>;
+  state(): AgentState;
+  stats(): { readonly inputsDropped: number; readonly eventsDelivered: number; readonly lastContactAt?: string };
+}
+
 export interface MetricsSources {
-  readonly graph: AgentGraph;
+  readonly graph: GraphView;
   readonly queueStats: () => { queued: number; deadLettered: number } | undefined;
   /** The running closure (the graph's host port). */
   readonly host: HostPort;
@@ -182,7 +190,7 @@ export function serveMetrics(registry: Registry, listen: string, logger: Logger,
     }
     registry.metrics().then(
       (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
-      (err: unknown) => res.writeHead(500).end(String(err)),
+      (err: unknown) => res.writeHead(500).end(errorMessage(err)),
     );
   });
   server.on('error', (err) => logger.error('metrics endpoint failed', { listen, error: err.message }));

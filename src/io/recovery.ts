@@ -7,10 +7,10 @@
 import { catchError, concatMap, defer, EMPTY, first, from, of, timeout, type Observable, type SchedulerLike } from 'rxjs';
 import type { HostRolloutSnapshot } from '../codecs/host-state';
 import { fromEpochMillis } from '../codecs/timestamp';
-import { describeCpError, isCpError, type HeartbeatAnswer, type HeartbeatRequest } from '../ports/control-plane';
+import type { HeartbeatAnswer, HeartbeatRequest } from '../ports/control-plane';
 import type { HostPort } from '../ports/host';
 import type { Logger } from '../ports/logger';
-import { errorMessage } from './http/from-work';
+import { cpFailureText } from './http/failure-text';
 
 /** Upstream `RECOVERY_HTTP_TIMEOUT`: longer than a steady heartbeat, the CP may be starting too. */
 export const RECOVERY_TIMEOUT_MS = 30_000;
@@ -25,8 +25,6 @@ export interface BootRecoveryDeps {
   /** Bound on the whole handshake. Default 30 000. */
   readonly timeoutMs?: number;
 }
-
-const describe = (e: unknown): string => (isCpError(e) ? describeCpError(e) : errorMessage(e));
 
 /** Emits the CP's snapshots for this host (possibly none), then completes. Never errors. */
 export function bootRecovery(deps: BootRecoveryDeps): Observable<HostRolloutSnapshot> {
@@ -63,7 +61,7 @@ export function bootRecovery(deps: BootRecoveryDeps): Observable<HostRolloutSnap
       },
     }),
     catchError((e: unknown) => {
-      deps.logger.warn('boot-recovery: heartbeat failed; starting without snapshots (the heartbeat worker will retry)', { error: describe(e) });
+      deps.logger.warn('boot-recovery: heartbeat failed; starting without snapshots (the heartbeat worker will retry)', { error: cpFailureText(e) });
       return EMPTY;
     }),
   );

@@ -3,6 +3,7 @@
 // WATCHDOG=1 at half of WATCHDOG_USEC while the event loop is alive,
 // STOPPING=1 on shutdown. Node has no Unix datagram sockets, so this uses the
 // unix-dgram addon. A no-op when NOTIFY_SOCKET is unset (not under systemd).
+import { errorMessage } from '../ports/error-text';
 import type { Logger } from '../ports/logger';
 
 interface DgramSocket {
@@ -49,7 +50,7 @@ export function createNotifier(logger: Logger, env: NodeJS.ProcessEnv = process.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     socket = (require('unix-dgram') as UnixDgram).createSocket('unix_dgram');
   } catch (err) {
-    logger.warn('sd_notify unavailable (unix-dgram failed to load); readiness is not reported', { error: String(err) });
+    logger.warn('sd_notify unavailable (unix-dgram failed to load); readiness is not reported', { error: errorMessage(err) });
     return noop;
   }
   socket.on('error', (err) => logger.warn('sd_notify send failed', { error: err.message }));

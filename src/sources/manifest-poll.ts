@@ -8,8 +8,7 @@
 // wait on a CP that does not answer.
 import { catchError, defer, EMPTY, exhaustMap, map, takeUntil, type Observable } from 'rxjs';
 import type { ReducerInput } from '../reducer/agent';
-import type { ManifestPort } from '../ports/manifests';
-import { clockHint } from '../trust/errors';
+import { clockHint, type ManifestPort } from '../ports/manifests';
 import { errorMessage } from '../ports/error-text';
 import type { SourceContext } from './context';
 import { every } from './time';
@@ -23,7 +22,7 @@ export function manifestPoll(manifests: ManifestPort, ctx: SourceContext, period
         map((set): ReducerInput => ({ kind: 'ManifestSetUpdated', manifests: set })),
         catchError((err: unknown) => {
           const error = errorMessage(err);
-          const hint = clockHint(error);
+          const hint = clockHint(err);
           ctx.logger.warn('manifest refresh failed; keeping the previous set', hint === undefined ? { error } : { error, hint });
           return EMPTY;
         }),

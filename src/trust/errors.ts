@@ -71,7 +71,7 @@ export const rejectedBefore = (signedAt: Timestamp, rejectBefore: Timestamp): Ve
   message: `artifact signed at ${signedAt} is older than reject_before ${rejectBefore} (compromise switch)`,
 });
 
-// Upstream's prefixes; clockHint() recognises a freshness refusal by them.
+// Upstream's prefixes.
 const STALE = 'stale artifact:';
 const FUTURE_DATED = 'future-dated artifact:';
 
@@ -104,8 +104,13 @@ export const tooLarge = (artifact: string, t: ArtifactTooLarge): VerifyError => 
  * Freshness refusals keep upstream's texts (which blame the CI key); when the
  * host's own clock is the cause, the operator needs to hear that too.
  */
-export function clockHint(message: string): string | undefined {
-  if (message.includes(FUTURE_DATED)) return "if this host's clock is behind (check time sync), every artifact looks future-dated";
-  if (message.includes(STALE)) return "if this host's clock is ahead (check time sync), every artifact looks stale";
-  return undefined;
+export function freshnessClockHint(kind: VerifyErrorKind): string | undefined {
+  switch (kind) {
+    case 'FutureDated':
+      return "if this host's clock is behind (check time sync), every artifact looks future-dated";
+    case 'Stale':
+      return "if this host's clock is ahead (check time sync), every artifact looks stale";
+    default:
+      return undefined;
+  }
 }

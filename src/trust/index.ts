@@ -86,4 +86,3 @@ export {
   type SignedArtifact,
   type VerifiedFleetSnapshot,
 } from './manifest-cache';
-export { fsManifestCacheStore, readTrustFile } from './fs-cache-store';

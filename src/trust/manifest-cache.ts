@@ -9,6 +9,7 @@ import * as E from 'fp-ts/Either';
 import { concat, defer, EMPTY, first, ignoreElements, map, of, switchMap, catchError, type Observable } from 'rxjs';
 import { activeKeysAt, type TrustConfig } from '../codecs/trust-config';
 import { compareTimestamps, type Timestamp } from '../codecs/timestamp';
+import { errorMessage } from '../ports/error-text';
 import {
   assertFleetAnchor,
   assertMembership,
@@ -94,7 +95,7 @@ export function createManifestCache(deps: ManifestCacheDeps): ManifestCache {
     defer(() => deps.store.read(rel)).pipe(
       first(null, null),
       catchError((e: unknown) => {
-        log('warn', 'manifest cache: read failed, treating as absent', { path: rel, error: String(e) });
+        log('warn', 'manifest cache: read failed, treating as absent', { path: rel, error: errorMessage(e) });
         return of(null);
       }),
     );
@@ -111,7 +112,7 @@ export function createManifestCache(deps: ManifestCacheDeps): ManifestCache {
     concat(deps.store.write(paths.artifact, pair.artifact), deps.store.write(paths.signature, pair.signature)).pipe(
       ignoreElements(),
       catchError((e: unknown) => {
-        log('warn', 'manifest cache: write-through failed (will refetch next time)', { path: paths.artifact, error: String(e) });
+        log('warn', 'manifest cache: write-through failed (will refetch next time)', { path: paths.artifact, error: errorMessage(e) });
         return EMPTY;
       }),
     );
@@ -121,7 +122,7 @@ export function createManifestCache(deps: ManifestCacheDeps): ManifestCache {
     defer(() => deps.trust()).pipe(
       first(),
       map((trust) => verify(trust, deps.now())),
-      catchError((e: unknown) => of(E.left(manifestError('VerifyFailed', `load trust roots: ${e instanceof Error ? e.message : String(e)}`)))),
+      catchError((e: unknown) => of(E.left(manifestError('VerifyFailed', `load trust roots: ${errorMessage(e)}`)))),
     );
 
   const options = (trust: TrustConfig, now: Timestamp): VerifyOptions => ({
@@ -135,7 +136,7 @@ export function createManifestCache(deps: ManifestCacheDeps): ManifestCache {
     defer(fetch).pipe(
       first(),
       map((pair) => E.right(pair)),
-      catchError((e: unknown) => of(E.left(manifestError('Missing', `fetch ${what}: ${e instanceof Error ? e.message : String(e)}`)))),
+      catchError((e: unknown) => of(E.left(manifestError('Missing', `fetch ${what}: ${errorMessage(e)}`)))),
       switchMap((got) =>
         E.isLeft(got) ? of(got) : verify(got.right).pipe(switchMap((r) => (E.isRight(r) ? concat(writePair(paths, got.right), of(r)) : of(r)))),
       ),

@@ -4,6 +4,7 @@
 // dispatched closure, and the manifest must be projected from the fleet held.
 import * as E from 'fp-ts/Either';
 import { rolloutIdOf, type RolloutManifest } from '../codecs/artifacts';
+import { isPathSafeRolloutId } from '../codecs/wire-ids';
 import type { VerifyError } from './errors';
 
 /** Upstream's three manifest error classes (agent `ManifestError`). */
@@ -22,13 +23,9 @@ export function manifestError(kind: ManifestErrorKind, reason: string, cause?: V
   return cause === undefined ? base : { ...base, cause };
 }
 
-/**
- * Refuses ids that could leave the cache directory before any path is built:
- * `/` and `..` as upstream, plus NUL and `\` (which no valid
- * `channel@hex` id contains).
- */
+/** Refuses ids that could leave the cache directory (codecs/wire-ids.ts isPathSafeRolloutId) before any path is built. */
 export function validateRolloutIdForPath(rolloutId: string): E.Either<ManifestError, string> {
-  if (rolloutId.length === 0 || /[/\\\0]/.test(rolloutId) || rolloutId.includes('..')) {
+  if (!isPathSafeRolloutId(rolloutId)) {
     return E.left(manifestError('Mismatch', `rollout_id ${JSON.stringify(rolloutId)} contains path-traversal characters`));
   }
   return E.right(rolloutId);

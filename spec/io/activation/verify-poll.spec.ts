@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { firstValueFrom, of, throwError, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { verifyPoll, type PollOutcome } from '../../../src/io/activation';
-import { readlinkBasename } from '../../../src/io/activation/host-fs';
+import { readCurrentClosure } from '../../../src/io/host';
 import { parseUnitExit } from '../../../src/io/activation/tools';
 
 const scheduler = () => new TestScheduler((a, b) => expect(a).toEqual(b));
@@ -101,7 +101,7 @@ describe('verify poll (real time, real symlink)', () => {
     fs.symlinkSync('/nix/store/old', link);
     const { asyncScheduler } = await import('rxjs');
     const done = firstValueFrom(
-      verifyPoll({ expected: 'new', previous: 'old', read: () => readlinkBasename(link), intervalMs: 10, budgetMs: 5_000, scheduler: asyncScheduler }),
+      verifyPoll({ expected: 'new', previous: 'old', read: () => readCurrentClosure(link), intervalMs: 10, budgetMs: 5_000, scheduler: asyncScheduler }),
     );
     await new Promise((r) => setTimeout(r, 50));
     fs.symlinkSync('/nix/store/new', `${link}.tmp`);

@@ -21,17 +21,28 @@ describe('atomic cert write', () => {
     const file = path.join(dir, 'agent-cert.pem');
     const old = process.umask(0);
     try {
-      await firstValueFrom(writeAtomic(file, 'one'));
+      await firstValueFrom(writeAtomic(file, 'one', 0o600));
     } finally {
       process.umask(old);
     }
     expect(fs.readFileSync(file, 'utf8')).toBe('one');
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     fs.chmodSync(file, 0o644);
-    await writeFileAtomic(file, 'two');
+    await writeFileAtomic(file, 'two', 0o600);
     expect(fs.readFileSync(file, 'utf8')).toBe('two');
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(fs.readdirSync(dir)).toEqual(['agent-cert.pem']);
+  });
+
+  it('gives the file the mode the caller names, whatever the umask', async () => {
+    const file = path.join(dir, 'ca.pem');
+    const old = process.umask(0o077);
+    try {
+      await writeFileAtomic(file, 'ca', 0o644);
+    } finally {
+      process.umask(old);
+    }
+    expect(fs.statSync(file).mode & 0o777).toBe(0o644);
   });
 
   it('fsyncs the temp file before the rename and the directory after it', async () => {
@@ -64,21 +75,21 @@ describe('atomic cert write', () => {
       log.push(`rename tmp -> ${path.basename(String(b))}`);
       return realRename(a, b);
     });
-    await writeFileAtomic(file, 'cert');
+    await writeFileAtomic(file, 'cert', 0o600);
     expect(log).toEqual(['open tmp wx 600', 'writeFile tmp', 'sync tmp', 'rename tmp -> agent-cert.pem', 'open dir r', 'sync dir']);
   });
 
   it('leaves the old file and no temp file when the rename fails', async () => {
     const target = path.join(dir, 'agent-cert.pem');
     fs.mkdirSync(target); // renaming a file over a directory fails
-    await expect(writeFileAtomic(target, 'new')).rejects.toMatchObject({ code: expect.stringMatching(/EISDIR|ENOTEMPTY|EEXIST/) });
+    await expect(writeFileAtomic(target, 'new', 0o600)).rejects.toMatchObject({ code: expect.stringMatching(/EISDIR|ENOTEMPTY|EEXIST/) });
     expect(fs.readdirSync(dir)).toEqual(['agent-cert.pem']);
     expect(fs.statSync(target).isDirectory()).toBe(true);
   });
 
   it('is cold: nothing is written before subscribe', async () => {
     const file = path.join(dir, 'c.pem');
-    const write = writeAtomic(file, 'x');
+    const write = writeAtomic(file, 'x', 0o600);
     expect(fs.existsSync(file)).toBe(false);
     await firstValueFrom(write);
     expect(fs.readFileSync(file, 'utf8')).toBe('x');

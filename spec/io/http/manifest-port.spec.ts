@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/Either';
 import { asyncScheduler, firstValueFrom, type Observable, type SchedulerLike } from 'rxjs';
 import type { CpClient } from '../../../src/io/http/client';
-import { createManifestPort, rolloutIdForChannel, type ManifestPortError } from '../../../src/io/manifests';
+import { createManifestPort, rolloutIdForChannel } from '../../../src/io/manifests';
+import { clockHint, type ManifestPortError } from '../../../src/ports/manifests';
 import { FleetResolved } from '../../../src/codecs/artifacts';
 import { canonicalizeText } from '../../../src/codecs/jcs';
 import type { TlsTestServer } from '../../support/tls-server';
@@ -166,8 +167,9 @@ describe('ManifestPort over HTTP', () => {
   it('a fleet whose signature does not verify fails the tick with a reason, and nothing is cached', async () => {
     serve('/v1/fleet.resolved', fleetDoc(), Buffer.alloc(64, 1));
     const e = await failure(port().refresh());
-    expect(e).toMatchObject({ name: 'ManifestPortError', kind: 'VerifyFailed' });
+    expect(e).toMatchObject({ name: 'ManifestPortError', kind: 'VerifyFailed', verdict: 'BadSignature' });
     expect(e.message).toMatch(/^fleet\.resolved: signature does not verify/);
+    expect(clockHint(e)).toBeUndefined();
     expect(fs.existsSync(path.join(dir, 'fleet'))).toBe(false);
   });
 
@@ -200,9 +202,18 @@ describe('ManifestPort over HTTP', () => {
     // Two hours after signing: stale for 3600 s, fresh for a one-year window.
     const late = '2026-05-17T11:58:00Z';
     const stale = await failure(port({ now: late }).ensureForDispatch(ROLLOUT, 'web-01', TARGET));
-    expect(stale.kind).toBe('VerifyFailed');
+    expect(stale).toMatchObject({ kind: 'VerifyFailed', verdict: 'Stale' });
     expect(stale.message).toMatch(/stale artifact/);
+    expect(clockHint(stale)).toMatch(/clock is ahead \(check time sync\)/);
     expect(await firstValueFrom(port({ now: late, window: 365 * 86_400 }).ensureForDispatch(ROLLOUT, 'web-01', TARGET))).toMatchObject({ rolloutId: ROLLOUT });
+  });
+
+  it('a future-dated fleet is refused with its verdict and a clock hint, carried as fields, not read from the text', async () => {
+    serve('/v1/fleet.resolved', fleetDoc());
+    const e = await failure(port({ now: '2026-05-17T09:00:00Z' }).refresh());
+    expect(e).toMatchObject({ kind: 'VerifyFailed', verdict: 'FutureDated' });
+    expect(clockHint(e)).toMatch(/clock is behind \(check time sync\)/);
+    expect(clockHint(new Error(e.message))).toBeUndefined();
   });
 
   it('an oversized artifact is refused before verification', async () => {

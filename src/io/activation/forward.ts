@@ -9,11 +9,11 @@ import type { VerifiedDispatch } from '../../ports/manifests';
 import { rolloutChannelRef } from '../../codecs/scalars';
 import { exitCodeOf, succeeded, type ProcessResult } from '../../ports/process';
 import type { ActivationConfig } from './config';
-import { readlinkBasename } from './host-fs';
+import { readCurrentClosure } from '../host';
 import { switchInhibitor } from './inhibitors';
 import { selfCorrectProfile } from './profile';
 import { classifyRealise } from './realise';
-import { errorMessage } from '../process';
+import { errorMessage } from '../../ports/error-text';
 import { fireDetached, realise, resetFailed, setProfile, switchBoot, switchInProgress, unitExitCode } from './tools';
 import { verifyPoll } from './verify-poll';
 
@@ -60,7 +60,7 @@ export function activate(cfg: ActivationConfig, closure: string, verified: Verif
  * runs again (it is idempotent).
  */
 function resume(cfg: ActivationConfig, closure: string, storePath: string, fresh: Observable<ActivationOutcome>): Observable<ActivationOutcome> {
-  return readlinkBasename(cfg.currentSystem).pipe(
+  return readCurrentClosure(cfg.currentSystem).pipe(
     catchError(() => of('')),
     concatMap((running) => {
       if (running === closure) {
@@ -90,7 +90,7 @@ function realiseThenSet(cfg: ActivationConfig, closure: string, storePath: strin
           const err = spawnError('nix-env --set', s);
           if (err !== undefined) return of(err);
           if (!succeeded(s)) return of(switchFailed('nix-env-set', s));
-          return readlinkBasename(cfg.currentSystem).pipe(
+          return readCurrentClosure(cfg.currentSystem).pipe(
             concatMap((previous) => fire(cfg, closure, storePath, previous)),
             catchError((e: unknown) =>
               of<ActivationOutcome>({ kind: 'RealiseFailed', reason: `pre-switch ${cfg.currentSystem} read failed: ${errorMessage(e)}` }),
@@ -128,7 +128,7 @@ function poll(cfg: ActivationConfig, closure: string, storePath: string, previou
   return verifyPoll({
     expected: closure,
     previous,
-    read: () => readlinkBasename(cfg.currentSystem),
+    read: () => readCurrentClosure(cfg.currentSystem),
     intervalMs: cfg.pollIntervalMs,
     budgetMs: cfg.pollBudgetMs,
     scheduler: cfg.scheduler,

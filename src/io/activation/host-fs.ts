@@ -1,27 +1,21 @@
-// Symlink reads as cold Observables: a readlink is cheap, but the graph
-// never sees a Promise (design §2 rule 6).
+// File-system reads of the activation pipeline, as cold Observables through
+// the one bridge (src/io/from-work.ts): the graph never sees a Promise
+// (design §2 rule 6). The running closure is read by src/io/host.ts.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { defer, from, map, type Observable } from 'rxjs';
-
-export const readlink = (p: string): Observable<string> => defer(() => from(fs.readlink(p)));
+import type { Observable } from 'rxjs';
+import { fromWork } from '../from-work';
 
 /** Fully resolved path, or undefined when any part is missing. */
-export const realpathOrUndefined = (p: string): Observable<string | undefined> =>
-  defer(() => from(fs.realpath(p).catch(() => undefined)));
+export const realpathOrUndefined = (p: string): Observable<string | undefined> => fromWork(() => fs.realpath(p).catch(() => undefined));
 
 export const exists = (p: string): Observable<boolean> =>
-  defer(() =>
-    from(
-      fs.lstat(p).then(
-        () => true,
-        () => false,
-      ),
+  fromWork(() =>
+    fs.lstat(p).then(
+      () => true,
+      () => false,
     ),
   );
-
-/** Basename of a symlink's target (`/run/current-system` → `<hash>-nixos-system-…`). */
-export const readlinkBasename = (p: string): Observable<string> => readlink(p).pipe(map((target) => path.basename(target)));
 
 /**
  * profile → `system-<N>-link` (relative to the profile's directory) →
@@ -29,7 +23,7 @@ export const readlinkBasename = (p: string): Observable<string> => readlink(p).p
  * hop's target is the answer (upstream's `profile_matches`).
  */
 export const resolveProfile = (profile: string): Observable<string> =>
-  defer(async () => {
+  fromWork(async () => {
     const hop = await fs.readlink(profile);
     const abs = path.isAbsolute(hop) ? hop : path.join(path.dirname(profile), hop);
     return fs.readlink(abs).catch(() => abs);
@@ -41,7 +35,7 @@ export const resolveProfile = (profile: string): Observable<string> =>
  * unreadable directory is an empty history.
  */
 export const profileGenerations = (profile: string): Observable<readonly { readonly generation: number; readonly closure: string }[]> =>
-  defer(async () => {
+  fromWork(async () => {
     const dir = path.dirname(profile);
     const prefix = `${path.basename(profile)}-`;
     const names = await fs.readdir(dir).catch(() => [] as string[]);

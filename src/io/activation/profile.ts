@@ -3,10 +3,11 @@
 // names the closure now running, the next boot would pick the wrong one.
 // Failures are logged only: /run/current-system is already right.
 import { catchError, concatMap, map, of, type Observable } from 'rxjs';
+import { errorMessage } from '../../ports/error-text';
 import { succeeded } from '../../ports/process';
 import type { ActivationConfig } from './config';
 import { resolveProfile } from './host-fs';
-import { describe, setProfile } from './tools';
+import { setProfile, terminationText } from './tools';
 
 const matches = (cfg: ActivationConfig, storePath: string): Observable<boolean> =>
   resolveProfile(cfg.profile).pipe(
@@ -22,7 +23,7 @@ export function selfCorrectProfile(cfg: ActivationConfig, storePath: string): Ob
       return setProfile(cfg, storePath).pipe(
         concatMap((r) => {
           if (!succeeded(r)) {
-            cfg.logger.warn('activation: profile self-correction failed', { result: describe(r) });
+            cfg.logger.warn('activation: profile self-correction failed', { result: terminationText(r) });
             return of(undefined);
           }
           return matches(cfg, storePath).pipe(
@@ -34,7 +35,7 @@ export function selfCorrectProfile(cfg: ActivationConfig, storePath: string): Ob
       );
     }),
     catchError((err: unknown) => {
-      cfg.logger.warn('activation: profile self-correction error', { error: String(err) });
+      cfg.logger.warn('activation: profile self-correction error', { error: errorMessage(err) });
       return of(undefined);
     }),
   );

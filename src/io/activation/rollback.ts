@@ -11,9 +11,10 @@ import type { RollbackProof } from '../../codecs/intent';
 import type { RollbackOutcome } from '../../ports/activation';
 import { exitCodeOf, succeeded, type ProcessResult } from '../../ports/process';
 import type { ActivationConfig } from './config';
-import { profileGenerations, readlinkBasename } from './host-fs';
+import { readCurrentClosure } from '../host';
+import { profileGenerations } from './host-fs';
 import { selfCorrectProfile } from './profile';
-import { errorMessage } from '../process';
+import { errorMessage } from '../../ports/error-text';
 import { fireDetached, resetFailed, setProfile, unitExitCode } from './tools';
 import { verifyPoll } from './verify-poll';
 
@@ -92,7 +93,7 @@ function poll(cfg: ActivationConfig, closure: string, storePath: string): Observ
   // anything but the target simply keeps the poll going until the budget ends.
   return verifyPoll({
     expected: closure,
-    read: () => readlinkBasename(cfg.currentSystem),
+    read: () => readCurrentClosure(cfg.currentSystem),
     intervalMs: cfg.pollIntervalMs,
     budgetMs: cfg.pollBudgetMs,
     scheduler: cfg.scheduler,

@@ -9,7 +9,8 @@ import { exists } from './host-fs';
 export const debugCode = (r: ProcessResult): string =>
   r.termination.kind === 'exited' ? `Some(${r.termination.code})` : 'None';
 
-export function describe(r: ProcessResult): string {
+/** How the process ended, in a few words. */
+export function terminationText(r: ProcessResult): string {
   const t = r.termination;
   switch (t.kind) {
     case 'exited':

@@ -3,7 +3,7 @@
 // third closure appears, or the budget is spent. All timing is on the given
 // scheduler, so the 2 s / 300 s rule runs in virtual time in the specs.
 import { catchError, defer, first, map, of, repeat, timer, type Observable, type SchedulerLike } from 'rxjs';
-import { errorMessage } from '../process/error-message';
+import { errorMessage } from '../../ports/error-text';
 
 export type PollOutcome =
   | { readonly kind: 'Settled' }

@@ -5,7 +5,7 @@ import * as crypto from 'node:crypto';
 import * as E from 'fp-ts/Either';
 import { fromEpochMillis, instantOf, type Timestamp } from '../../codecs/timestamp';
 import type { CertValidity } from '../../ports/host';
-import { errorMessage } from '../http/from-work';
+import { errorMessage } from '../../ports/error-text';
 import { readCertDer } from './cert-der';
 
 export interface CertInfo extends CertValidity {

@@ -4,7 +4,7 @@
 // node-forge cannot do ed25519 (design §5); @peculiar/x509 over WebCrypto can.
 import { webcrypto } from 'node:crypto';
 import type { Observable } from 'rxjs';
-import { fromWork } from '../http/from-work';
+import { fromWork } from '../from-work';
 import type { HostKey } from './host-key';
 import { x509 } from './x509-lazy';
 

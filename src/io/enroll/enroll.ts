@@ -21,9 +21,10 @@ import type { Timestamp } from '../../codecs/timestamp';
 import { BootstrapToken, NOT_READY_MARKER } from '../../codecs/wire';
 import { isCpError, type CpError } from '../../ports/control-plane';
 import { silentLogger, type Logger } from '../../ports/logger';
-import { fromWork, errorMessage } from '../http/from-work';
+import { errorMessage } from '../../ports/error-text';
+import { fromWork } from '../from-work';
 import { createCpClient, type CpClientConfig } from '../http/client';
-import { writeAtomic } from './atomic-write';
+import { PRIVATE_FILE_MODE, writeAtomic } from './atomic-write';
 import { parseCertPem } from './cert-info';
 import { createCsrPem } from './csr';
 import { readHostKey, type HostKey } from './host-key';
@@ -133,7 +134,7 @@ export function enrollIfNeeded(config: EnrollConfig): Observable<EnrollOutcome> 
   const written = (pem: string, notAfter: Timestamp, attempts: number): Observable<EnrollOutcome> => {
     const info = parseCertPem(pem);
     const serial = E.isRight(info) ? info.right.serial : 'unknown';
-    return concat(pending !== undefined ? writeAtomic(pending, pem) : EMPTY, writeAtomic(certFile, pem)).pipe(
+    return concat(pending !== undefined ? writeAtomic(pending, pem, PRIVATE_FILE_MODE) : EMPTY, writeAtomic(certFile, pem, PRIVATE_FILE_MODE)).pipe(
       ignoreElements(),
       defaultIfEmpty(undefined),
       concatMap(() => (pending !== undefined ? fromWork(() => fs.rm(pending, { force: true })) : of(undefined))),

@@ -7,7 +7,8 @@ import * as crypto from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as E from 'fp-ts/Either';
 import type { Observable } from 'rxjs';
-import { fromWork, errorMessage } from '../http/from-work';
+import { errorMessage } from '../../ports/error-text';
+import { fromWork } from '../from-work';
 import { ed25519Pkcs8Der, ed25519PublicOf, parseOpenSshEd25519 } from './openssh';
 
 export interface HostKey {

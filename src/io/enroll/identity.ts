@@ -6,7 +6,8 @@ import { promises as fs } from 'node:fs';
 import * as E from 'fp-ts/Either';
 import { concatMap, map, of, throwError, type Observable } from 'rxjs';
 import type { TlsMaterial } from '../http/agents';
-import { fromWork, errorMessage } from '../http/from-work';
+import { errorMessage } from '../../ports/error-text';
+import { fromWork } from '../from-work';
 import { parseCertPem } from './cert-info';
 import { readHostKey, type HostKey } from './host-key';
 
@@ -50,7 +51,7 @@ export function caCertificateProblem(pem: string): string | undefined {
     try {
       new crypto.X509Certificate(block);
     } catch (e) {
-      return `certificate ${i + 1} does not parse: ${e instanceof Error ? e.message : String(e)}`;
+      return `certificate ${i + 1} does not parse: ${errorMessage(e)}`;
     }
   }
   return undefined;

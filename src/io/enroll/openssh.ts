@@ -5,7 +5,7 @@
 // text in, a seed or a reason out; never throws.
 import * as crypto from 'node:crypto';
 import * as E from 'fp-ts/Either';
-import { errorMessage } from '../http/from-work';
+import { errorMessage } from '../../ports/error-text';
 
 export interface OpenSshEd25519 {
   readonly seed: Uint8Array;

@@ -7,12 +7,13 @@
 // and in use. `renewWithBackoff` retries on the injected scheduler.
 import * as E from 'fp-ts/Either';
 import { catchError, concatMap, defer, map, retry, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
-import { describeCpError, isCpError, type CpError } from '../../ports/control-plane';
+import { isCpError, type CpError } from '../../ports/control-plane';
 import type { CertPort, CertValidity } from '../../ports/host';
 import { silentLogger, type Logger } from '../../ports/logger';
 import type { CpClient } from '../http/client';
-import { fromWork, errorMessage } from '../http/from-work';
-import { writeFileAtomic } from './atomic-write';
+import { fromWork } from '../from-work';
+import { cpFailureText } from '../http/failure-text';
+import { PRIVATE_FILE_MODE, writeFileAtomic } from './atomic-write';
 import { parseCertPem } from './cert-info';
 import { createCsrPem } from './csr';
 import { readHostKey } from './host-key';
@@ -40,7 +41,7 @@ export class CertRenewError extends Error {
 }
 
 const toRenewError = (e: unknown): CertRenewError =>
-  e instanceof CertRenewError ? e : isCpError(e) ? new CertRenewError(describeCpError(e), e) : new CertRenewError(errorMessage(e));
+  e instanceof CertRenewError ? e : new CertRenewError(cpFailureText(e), isCpError(e) ? e : undefined);
 
 export function createCertPort(config: CertPortConfig): CertPort {
   const logger = config.logger ?? silentLogger;
@@ -71,7 +72,7 @@ export function createCertPort(config: CertPortConfig): CertPort {
             // Write and install in one unit that an unsubscribe cannot split,
             // so the file on disk and the identity in use never disagree.
             return fromWork(async () => {
-              await writeFileAtomic(certFile, issued.certPem);
+              await writeFileAtomic(certFile, issued.certPem, PRIVATE_FILE_MODE);
               client.installIdentity(prepared);
               logger.info('renewed - wrote cert and swapped the live HTTPS identity (key unchanged: ssh host key)', {
                 cert: certFile,
@@ -121,7 +122,7 @@ export function renewWithBackoff(cert: CertPort, options: RenewBackoffOptions): 
       delay: (err: unknown, attempt: number) => {
         const ms = backoffDelay(attempt, initial, factor, max);
         logger.warn('cert renewal failed; keeping the current certificate and retrying', {
-          error: isCpError(err) ? describeCpError(err) : errorMessage(err),
+          error: cpFailureText(err),
           attempt,
           retryInMs: ms,
         });

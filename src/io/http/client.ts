@@ -8,11 +8,11 @@ import { encodeJson } from '../../codecs/decode';
 import { MAX_WAIT_SECS } from '../../codecs/protocol';
 import { EnrollRequest, HeartbeatRequestWire, RenewRequest, type IssuedCert } from '../../codecs/wire';
 import type { ControlPlanePort, CpError, DeliveryOutcome, DispatchAnswer, HeartbeatAnswer, HeartbeatRequest } from '../../ports/control-plane';
-import { describeCpError, isCpError } from '../../ports/control-plane';
 import { silentLogger, type Logger } from '../../ports/logger';
 import type { ArtifactSource, SignedArtifact } from '../../trust/manifest-cache';
 import { createAgentPool, type PreparedAgent, type TlsMaterial } from './agents';
 import { artifactBytes, deliveryOutcome, dispatchAnswer, heartbeatAnswer, issuedCert } from './decode';
+import { cpFailureText } from './failure-text';
 import { createTransport, type HttpRequest, type HttpResponse } from './transport';
 
 export interface CpClientConfig {
@@ -125,7 +125,7 @@ export function createCpClient(config: CpClientConfig): CpClient {
 
   const postEvent = (body: string): Observable<DeliveryOutcome> =>
     call(json('POST', '/v1/agent/events', o.eventTimeoutMs, body), (res) => E.right(deliveryOutcome(res))).pipe(
-      catchError((e: unknown) => of<DeliveryOutcome>({ kind: 'retry', reason: isCpError(e) ? describeCpError(e) : String(e) })),
+      catchError((e: unknown) => of<DeliveryOutcome>({ kind: 'retry', reason: cpFailureText(e) })),
     );
 
   const enroll = (request: EnrollRequest): Observable<IssuedCert> =>

@@ -31,7 +31,7 @@ function text(body: Uint8Array): E.Either<string, string> {
  * `\xNN` / `\uNNNN` (src/codecs/escape.ts), so a hostile body cannot forge
  * log lines or drive a terminal wherever the message ends up.
  */
-export function errorText(res: HttpResponse): string {
+export function bodyExcerpt(res: HttpResponse): string {
   const raw = Buffer.from(res.body.subarray(0, MAX_ERROR_TEXT)).toString('utf8');
   const clean = escapeControl(raw.trim());
   return clean.length === 0 ? '(empty body)' : res.body.length > MAX_ERROR_TEXT || res.bodyTooLarge ? `${clean}…` : clean;
@@ -52,7 +52,7 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
 
 /** The answer as a `status` CpError (with `retryAfterSecs` on 503 and 429). */
 export function statusError(res: HttpResponse, what: string, nowMs: number): CpError {
-  const message = `${what}: ${errorText(res)}`;
+  const message = `${what}: ${bodyExcerpt(res)}`;
   const retryAfterSecs = res.status === 503 || res.status === 429 ? parseRetryAfter(res.headers['retry-after'], nowMs) : undefined;
   return retryAfterSecs === undefined ? { kind: 'status', status: res.status, message } : { kind: 'status', status: res.status, message, retryAfterSecs };
 }
@@ -117,7 +117,7 @@ export function heartbeatAnswer(res: HttpResponse, nowMs: number): E.Either<CpEr
 /** `POST /v1/agent/events`: only the status matters (the CP answers 204). */
 export function deliveryOutcome(res: HttpResponse): DeliveryOutcome {
   if (isSuccess(res.status)) return { kind: 'acked' };
-  const reason = `HTTP ${res.status}: ${errorText(res)}`;
+  const reason = `HTTP ${res.status}: ${bodyExcerpt(res)}`;
   if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) return { kind: 'rejected', status: res.status, reason };
   return { kind: 'retry', reason };
 }

@@ -3,10 +3,10 @@ export { createAgentPool, type AgentOptions, type AgentPool, type Lease, type Pr
 export { CP_CLIENT_DEFAULTS, createCpClient, MAX_WAIT_SECS, rolloutPath, type CpClient, type CpClientConfig } from './client';
 export {
   artifactBytes,
+  bodyExcerpt,
   decodeBody,
   deliveryOutcome,
   dispatchAnswer,
-  errorText,
   heartbeatAnswer,
   issuedCert,
   MAX_ERROR_TEXT,
@@ -14,5 +14,4 @@ export {
   replayFromOf,
   statusError,
 } from './decode';
-export { fromWork } from './from-work';
 export { createTransport, type HttpRequest, type HttpResponse, type Transport, type TransportOptions } from './transport';

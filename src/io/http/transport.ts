@@ -1,16 +1,17 @@
 // One HTTP exchange with the control plane, as a cold Observable on axios:
-// the request starts on subscribe, unsubscribing aborts it (AbortController),
+// the request starts on subscribe, unsubscribing aborts it (src/io/from-work.ts),
 // a deadline covers the whole exchange (headers and body), the body is read
 // up to a cap and never further, and every request carries the protocol
 // header. The result is bytes plus status and headers; decoding is the
 // caller's (see decode.ts). Failures arrive as a CpError, never an exception.
 import type { Readable } from 'node:stream';
 import type * as Axios from 'axios';
-import { axios } from '../axios-lazy';
-import { Observable, type SchedulerLike } from 'rxjs';
+import { catchError, defer, finalize, throwError, timeout, type Observable, type SchedulerLike } from 'rxjs';
 import { PROTOCOL_MAJOR_VERSION, PROTOCOL_VERSION_HEADER } from '../../codecs/wire';
 import type { CpError } from '../../ports/control-plane';
-import type { AgentPool } from './agents';
+import { axios } from '../axios-lazy';
+import { fromWork } from '../from-work';
+import type { AgentPool, Lease } from './agents';
 
 export interface HttpRequest {
   readonly method: 'GET' | 'POST';
@@ -120,76 +121,44 @@ export function createTransport(options: TransportOptions): Transport {
       transformResponse: [],
     }));
 
-  const request = (req: HttpRequest): Observable<HttpResponse> =>
-    new Observable<HttpResponse>((subscriber) => {
-      const ac = new AbortController();
-      let lease: ReturnType<AgentPool['lease']>;
-      try {
-        lease = options.agents.lease();
-      } catch (e) {
-        subscriber.error(transportError(req, e));
-        return undefined;
-      }
-      let finished = false;
-      let timedOut = false;
-      const deadline = options.scheduler.schedule(() => {
-        timedOut = true;
-        ac.abort();
-      }, req.timeoutMs);
-      const finish = (): void => {
-        if (finished) return;
-        finished = true;
-        deadline.unsubscribe();
-        lease.release();
-      };
-
-      const headers: Record<string, string> = {
-        [PROTOCOL_VERSION_HEADER]: String(PROTOCOL_MAJOR_VERSION),
-        'user-agent': options.userAgent,
-        accept: 'application/json',
-      };
-      if (req.body !== undefined) headers['content-type'] = 'application/json';
-
-      const exchange = async (): Promise<HttpResponse> => {
-        const res = await instance().request<Readable>({
-          url: baseUrl + req.path,
-          method: req.method,
-          headers,
-          httpsAgent: lease.agent,
-          signal: ac.signal,
-          ...(req.body === undefined ? {} : { data: Buffer.from(req.body, 'utf8') }),
-        });
-        const stream = res.data;
-        const onAbort = (): void => {
-          stream.destroy();
-        };
-        ac.signal.addEventListener('abort', onAbort, { once: true });
-        try {
-          const { body, tooLarge } = await readCapped(stream, req.maxBodyBytes);
-          return { status: res.status, headers: headerRecord(res.headers), body, bodyTooLarge: tooLarge };
-        } finally {
-          ac.signal.removeEventListener('abort', onAbort);
-        }
-      };
-
-      exchange().then(
-        (response) => {
-          finish();
-          subscriber.next(response);
-          subscriber.complete();
-        },
-        (err: unknown) => {
-          finish();
-          subscriber.error(timedOut ? transportError(req, undefined, `timeout after ${req.timeoutMs} ms`) : transportError(req, err));
-        },
-      );
-
-      return () => {
-        if (finished) return;
-        ac.abort();
-        finish();
-      };
+  const exchange = async (req: HttpRequest, agent: Lease['agent'], signal: AbortSignal): Promise<HttpResponse> => {
+    const headers: Record<string, string> = {
+      [PROTOCOL_VERSION_HEADER]: String(PROTOCOL_MAJOR_VERSION),
+      'user-agent': options.userAgent,
+      accept: 'application/json',
+    };
+    if (req.body !== undefined) headers['content-type'] = 'application/json';
+    const res = await instance().request<Readable>({
+      url: baseUrl + req.path,
+      method: req.method,
+      headers,
+      httpsAgent: agent,
+      signal,
+      ...(req.body === undefined ? {} : { data: Buffer.from(req.body, 'utf8') }),
     });
+    const stream = res.data;
+    const onAbort = (): void => {
+      stream.destroy();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const { body, tooLarge } = await readCapped(stream, req.maxBodyBytes);
+      return { status: res.status, headers: headerRecord(res.headers), body, bodyTooLarge: tooLarge };
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  };
+
+  // The deadline unsubscribes, which aborts the exchange; the lease ends
+  // with the subscription however it ends.
+  const request = (req: HttpRequest): Observable<HttpResponse> =>
+    defer(() => {
+      const lease = options.agents.lease();
+      return fromWork((signal) => exchange(req, lease.agent, signal)).pipe(finalize(() => lease.release()));
+    }).pipe(
+      catchError((err: unknown) => throwError(() => transportError(req, err))),
+      timeout({ first: req.timeoutMs, scheduler: options.scheduler, with: () => throwError(() => transportError(req, undefined, `timeout after ${req.timeoutMs} ms`)) }),
+    );
 
   return { request, baseUrl };
 }

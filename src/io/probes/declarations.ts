@@ -7,7 +7,7 @@ import { decodeJson, type DecodeError } from '../../codecs/decode';
 import { HealthChecks, ProbeEntry } from '../../codecs/health-checks';
 import { decodeUtf8 } from '../../codecs/jcs';
 import type { ProbeDeclaration } from '../../ports/probes';
-import { errorMessage } from '../process/error-message';
+import { errorMessage } from '../../ports/error-text';
 import type { ProbeConfig } from './config';
 import { isNotFound, readBounded } from './read-bounded';
 

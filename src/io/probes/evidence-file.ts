@@ -6,6 +6,7 @@
 import * as E from 'fp-ts/Either';
 import { canonicalize, decodeUtf8, parseJson, type JsonObject, type JsonValue } from '../../codecs/jcs';
 import { normalizeTimestamp } from '../../codecs/timestamp';
+import { errorMessage } from '../../ports/error-text';
 
 export const EVIDENCE_SCHEMA_VERSION = 1;
 
@@ -101,6 +102,6 @@ export function parseEvidence(bytes: Uint8Array): E.Either<string, { readonly fi
     const file = evidenceFile(json.right);
     return E.right({ file, signed: new Uint8Array(Buffer.from(canonicalize(file), 'utf8')) });
   } catch (err) {
-    return E.left(err instanceof Bad ? err.reason : String(err));
+    return E.left(err instanceof Bad ? err.reason : errorMessage(err));
   }
 }

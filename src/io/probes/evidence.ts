@@ -15,7 +15,8 @@ import type { ProbeRunResult } from '../../ports/probes';
 import type { ProbeConfig } from './config';
 import { EVIDENCE_SCHEMA_VERSION, parseEvidence, type EvidenceControl, type EvidenceFile } from './evidence-file';
 import { readBounded } from './read-bounded';
-import { errorText, fail } from './reason';
+import { errorMessage } from '../../ports/error-text';
+import { fail } from './reason';
 import { hostPublicKey } from './ssh-pubkey';
 
 /** Rust's `Path::with_extension("json.sig")`: replaces the last extension, or adds one. */
@@ -75,7 +76,7 @@ export function evaluateEvidence(entry: ProbeEntry, probeMode: ProbeMode, file: 
 const readOr = (p: string, max: number): Observable<E.Either<string, Buffer>> =>
   readBounded(p, max).pipe(
     map((b) => E.right(b)),
-    catchError((err: unknown) => of(E.left(`evidence probe: read ${p}: ${errorText(err)}`))),
+    catchError((err: unknown) => of(E.left(`evidence probe: read ${p}: ${errorMessage(err)}`))),
   );
 
 /**

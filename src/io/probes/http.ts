@@ -14,13 +14,15 @@
 import * as https from 'node:https';
 import * as tls from 'node:tls';
 import type { Readable } from 'node:stream';
-import { axios } from '../axios-lazy';
-import { firstValueFrom, Observable, of, timeout } from 'rxjs';
+import { firstValueFrom, of, timeout, type Observable } from 'rxjs';
 import type { ProbeEntry } from '../../codecs/health-checks';
+import { errorMessage } from '../../ports/error-text';
 import type { ProbeRunResult } from '../../ports/probes';
+import { axios } from '../axios-lazy';
+import { fromWork } from '../from-work';
 import type { ProbeConfig } from './config';
 import { readBounded } from './read-bounded';
-import { errorText, fail, pass } from './reason';
+import { fail, pass } from './reason';
 
 export const MAX_REDIRECTS = 5;
 
@@ -52,81 +54,78 @@ export function runHttp(entry: ProbeEntry, cfg: ProbeConfig): Observable<ProbeRu
   const url = entry.url;
   if (url === undefined) return of(fail('http probe: url missing'));
   const secs = entry.timeoutSecs;
-  return new Observable<ProbeRunResult>((subscriber) => {
-    const abort = new AbortController();
-    let agent: https.Agent | undefined;
-    let body: Readable | undefined;
-    const go = async (): Promise<ProbeRunResult> => {
+  return fromWork((signal) => probeOnce(entry, url, cfg, signal).catch((err: unknown) => fail(`http probe: ${errorMessage(err)}`))).pipe(
+    timeout({ first: secs * 1000, scheduler: cfg.scheduler, with: () => of(fail(`http probe: timed out after ${secs}s`)) }),
+  );
+}
+
+/** One probe, redirects included; the agent and the body stream are destroyed when it ends or is aborted. */
+async function probeOnce(entry: ProbeEntry, url: string, cfg: ProbeConfig, signal: AbortSignal): Promise<ProbeRunResult> {
+  let agent: https.Agent | undefined;
+  let body: Readable | undefined;
+  const release = (): void => {
+    body?.destroy();
+    agent?.destroy();
+  };
+  signal.addEventListener('abort', release, { once: true });
+  try {
+    try {
+      agent = await tlsAgent(entry);
+    } catch (err) {
+      return fail(`http probe: tls options: ${errorMessage(err)}`);
+    }
+    let status: number;
+    let current: URL;
+    try {
+      current = new URL(url);
+    } catch (err) {
+      return fail(`http probe: send: ${errorMessage(err)}`);
+    }
+    for (let hops = 0; ; hops++) {
+      let location: unknown;
       try {
-        agent = await tlsAgent(entry);
+        const resp = await axios().request<Readable>({
+          method: 'get',
+          url: current.href,
+          responseType: 'stream',
+          validateStatus: () => true,
+          maxRedirects: 0, // followed below, within the origin only
+          proxy: false,
+          signal,
+          ...(agent === undefined ? {} : { httpsAgent: agent }),
+        });
+        status = resp.status;
+        body = resp.data;
+        location = REDIRECT_STATUSES.has(status) ? resp.headers['location'] : undefined;
       } catch (err) {
-        return fail(`http probe: tls options: ${errorText(err)}`);
+        return fail(`http probe: send: ${errorMessage(err)}`);
       }
-      let status: number;
-      let current: URL;
+      if (typeof location !== 'string' || location === '') break;
+      let next: URL;
       try {
-        current = new URL(url);
-      } catch (err) {
-        return fail(`http probe: send: ${errorText(err)}`);
+        next = new URL(location, current);
+      } catch {
+        break; // an unreadable Location: the 3xx is the answer, as reqwest returns it
       }
-      for (let hops = 0; ; hops++) {
-        let location: unknown;
-        try {
-          const resp = await axios().request<Readable>({
-            method: 'get',
-            url: current.href,
-            responseType: 'stream',
-            validateStatus: () => true,
-            maxRedirects: 0, // followed below, within the origin only
-            proxy: false,
-            signal: abort.signal,
-            ...(agent === undefined ? {} : { httpsAgent: agent }),
-          });
-          status = resp.status;
-          body = resp.data;
-          location = REDIRECT_STATUSES.has(status) ? resp.headers['location'] : undefined;
-        } catch (err) {
-          return fail(`http probe: send: ${errorText(err)}`);
-        }
-        if (typeof location !== 'string' || location === '') break;
-        let next: URL;
-        try {
-          next = new URL(location, current);
-        } catch {
-          break; // an unreadable Location: the 3xx is the answer, as reqwest returns it
-        }
-        body.destroy();
-        body = undefined;
-        if (originOf(next) !== originOf(current)) {
-          return fail(`http probe: redirect (${status}) to another origin not followed: ${originOf(current)} -> ${originOf(next)}`);
-        }
-        if (hops >= MAX_REDIRECTS) return fail(`http probe: more than ${MAX_REDIRECTS} redirects`);
-        current = next;
+      body.destroy();
+      body = undefined;
+      if (originOf(next) !== originOf(current)) {
+        return fail(`http probe: redirect (${status}) to another origin not followed: ${originOf(current)} -> ${originOf(next)}`);
       }
-      if (body === undefined) return fail('http probe: no response'); // not reached: the loop leaves with a body
-      if (status !== entry.expectStatus) return fail(`http probe: status ${status} != expected ${entry.expectStatus}`);
-      if (entry.bodyContains === undefined) return pass();
-      try {
-        if (await bodyContains(body, entry.bodyContains, cfg.maxHttpBodyBytes)) return pass();
-      } catch (err) {
-        return fail(`http probe: reading body: ${errorText(err)}`);
-      }
-      return fail(`http probe: body does not contain ${JSON.stringify(entry.bodyContains)} (searched up to ${cfg.maxHttpBodyBytes} bytes)`);
-    };
-    go().then(
-      (r) => {
-        subscriber.next(r);
-        subscriber.complete();
-      },
-      (err: unknown) => {
-        subscriber.next(fail(`http probe: ${errorText(err)}`));
-        subscriber.complete();
-      },
-    );
-    return () => {
-      abort.abort();
-      body?.destroy();
-      agent?.destroy();
-    };
-  }).pipe(timeout({ first: secs * 1000, scheduler: cfg.scheduler, with: () => of(fail(`http probe: timed out after ${secs}s`)) }));
+      if (hops >= MAX_REDIRECTS) return fail(`http probe: more than ${MAX_REDIRECTS} redirects`);
+      current = next;
+    }
+    if (body === undefined) return fail('http probe: no response'); // not reached: the loop leaves with a body
+    if (status !== entry.expectStatus) return fail(`http probe: status ${status} != expected ${entry.expectStatus}`);
+    if (entry.bodyContains === undefined) return pass();
+    try {
+      if (await bodyContains(body, entry.bodyContains, cfg.maxHttpBodyBytes)) return pass();
+    } catch (err) {
+      return fail(`http probe: reading body: ${errorMessage(err)}`);
+    }
+    return fail(`http probe: body does not contain ${JSON.stringify(entry.bodyContains)} (searched up to ${cfg.maxHttpBodyBytes} bytes)`);
+  } finally {
+    signal.removeEventListener('abort', release);
+    release();
+  }
 }

@@ -11,7 +11,8 @@ import { readDeclarations } from './declarations';
 import { runEvidence } from './evidence';
 import { runExec } from './exec';
 import { runHttp } from './http';
-import { errorText, fail, truncateReason } from './reason';
+import { errorMessage } from '../../ports/error-text';
+import { fail, truncateReason } from './reason';
 import { runTcp } from './tcp';
 
 export function runProbe(cfg: ProbeConfig, probe: ProbeDeclaration): Observable<ProbeRunResult> {
@@ -33,7 +34,7 @@ export function runProbe(cfg: ProbeConfig, probe: ProbeDeclaration): Observable<
   }).pipe(
     // Belt and braces: every reason is capped, and no runner error escapes.
     map((r) => (r.failureReason === undefined ? r : { ...r, failureReason: truncateReason(r.failureReason) })),
-    catchError((err: unknown) => of(fail(`probe runner error: ${errorText(err)}`))),
+    catchError((err: unknown) => of(fail(`probe runner error: ${errorMessage(err)}`))),
   );
 }
 

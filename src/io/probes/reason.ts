@@ -18,5 +18,3 @@ export function truncateReason(reason: string): string {
 export const pass = (): ProbeRunResult => ({ status: 'pass' });
 
 export const fail = (reason: string): ProbeRunResult => ({ status: 'fail', failureReason: truncateReason(reason) });
-
-export { errorMessage as errorText } from '../process/error-message';

@@ -4,7 +4,7 @@ import * as E from 'fp-ts/Either';
 import { catchError, map, of, type Observable } from 'rxjs';
 import { decodeBase64Strict } from '../../trust/keys';
 import { readBounded } from './read-bounded';
-import { errorText } from './reason';
+import { errorMessage } from '../../ports/error-text';
 
 export function parseOpenSshPublicKey(text: string, where: string): E.Either<string, Uint8Array> {
   const blobB64 = text.split(/\s+/).filter((t) => t.length > 0)[1];
@@ -19,6 +19,6 @@ export function hostPublicKey(privateKeyPath: string): Observable<E.Either<strin
   const pubPath = `${privateKeyPath}.pub`;
   return readBounded(pubPath, 64 * 1024).pipe(
     map((b) => parseOpenSshPublicKey(b.toString('utf8'), pubPath)),
-    catchError((err: unknown) => of(E.left(`read host pubkey ${pubPath}: ${errorText(err)}`))),
+    catchError((err: unknown) => of(E.left(`read host pubkey ${pubPath}: ${errorMessage(err)}`))),
   );
 }

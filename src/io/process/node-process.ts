@@ -15,8 +15,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { errorMessage } from '../../ports/error-text';
 import type { ProcessPort, ProcessRequest, ProcessResult, ProcessTermination } from '../../ports/process';
-import { errorMessage } from './error-message';
 import { TailBuffer } from './tail-buffer';
 
 export interface NodeProcessOptions {

@@ -7,6 +7,7 @@
 // even SQLite's -wal/-shm appear. Its queries are its own: the store's
 // classes prepare against the current schema, and status must also read a
 // file an older agent left unmigrated.
+import { errorMessage } from '../../ports/error-text';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
@@ -47,7 +48,7 @@ function openQuietly(file: string): Database.Database {
 
 const explain = (file: string, e: unknown): StateReadError => {
   const code = (e as { code?: unknown }).code;
-  const message = e instanceof Error ? e.message : String(e);
+  const message = errorMessage(e);
   if (code === 'EACCES' || code === 'EPERM' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM')
     return new StateReadError(file, `permission denied (${message})`, "run status as the agent's user (root on a host)");
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')

@@ -24,9 +24,3 @@ export function fromWork<A>(work: (signal: AbortSignal) => Promise<A>): Observab
     };
   });
 }
-
-/** The message of anything thrown (duck-typed: errors from another realm fail `instanceof Error`). */
-export function errorMessage(e: unknown): string {
-  if (typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string') return (e as { message: string }).message;
-  return String(e);
-}

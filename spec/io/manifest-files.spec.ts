@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { firstValueFrom } from 'rxjs';
-import { fsManifestCacheStore } from '../../src/trust/fs-cache-store';
+import { fsManifestCacheStore } from '../../src/io/manifest-files';
 import { tempDir } from '../store/support';
 
 const bytes = (s: string) => new TextEncoder().encode(s);

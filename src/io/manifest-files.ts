@@ -1,33 +1,18 @@
-// Node file-system adapters for the manifest cache and the trust file. Unlike
-// upstream's plain `fs::write`, a cached file is replaced atomically (temp
-// file, fsync, rename, directory fsync) so a crash never leaves half a
-// manifest. The temp file has a random name and is created exclusively, mode
-// 0600 (a symlink planted at a guessable name is never followed), and every
-// cache directory is 0700 whatever the umask.
+// The files behind manifest verification: the cache of verified artifacts
+// (src/trust/manifest-cache.ts's store port) and the trust file. Unlike
+// upstream's plain `fs::write`, a cached file is replaced by the one atomic
+// writer (src/io/enroll/atomic-write.ts: random temp name created
+// exclusively, mode 0600, fsync, rename, directory fsync) so a crash never
+// leaves half a manifest and a planted symlink is never followed; every cache
+// directory is 0700 whatever the umask.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/Either';
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { parseTrustConfig, type TrustConfig } from '../codecs/trust-config';
-import { writeFileAtomic } from '../io/enroll/atomic-write';
-import type { ManifestCacheStore } from './manifest-cache';
-
-/** Runs `work` on subscribe; emits its result once; unsubscribing aborts a read in flight. */
-function fromWork<A>(work: (signal: AbortSignal) => Promise<A>): Observable<A> {
-  return new Observable<A>((sub) => {
-    const ac = new AbortController();
-    work(ac.signal).then(
-      (a) => {
-        sub.next(a);
-        sub.complete();
-      },
-      (e: unknown) => {
-        if (!ac.signal.aborted) sub.error(e);
-      },
-    );
-    return () => ac.abort();
-  });
-}
+import type { ManifestCacheStore } from '../trust/manifest-cache';
+import { PRIVATE_FILE_MODE, writeFileAtomic } from './enroll/atomic-write';
+import { fromWork } from './from-work';
 
 const isNotFound = (e: unknown): boolean => typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'ENOENT';
 
@@ -71,7 +56,7 @@ export function fsManifestCacheStore(stateDir: string): ManifestCacheStore {
       fromWork(async () => {
         const file = inside(stateDir, rel);
         await privateDirs(path.resolve(stateDir), path.dirname(file));
-        await writeFileAtomic(file, bytes, 0o600);
+        await writeFileAtomic(file, bytes, PRIVATE_FILE_MODE);
       }),
   };
 }
