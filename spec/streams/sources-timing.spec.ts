@@ -207,7 +207,7 @@ describe('outbound drain', () => {
         queue.enqueue({ rolloutId: r, kind: 'DispatchAck', durable: true, build: (seq) => ({ rolloutId: r, event: { kind: 'DispatchAck', seq } }) }).subscribe();
       cp.postAnswer = (body) => {
         const r = (JSON.parse(body) as { rolloutId: string }).rolloutId;
-        return of(r === 'b' ? { kind: 'rejected' as const, status: 422, reason: 'bad' } : r === 'd' ? { kind: 'retry' as const, reason: '503' } : { kind: 'acked' as const });
+        return of(r === 'b' ? { kind: 'poison' as const, status: 422, reason: 'HTTP 422: bad' } : r === 'd' ? { kind: 'retry' as const, reason: '503' } : { kind: 'acked' as const });
       };
       outboundDrain({ cp, queue, kick$: NEVER }, context(hot('1s a'))).subscribe();
       flush();
@@ -223,7 +223,7 @@ describe('activation worker', () => {
   it('runs intents strictly one at a time, each reporting Started then its outcome', () => {
     scheduler().run(({ hot, flush }) => {
       const port = new FakeActivation(asyncScheduler);
-      const intents = new BoundedQueue<ActivationIntent>(4);
+      const intents = new BoundedQueue<ActivationIntent>(4, NEVER);
       const out: [number, string][] = [];
       activationWorker({ port, manifests: new FakeManifests(), machineId: 'web-01' }, intents, context(hot('1m a'))).subscribe((i) =>
         out.push([asyncScheduler.now(), i.kind === 'HostEvent' ? `${i.rolloutId}:${i.event.kind}` : i.kind]),
@@ -250,8 +250,8 @@ describe('activation worker', () => {
         activate: (_c, _v, o) => NEVER.pipe(takeUntil(o?.leaveRunningOn ?? NEVER)),
         rollback: (_c, _p, _f, o) => NEVER.pipe(takeUntil(o?.leaveRunningOn ?? NEVER)),
       };
-      const intents = new BoundedQueue<ActivationIntent>(4);
       const ctx = context(hot('1m a'));
+      const intents = new BoundedQueue<ActivationIntent>(4, ctx.shutdown$);
       const out: string[] = [];
       let completed = -1;
       activationWorker({ port: waiting, manifests: new FakeManifests(), machineId: 'web-01' }, intents, ctx).subscribe({
@@ -259,7 +259,6 @@ describe('activation worker', () => {
         complete: () => (completed = asyncScheduler.now()),
       });
       intents.offer(switchTo('a@1', 'x'));
-      hot('1m a').subscribe(() => intents.close());
       flush();
       expect(out).toEqual(['LocalActivationStarted']);
       expect(completed).toBe(60_000);
@@ -270,7 +269,7 @@ describe('activation worker', () => {
   it('a resumed switch whose start was reported before the restart reports only its outcome', () => {
     scheduler().run(({ hot, flush }) => {
       const port = new FakeActivation(asyncScheduler);
-      const intents = new BoundedQueue<ActivationIntent>(4);
+      const intents = new BoundedQueue<ActivationIntent>(4, NEVER);
       const out: string[] = [];
       activationWorker({ port, manifests: new FakeManifests(), machineId: 'web-01' }, intents, context(hot('1m a'))).subscribe((i) => out.push(i.kind === 'HostEvent' ? i.event.kind : i.kind));
       intents.offer({ rolloutId: 'a@1', closure: 'x', rollback: false, signed: { targetClosure: 'x', signedAt: fromEpochMillis(0) }, resumed: true, started: true });
@@ -282,7 +281,7 @@ describe('activation worker', () => {
   it('reports a port that ends without an outcome (and without shutdown) as a failed activation', () => {
     scheduler().run(({ hot, flush }) => {
       const empty: ActivationPort = { activate: () => EMPTY, rollback: () => EMPTY };
-      const intents = new BoundedQueue<ActivationIntent>(4);
+      const intents = new BoundedQueue<ActivationIntent>(4, NEVER);
       const out: string[] = [];
       activationWorker({ port: empty, manifests: new FakeManifests(), machineId: 'web-01' }, intents, context(hot('1m a'))).subscribe((i) =>
         out.push(i.kind === 'HostEvent' && i.event.kind === 'LocalActivationFailed' ? `failed:${i.event.stderrTail}` : i.kind === 'HostEvent' ? i.event.kind : i.kind),
@@ -294,7 +293,7 @@ describe('activation worker', () => {
   });
 
   it('counts the running intent against the capacity', () => {
-    const intents = new BoundedQueue<ActivationIntent>(2);
+    const intents = new BoundedQueue<ActivationIntent>(2, NEVER);
     intents.consume(() => NEVER).subscribe();
     expect([1, 2, 3].map((n) => intents.offer(switchTo(`r${n}`, 'c')))).toEqual([true, true, false]);
   });
@@ -304,7 +303,7 @@ describe('activation worker', () => {
       const port = new FakeActivation(asyncScheduler);
       const manifests = new FakeManifests();
       manifests.signed = { 'a@1': 'x' };
-      const intents = new BoundedQueue<ActivationIntent>(4);
+      const intents = new BoundedQueue<ActivationIntent>(4, NEVER);
       const out: string[] = [];
       activationWorker({ port, manifests, machineId: 'web-01' }, intents, context(hot('1m a'))).subscribe((i) =>
         out.push(i.kind === 'HostEvent' && i.event.kind === 'LocalActivationFailed' ? `failed:${i.event.stderrTail}` : `${i.kind}:${i.kind === 'HostEvent' ? i.event.kind : ''}`),
@@ -324,7 +323,7 @@ describe('activation worker', () => {
       const port = new FakeActivation(asyncScheduler);
       const manifests = new FakeManifests();
       manifests.signed = { 'a@1': 'x' };
-      const intents = new BoundedQueue<ActivationIntent>(4);
+      const intents = new BoundedQueue<ActivationIntent>(4, NEVER);
       const failed: string[] = [];
       activationWorker({ port, manifests, machineId: 'web-01' }, intents, context(hot('1m a'))).subscribe((i) => {
         if (i.kind === 'HostEvent' && i.event.kind === 'LocalActivationFailed') failed.push(i.rolloutId);

@@ -1,55 +1,28 @@
 // Operators shared by the sources.
-import { from, Observable, type MonoTypeOperatorFunction, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
-import { retry } from 'rxjs/operators';
+import { defer, EMPTY, exhaustMap, of, repeat, retry, tap, type MonoTypeOperatorFunction, type ObservableInput, type OperatorFunction } from 'rxjs';
+import { errorMessage } from '../ports/error-text';
 import type { SourceContext } from './context';
-import { backoff, describeError } from './context';
+import { backoff } from './time';
 
 /**
  * Like exhaustMap, but a trigger that arrives while the work runs is
- * remembered (once) and runs the work again right after: a burst of drain
- * kicks collapses into one extra pass instead of being lost until the next tick.
+ * remembered (once, the latest) and runs the work again right after it: a
+ * burst of drain kicks collapses into one extra pass instead of being lost
+ * until the next tick.
  */
 export function exhaustMapWithTrailing<T, R>(work: (value: T) => ObservableInput<R>): OperatorFunction<T, R> {
   return (source) =>
-    new Observable<R>((subscriber) => {
-      let running = false;
-      let pending: { value: T } | undefined;
-      let sourceDone = false;
-      let inner: Subscription | undefined;
-      let generation = 0;
-      const run = (value: T): void => {
-        running = true;
-        const mine = ++generation;
-        const sub = from(work(value)).subscribe({
-          next: (r) => subscriber.next(r),
-          error: (e) => subscriber.error(e),
-          complete: () => {
-            running = false;
-            if (pending !== undefined) {
-              const next = pending.value;
-              pending = undefined;
-              run(next);
-            } else if (sourceDone) subscriber.complete();
-          },
-        });
-        // A synchronous inner may already have completed and started the next run.
-        if (generation === mine && running) inner = sub;
+    defer(() => {
+      let waiting: { readonly value: T } | undefined;
+      const next = (): ObservableInput<R> => {
+        const w = waiting;
+        waiting = undefined;
+        return w === undefined ? EMPTY : work(w.value);
       };
-      const outer = source.subscribe({
-        next: (value) => {
-          if (running) pending = { value };
-          else run(value);
-        },
-        error: (e) => subscriber.error(e),
-        complete: () => {
-          sourceDone = true;
-          if (!running) subscriber.complete();
-        },
-      });
-      return () => {
-        outer.unsubscribe();
-        inner?.unsubscribe();
-      };
+      return source.pipe(
+        tap((value) => (waiting = { value })),
+        exhaustMap(() => defer(next).pipe(repeat({ delay: () => (waiting === undefined ? EMPTY : of(0)) }))),
+      );
     });
 }
 
@@ -64,8 +37,8 @@ export function isolate<T>(name: string, ctx: SourceContext): MonoTypeOperatorFu
     resetOnSuccess: true,
     delay: (err: unknown, attempt: number) => {
       const ms = Math.min(ISOLATION_BACKOFF_CAP_MS, ISOLATION_BACKOFF_BASE_MS * 2 ** (attempt - 1));
-      ctx.logger.error(`${name} failed; restarting`, { error: describeError(err), retryInMs: ms, attempt });
-      return backoff(ms, ctx);
+      ctx.logger.error(`${name} failed; restarting`, { error: errorMessage(err), retryInMs: ms, attempt });
+      return backoff(ctx, ms);
     },
   });
 }

@@ -10,13 +10,15 @@
 // previous probe set; a stop for the current rollout ends it (upstream keeps
 // probing after terminal states and logs every rejected result). An unusable
 // health-checks file fails closed (see INVALID_HEALTH_CHECKS_PROBE).
-import { catchError, concat, defer, EMPTY, filter, merge, mergeMap, Observable, of, switchMap, take, takeUntil, timer, type Subscription } from 'rxjs';
+import { catchError, concat, concatMap, defer, EMPTY, exhaustMap, filter, merge, mergeMap, of, switchMap, take, takeUntil, type Observable } from 'rxjs';
 import type { Event } from '../codecs/events';
 import type { ProbeStatus } from '../codecs/scalars';
 import type { Timestamp } from '../codecs/timestamp';
 import type { ProbeDeclaration, ProbePort, ProbeRunResult } from '../ports/probes';
 import type { ReducerInput } from '../reducer/agent';
-import { describeError, nowOf, type SourceContext } from './context';
+import { errorMessage } from '../ports/error-text';
+import { nowOf, type SourceContext } from './context';
+import { every } from './time';
 
 export const MIN_PROBE_INTERVAL_SECS = 5;
 
@@ -37,7 +39,7 @@ function runProbe(port: ProbePort, probe: ProbeDeclaration): Observable<ProbeRun
   return port.run(probe);
 }
 
-const runnerError = (err: unknown): ProbeRunResult => ({ status: 'fail', failureReason: `probe runner error: ${describeError(err)}` });
+const runnerError = (err: unknown): ProbeRunResult => ({ status: 'fail', failureReason: `probe runner error: ${errorMessage(err)}` });
 
 export type ProbeCommand = { readonly kind: 'reset'; readonly rolloutId: string } | { readonly kind: 'stop'; readonly rolloutId: string };
 
@@ -66,56 +68,27 @@ export function runEvents(probe: ProbeDeclaration, before: TaskState, result: Pr
 
 /**
  * One probe's runs: each tick starts a run unless one is still going (that
- * tick is skipped); a run's first result yields its events, an error is a
- * failed run, a run that ends without a result yields nothing. Probe results
- * are most of a soak's inputs, so this is a plain subscriber of the ticker,
- * not an operator chain per run.
+ * tick is skipped: exhaustMap); a run's first result yields its events, an
+ * error is a failed run, a run that ends without a result yields nothing.
  */
 function task(port: ProbePort, rolloutId: string, probe: ProbeDeclaration, ctx: SourceContext): Observable<ReducerInput> {
   const periodMs = Math.max(probe.intervalSeconds, MIN_PROBE_INTERVAL_SECS) * 1000;
-  const ticks = probe.runOnce ? of(0) : timer(0, periodMs, ctx.scheduler);
-  return new Observable<ReducerInput>((subscriber) => {
+  const ticks$ = probe.runOnce ? of(0) : every(ctx, periodMs);
+  return defer(() => {
     let seen: TaskState = { runs: 0, events: [] };
-    let running: Subscription | undefined;
-    let ticksDone = false;
-    const start = (): void => {
-      const observedAt = nowOf(ctx.scheduler);
-      let done = false;
-      const settle = (result: ProbeRunResult | undefined): void => {
-        if (done) return;
-        done = true;
-        if (result !== undefined) {
-          seen = runEvents(probe, seen, result, observedAt);
-          for (const event of seen.events) subscriber.next({ kind: 'HostEvent', rolloutId, event });
-        }
-        running?.unsubscribe();
-        running = undefined;
-        if (ticksDone) subscriber.complete();
-      };
-      let run: Observable<ProbeRunResult>;
-      try {
-        run = runProbe(port, probe);
-      } catch (err) {
-        settle(runnerError(err));
-        return;
-      }
-      const sub = run.subscribe({ next: settle, error: (err: unknown) => settle(runnerError(err)), complete: () => settle(undefined) });
-      if (done) sub.unsubscribe();
-      else running = sub;
-    };
-    const tickSub = ticks.subscribe({
-      next: () => {
-        if (running === undefined) start();
-      },
-      complete: () => {
-        ticksDone = true;
-        if (running === undefined) subscriber.complete();
-      },
-    });
-    return () => {
-      tickSub.unsubscribe();
-      running?.unsubscribe();
-    };
+    return ticks$.pipe(
+      exhaustMap(() => {
+        const observedAt = nowOf(ctx.scheduler);
+        return defer(() => runProbe(port, probe)).pipe(
+          take(1),
+          catchError((err: unknown) => of(runnerError(err))),
+          concatMap((result) => {
+            seen = runEvents(probe, seen, result, observedAt);
+            return seen.events.map((event): ReducerInput => ({ kind: 'HostEvent', rolloutId, event }));
+          }),
+        );
+      }),
+    );
   });
 }
 
@@ -125,8 +98,8 @@ function probeSet(port: ProbePort, rolloutId: string, ctx: SourceContext): Obser
   return defer(() => port.declarations()).pipe(
     take(1),
     catchError((err: unknown) => {
-      ctx.logger.error('health checks unusable; failing the soak until they are fixed', { error: describeError(err) });
-      return of<readonly ProbeDeclaration[]>([invalidDeclarations(describeError(err))]);
+      ctx.logger.error('health checks unusable; failing the soak until they are fixed', { error: errorMessage(err) });
+      return of<readonly ProbeDeclaration[]>([invalidDeclarations(errorMessage(err))]);
     }),
     mergeMap((probes) =>
       concat(
