@@ -94,6 +94,11 @@ export function rateRow(name: string, pair: Pair, target: Target): Row {
   };
 }
 
+/** A wall-clock check: `ms` against an upper bound (no baseline, no ratio). */
+export function wallRow(name: string, ms: number, limitMs: number): Row {
+  return { name, ours: `${Math.round(ms).toLocaleString('en-US')} ms`, baseline: '—', ratio: '—', target: `< ${limitMs.toLocaleString('en-US')} ms`, verdict: ms < limitMs ? 'ok' : 'OVER' };
+}
+
 export function printTable(rows: readonly Row[], out: (line: string) => void = (l) => console.log(l)): void {
   const header: Row = { name: 'row', ours: 'ours/s', baseline: 'baseline/s', ratio: 'ratio', target: 'target', verdict: 'verdict' };
   const all = [header, ...rows];

@@ -2,8 +2,8 @@
 // machine it ran on. Each row is a ratio of two things measured side by side
 // in alternating blocks of this same run; absolute rates on a shared machine
 // are noise, the ratios much less. Nothing here is a timed test: a row below
-// its target prints BELOW, and the exit status only reports a row that could
-// not run at all.
+// its target prints BELOW (a wall-clock bound it exceeds, OVER), and the exit
+// status only reports a row that could not run at all.
 //
 //   npm run bench                 the full table (about 3 min on 2 shared cores, 2 of them the daemon's idle period)
 //   npm run bench -- --quick      CI smoke: short blocks, 250 graphs instead of 1,000, 20 s daemon idle period

@@ -11,7 +11,7 @@ export * from './codecs';
 export * from './reducer';
 export * from './streams';
 // - Every port a harness implements (src/ports/*), with their helpers
-//   (silentLogger, StoreError, deliveryVerdict, errorMessage, …). In-memory ones and a
+//   (silentLogger, StoreError, describeCpError, errorMessage, …). In-memory ones and a
 //   virtual-time fleet runner: `nixfleet-agent/testing` (src/testing).
 export * from './ports/activation';
 export * from './ports/control-plane';

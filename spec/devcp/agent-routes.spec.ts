@@ -147,7 +147,7 @@ describe('dev CP agent endpoints', () => {
 
     it('403 for an envelope of another host; 415 / 400 / 422 for bodies that are not an envelope', async () => {
       const id = cp.release({ closures: { 'web-01': CLOSURE_B }, soakMinutes: 0 }).rolloutId;
-      expect(await post(envelope(id, { kind: 'DispatchAck', currentClosureAtDispatch: '', receivedAt: now(), seq: 1 }, 'web-01'), db.client)).toMatchObject({ kind: 'rejected', status: 403 });
+      expect(await post(envelope(id, { kind: 'DispatchAck', currentClosureAtDispatch: '', receivedAt: now(), seq: 1 }, 'web-01'), db.client)).toMatchObject({ kind: 'retry', status: 403 });
       const p = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) => raw(cp, { method: 'POST', path: '/v1/agent/events', headers, body, ...webTls });
       expect((await p(envelope(id, { kind: 'DispatchAck', currentClosureAtDispatch: '', receivedAt: now(), seq: 1 }), {})).status).toBe(415);
       expect((await p('{"hostname":')).status).toBe(400);

@@ -85,10 +85,9 @@ describe('bounded queues', () => {
     input$.next(2);
     expect(seen).toEqual([1, undefined, 2]);
 
-    const q = new BoundedQueue<number | undefined>(4);
+    const q = new BoundedQueue<number | undefined>(4, of('stopped'));
     q.offer(undefined);
     q.offer(3);
-    q.close();
     expect(await lastValueFrom(q.consume((v) => of(v)).pipe(toArray()))).toEqual([undefined, 3]);
   });
 

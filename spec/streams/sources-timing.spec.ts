@@ -210,7 +210,7 @@ describe('outbound drain', () => {
         queue.enqueueNow({ rolloutId: r, seq: 1, kind: 'DispatchAck', durable: true, envelope: { rolloutId: r, event: { kind: 'DispatchAck', seq: 1 } } });
       cp.postAnswer = (body) => {
         const r = (JSON.parse(body) as { rolloutId: string }).rolloutId;
-        return of(r === 'b' ? { kind: 'rejected' as const, status: 422, reason: 'bad' } : r === 'd' ? { kind: 'retry' as const, reason: '503' } : { kind: 'acked' as const });
+        return of(r === 'b' ? { kind: 'poison' as const, status: 422, reason: 'HTTP 422: bad' } : r === 'd' ? { kind: 'retry' as const, reason: '503' } : { kind: 'acked' as const });
       };
       outboundDrain({ cp, queue, kick$: NEVER }, context(ts, hot('1s a'))).subscribe();
       flush();
@@ -226,7 +226,7 @@ describe('activation worker', () => {
   it('runs intents strictly one at a time, each reporting Started then its outcome', () => {
     marbles((ts, { hot, flush }) => {
       const port = new FakeActivation(ts);
-      const intents = new BoundedQueue<ActivationIntent>(4);
+      const intents = new BoundedQueue<ActivationIntent>(4, NEVER);
       const out: [number, string][] = [];
       activationWorker({ port, manifests: new FakeManifests(), machineId: 'web-01' }, intents, context(ts, hot('1m a'))).subscribe((i) =>
         out.push([ts.now(), i.kind === 'HostEvent' ? `${i.rolloutId}:${i.event.kind}` : i.kind]),
@@ -253,8 +253,8 @@ describe('activation worker', () => {
         activate: (_c, _v, o) => NEVER.pipe(takeUntil(o?.leaveRunningOn ?? NEVER)),
         rollback: (_c, _p, _f, o) => NEVER.pipe(takeUntil(o?.leaveRunningOn ?? NEVER)),
       };
-      const intents = new BoundedQueue<ActivationIntent>(4);
       const ctx = context(ts, hot('1m a'));
+      const intents = new BoundedQueue<ActivationIntent>(4, ctx.shutdown$);
       const out: string[] = [];
       let completed = -1;
       activationWorker({ port: waiting, manifests: new FakeManifests(), machineId: 'web-01' }, intents, ctx).subscribe({
@@ -262,7 +262,6 @@ describe('activation worker', () => {
         complete: () => (completed = ts.now()),
       });
       intents.offer(switchTo('a@1', 'x'));
-      hot('1m a').subscribe(() => intents.close());
       flush();
       expect(out).toEqual(['LocalActivationStarted']);
       expect(completed).toBe(60_000);
@@ -273,7 +272,7 @@ describe('activation worker', () => {
   it('a resumed switch whose start was reported before the restart reports only its outcome', () => {
     marbles((ts, { hot, flush }) => {
       const port = new FakeActivation(ts);
-      const intents = new BoundedQueue<ActivationIntent>(4);
+      const intents = new BoundedQueue<ActivationIntent>(4, NEVER);
       const out: string[] = [];
       activationWorker({ port, manifests: new FakeManifests(), machineId: 'web-01' }, intents, context(ts, hot('1m a'))).subscribe((i) => out.push(i.kind === 'HostEvent' ? i.event.kind : i.kind));
       intents.offer({ rolloutId: 'a@1', closure: 'x', rollback: false, signed: { targetClosure: 'x', signedAt: fromEpochMillis(0) }, resumed: true, started: true });
@@ -285,7 +284,7 @@ describe('activation worker', () => {
   it('reports a port that ends without an outcome (and without shutdown) as a failed activation', () => {
     marbles((ts, { hot, flush }) => {
       const empty: ActivationPort = { activate: () => EMPTY, rollback: () => EMPTY };
-      const intents = new BoundedQueue<ActivationIntent>(4);
+      const intents = new BoundedQueue<ActivationIntent>(4, NEVER);
       const out: string[] = [];
       activationWorker({ port: empty, manifests: new FakeManifests(), machineId: 'web-01' }, intents, context(ts, hot('1m a'))).subscribe((i) =>
         out.push(i.kind === 'HostEvent' && i.event.kind === 'LocalActivationFailed' ? `failed:${i.event.stderrTail}` : i.kind === 'HostEvent' ? i.event.kind : i.kind),
@@ -297,7 +296,7 @@ describe('activation worker', () => {
   });
 
   it('counts the running intent against the capacity', () => {
-    const intents = new BoundedQueue<ActivationIntent>(2);
+    const intents = new BoundedQueue<ActivationIntent>(2, NEVER);
     intents.consume(() => NEVER).subscribe();
     expect([1, 2, 3].map((n) => intents.offer(switchTo(`r${n}`, 'c')))).toEqual([true, true, false]);
   });
@@ -307,7 +306,7 @@ describe('activation worker', () => {
       const port = new FakeActivation(ts);
       const manifests = new FakeManifests();
       manifests.signed = { 'a@1': 'x' };
-      const intents = new BoundedQueue<ActivationIntent>(4);
+      const intents = new BoundedQueue<ActivationIntent>(4, NEVER);
       const out: string[] = [];
       activationWorker({ port, manifests, machineId: 'web-01' }, intents, context(ts, hot('1m a'))).subscribe((i) =>
         out.push(i.kind === 'HostEvent' && i.event.kind === 'LocalActivationFailed' ? `failed:${i.event.stderrTail}` : `${i.kind}:${i.kind === 'HostEvent' ? i.event.kind : ''}`),
@@ -327,7 +326,7 @@ describe('activation worker', () => {
       const port = new FakeActivation(ts);
       const manifests = new FakeManifests();
       manifests.signed = { 'a@1': 'x' };
-      const intents = new BoundedQueue<ActivationIntent>(4);
+      const intents = new BoundedQueue<ActivationIntent>(4, NEVER);
       const failed: string[] = [];
       activationWorker({ port, manifests, machineId: 'web-01' }, intents, context(ts, hot('1m a'))).subscribe((i) => {
         if (i.kind === 'HostEvent' && i.event.kind === 'LocalActivationFailed') failed.push(i.rolloutId);

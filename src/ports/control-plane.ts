@@ -44,13 +44,20 @@ export type CpError =
   | { readonly kind: 'status'; readonly status: number; readonly message: string; readonly retryAfterSecs?: number }
   | { readonly kind: 'decode'; readonly message: string };
 
-/** Outcome of `POST /v1/agent/events` for one queued envelope. */
+/**
+ * Outcome of `POST /v1/agent/events` for one queued envelope, decided once by
+ * the adapter; the drainer only acts on it. `reason` is one readable line.
+ */
 export type DeliveryOutcome =
+  /** 2xx: delete the event. */
   | { readonly kind: 'acked' }
-  /** 4xx other than 408/429: the CP will never accept this body. */
-  | { readonly kind: 'rejected'; readonly status: number; readonly reason: string }
-  /** Anything worth retrying later (5xx, 408, 429, transport). */
-  | { readonly kind: 'retry'; readonly reason: string };
+  /** The CP will never accept this body (400, 409, 410, 413, 415, 422): dead-letter it. */
+  | { readonly kind: 'poison'; readonly status: number; readonly reason: string }
+  /**
+   * Send it again later, keeping the order: every other answer (401/403 cert,
+   * 404 older CP, 408, 429, 5xx; `status` set) and no answer (transport errors).
+   */
+  | { readonly kind: 'retry'; readonly status?: number; readonly reason: string };
 
 export interface ControlPlanePort {
   dispatch(waitSecs: number): Observable<DispatchAnswer>;

@@ -158,16 +158,3 @@ export interface ConfirmedClosurePort {
 }
 
 export interface StorePort extends OutboundQueuePort, AgentStatePort, ConfirmedClosurePort {}
-
-/** What the drainer does with the CP's answer to one POST /v1/agent/events. */
-export type DeliveryVerdict = 'ack' | 'retry' | 'dead-letter';
-
-// Statuses that say "this request can never succeed": malformed (400), gone
-// (410), too large (413), wrong media type (415), semantically refused (422),
-// conflicting duplicate (409). Everything else that is not 2xx is the CP's or
-// the network's problem (401/403 cert, 404 wrong CP version, 408/429/5xx) and
-// is retried, because dead-lettering would lose a good event.
-const POISON_STATUSES: ReadonlySet<number> = new Set([400, 409, 410, 413, 415, 422]);
-
-export const deliveryVerdict = (status: number): DeliveryVerdict =>
-  status >= 200 && status < 300 ? 'ack' : POISON_STATUSES.has(status) ? 'dead-letter' : 'retry';

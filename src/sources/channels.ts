@@ -1,114 +1,82 @@
 // In-memory channels from the applier (sinks) to the workers that consume
-// them. Each has a fixed capacity; what happens on overflow is the caller's
-// decision, made visible by `offer` returning false.
-import { Observable, Subject, type ObservableInput, from } from 'rxjs';
+// them. Each completes itself when the agent stops (the one shutdown signal);
+// what happens on overflow is the caller's decision, made visible by `offer`
+// returning false.
+import { BehaviorSubject, concat, concatMap, defer, filter, finalize, from, ReplaySubject, Subject, switchMap, take, takeUntil, tap, throwError, type Observable, type ObservableInput } from 'rxjs';
 
 /**
- * A FIFO with a hard capacity, consumed one item at a time: the worker's
- * current item counts against the capacity until its work completes.
+ * A FIFO with a hard capacity, worked through strictly one item at a time
+ * (concatMap): an item counts against the capacity from its offer until its
+ * work completes. Offers made while no consumer runs wait for the next one (a
+ * boot turn may resume a switch before the worker starts). At shutdown the
+ * consumer finishes once idle; until then offers are still taken, so
+ * follow-up work produced by the running item (a rollback after a failed
+ * switch) is not lost. A consumer that fails loses the items it held.
  */
 export class BoundedQueue<T> {
-  private readonly items: T[] = [];
-  private busy = false;
-  private closing = false;
+  /** Where offers go: a buffer while no consumer runs, the consumer's feed while one does. */
+  private feed: Subject<T> = new ReplaySubject<T>();
+  private consuming = false;
   private finished = false;
-  private readonly wake = new Subject<void>();
+  /** Items offered and not yet worked through. */
+  private readonly load = new BehaviorSubject(0);
 
-  constructor(readonly capacity: number) {}
+  constructor(
+    readonly capacity: number,
+    private readonly shutdown$: Observable<unknown>,
+  ) {}
 
   /** Items queued or in progress. */
   get size(): number {
-    return this.items.length + (this.busy ? 1 : 0);
+    return this.load.value;
   }
 
   /** False when full or finished: the item was not taken. */
   offer(item: T): boolean {
-    if (this.finished || this.size >= this.capacity) return false;
-    this.items.push(item);
-    this.wake.next();
+    if (this.finished || this.load.value >= this.capacity) return false;
+    this.load.next(this.load.value + 1);
+    this.feed.next(item);
     return true;
   }
 
-  /**
-   * Finish once idle: the consumer completes as soon as no item is queued or
-   * running. Until then offers are still taken, so follow-up work produced
-   * by the running item (a rollback after a failed switch) is not lost.
-   */
-  close(): void {
-    this.closing = true;
-    this.wake.next();
-  }
-
-  /** Run `work` for each item, strictly one at a time. One consumer only. */
+  /** Runs `work` for each item, one at a time. A second consumer while one runs is an error. */
   consume<R>(work: (item: T) => ObservableInput<R>): Observable<R> {
-    return new Observable<R>((subscriber) => {
-      let inner: { unsubscribe(): void } | undefined;
-      const pump = (): void => {
-        while (!this.busy) {
-          // By length, not by an undefined sentinel: undefined is a legal item.
-          if (this.items.length === 0) {
-            if (this.closing) {
-              this.finished = true;
-              subscriber.complete();
-            }
-            return;
-          }
-          const item = this.items.shift() as T;
-          this.busy = true;
-          let sync = true;
-          inner = from(work(item)).subscribe({
-            next: (r) => subscriber.next(r),
-            error: (e) => subscriber.error(e),
-            complete: () => {
-              this.busy = false;
-              if (!sync) pump();
-            },
-          });
-          sync = false;
-        }
+    return defer(() => {
+      if (this.consuming) return throwError(() => new Error('BoundedQueue: one consumer at a time'));
+      this.consuming = true;
+      const waiting = this.feed;
+      waiting.complete();
+      const feed = (this.feed = new Subject<T>());
+      let mine = true; // false once this consumer is gone: its late finalizers count nothing
+      const done = (): void => {
+        if (mine) this.load.next(this.load.value - 1);
       };
-      const sub = this.wake.subscribe(pump);
-      pump();
-      return () => {
-        sub.unsubscribe();
-        inner?.unsubscribe();
-        this.busy = false;
-      };
+      const idleAfterShutdown$ = this.shutdown$.pipe(
+        take(1),
+        switchMap(() => this.load),
+        filter((n) => n === 0),
+        tap(() => (this.finished = true)),
+      );
+      return concat(waiting, feed).pipe(
+        takeUntil(idleAfterShutdown$),
+        concatMap((item) => from(work(item)).pipe(finalize(done))),
+        finalize(() => {
+          mine = false;
+          this.consuming = false;
+          this.feed = new ReplaySubject<T>();
+          this.load.next(0);
+        }),
+      );
     });
   }
 }
 
 /**
- * Latest-value channel: offers never fail; offers made before the consumer
- * takes one collapse into the newest (capacity 1, older values superseded).
+ * Latest-value channel: offers never fail; offers made while no consumer
+ * listens collapse into the newest (capacity 1, older values superseded), and
+ * a consumer that (re)subscribes starts from the newest. Completes at shutdown.
  */
-export class LatestChannel<T> {
-  private readonly subject = new Subject<T>();
-  private pending: { value: T } | undefined;
-  private listening = false;
-
-  offer(value: T): void {
-    if (this.listening) this.subject.next(value);
-    else this.pending = { value };
-  }
-
-  values(): Observable<T> {
-    return new Observable<T>((subscriber) => {
-      const sub = this.subject.subscribe(subscriber);
-      this.listening = true;
-      if (this.pending !== undefined) {
-        const { value } = this.pending;
-        this.pending = undefined;
-        subscriber.next(value);
-      }
-      return () => {
-        this.listening = false;
-        sub.unsubscribe();
-      };
-    });
-  }
-
-  complete(): void {
-    this.subject.complete();
-  }
+export function latestChannel<T>(shutdown$: Observable<unknown>): { readonly offer: (value: T) => void; readonly values$: Observable<T> } {
+  const latest = new ReplaySubject<T>(1);
+  return { offer: (value) => latest.next(value), values$: latest.pipe(takeUntil(shutdown$)) };
 }

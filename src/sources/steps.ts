@@ -1,7 +1,7 @@
 // A sequence of port calls written as straight-line code: the body is a
-// generator that yields each call and is resumed with its answer. Used where
-// an operator chain per item would cost more than the work itself (the drain
-// pass: defer, timeout, catchError, mergeMap... per queued event).
+// generator that yields each call and reads its answer when resumed. Used
+// where an operator chain per item costs more than the work itself (the
+// drain pass; outbound-drain.ts says by how much).
 //
 // A call answers with the first value it emitted, once it completes
 // (`undefined` if it emitted nothing, as a port that broke its "emits once"
@@ -11,16 +11,25 @@
 // callback. Unsubscribing cancels the call in flight and its timer.
 import { Observable, TimeoutError, type Observer, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 
-export interface Call {
-  readonly source: Observable<unknown>;
-  /** Like `timeout({ first })`: fail with a TimeoutError when no value came within `ms`. */
-  readonly timeout?: { readonly ms: number; readonly scheduler: SchedulerLike };
+/** Like `timeout({ first })`: fail with a TimeoutError when no value came within `ms`. */
+export interface CallTimeout {
+  readonly ms: number;
+  readonly scheduler: SchedulerLike;
 }
 
-/** A body: yields calls, receives each one's value (typed at the yield: `(yield call(x)) as T | undefined`). */
-export type Steps = Generator<Call, void, unknown>;
+/** One port call; after `yield call`, `answer` holds what it emitted (typed, no cast at the call site). */
+export class Call<T> {
+  answer: T | undefined;
+  constructor(
+    readonly source: Observable<T>,
+    readonly timeout?: CallTimeout,
+  ) {}
+}
 
-export const call = (source: Observable<unknown>, timeout?: Call['timeout']): Call => (timeout === undefined ? { source } : { source, timeout });
+export const call = <T>(source: Observable<T>, timeout?: CallTimeout): Call<T> => new Call(source, timeout);
+
+/** A body: yields each call, then reads `answer` from it. */
+export type Steps = Generator<Call<unknown>, void, void>;
 
 /** Runs the body on subscribe; completes when it returns, errors if it throws. */
 export function runSteps(body: () => Steps): Observable<never> {
@@ -32,29 +41,30 @@ export function runSteps(body: () => Steps): Observable<never> {
 }
 
 // One call is in flight at a time, so the runner is the observer of every
-// call and keeps the answer in its own fields: nothing is allocated per call.
+// call and keeps its state in its own fields: nothing is allocated per call
+// beyond the Call itself.
 class StepRunner implements Observer<unknown> {
+  private current: Call<unknown> | undefined;
   private inFlight: Subscription | undefined;
   private timer: Subscription | undefined;
   private sync = false;
   private answered = false;
   private seen = false;
-  private value: unknown;
-  private failed = false;
-  private failure: unknown;
+  private failure: { readonly error: unknown } | undefined;
 
   constructor(
     private readonly gen: Steps,
     private readonly subscriber: Subscriber<never>,
   ) {}
 
-  /** Resumes the body with the current answer; goes on while calls answer synchronously. */
+  /** Resumes the body after the current answer; goes on while calls answer synchronously. */
   resume(): void {
     for (;;) {
       if (this.subscriber.closed) return;
-      let r: IteratorResult<Call, void>;
+      let r: IteratorResult<Call<unknown>, void>;
       try {
-        r = this.failed ? this.gen.throw(this.failure) : this.gen.next(this.value);
+        const failure = this.failure;
+        r = failure !== undefined ? this.gen.throw(failure.error) : this.gen.next();
       } catch (err) {
         this.subscriber.error(err);
         return;
@@ -73,24 +83,25 @@ class StepRunner implements Observer<unknown> {
   }
 
   next(v: unknown): void {
-    if (this.seen) return;
+    if (this.seen || this.current === undefined) return;
     this.seen = true;
-    this.value = v;
+    this.current.answer = v;
     this.clearTimer();
   }
 
   error(err: unknown): void {
-    this.settle(true, err);
+    this.settle({ error: err });
   }
 
   complete(): void {
-    this.settle(false, undefined);
+    this.settle(undefined);
   }
 
   /** Subscribes to one call; true when it answered synchronously. */
-  private start(c: Call): boolean {
-    this.answered = this.seen = this.failed = false;
-    this.value = this.failure = undefined;
+  private start(c: Call<unknown>): boolean {
+    this.current = c;
+    this.answered = this.seen = false;
+    this.failure = undefined;
     this.sync = true;
     const sub = c.source.subscribe(this);
     this.sync = false;
@@ -104,21 +115,19 @@ class StepRunner implements Observer<unknown> {
     if (!this.seen && t !== undefined) {
       this.timer = t.scheduler.schedule(() => {
         sub.unsubscribe();
-        this.settle(true, new TimeoutError());
+        this.settle({ error: new TimeoutError() });
       }, t.ms);
     }
     return false;
   }
 
-  private settle(failed: boolean, err: unknown): void {
+  private settle(failure: { readonly error: unknown } | undefined): void {
     this.clearTimer();
     this.inFlight = undefined;
     this.answered = true;
-    this.failed = failed;
-    if (failed) {
-      this.failure = err;
-      this.value = undefined;
-    }
+    this.failure = failure;
+    if (failure !== undefined && this.current !== undefined) this.current.answer = undefined;
+    this.current = undefined;
     if (!this.sync) this.resume();
   }
 

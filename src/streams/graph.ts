@@ -36,7 +36,7 @@
 // (`new VirtualTimeScheduler(VirtualAction, maxFrames)`); or advancing to a
 // time (`nixfleet-agent/testing`: runFor, runUntil, and flush(), which
 // stops first). Pinned by spec/testing/fleet.spec.ts.
-import { BehaviorSubject, concat, EMPTY, finalize, map, merge, mergeMap, of, race, ReplaySubject, scan, share, Subject, take, timer, toArray, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { BehaviorSubject, concat, EMPTY, finalize, map, merge, mergeMap, of, race, ReplaySubject, scan, share, Subject, take, toArray, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { HostRolloutSnapshot, HostRolloutState } from '../codecs/host-state';
 import type { SignedIntent } from '../codecs/intent';
 import type { ActivationIntent, ActivationPort } from '../ports/activation';
@@ -52,7 +52,7 @@ import { createApplier } from '../sinks/applier';
 import { activationWorker } from '../sources/activation';
 import { advanceTicker, TICK_INTERVAL_MS } from '../sources/advance-ticker';
 import { certRenewal } from '../sources/cert-renewal';
-import { BoundedQueue, LatestChannel } from '../sources/channels';
+import { BoundedQueue, latestChannel } from '../sources/channels';
 import { cachedNow, type SourceContext } from '../sources/context';
 import { heartbeat, HEARTBEAT_INTERVAL_MS } from '../sources/heartbeat';
 import { longpoll } from '../sources/longpoll';
@@ -60,6 +60,7 @@ import { manifestPoll, MANIFEST_POLL_INTERVAL_MS } from '../sources/manifest-pol
 import { isolate } from '../sources/operators';
 import { DRAIN_INTERVAL_MS, outboundDrain } from '../sources/outbound-drain';
 import { probeWorker, type ProbeCommand } from '../sources/probe';
+import { after } from '../sources/time';
 import { mailbox } from './mailbox';
 
 // Reducer input capacity. Upstream sizes it at 64 for a rollout's peak burst
@@ -79,7 +80,9 @@ export const ACTIVATION_INTENT_CAPACITY = 4;
 // set, so an older pending reset or stop has no meaning once a newer one exists
 // (upstream's 4-slot channel would run superseded resets one after another).
 
-// Drain kicks: capacity 1, coalescing; the drain also runs every 15 s.
+// Drain kicks: a latest-value channel too; a burst of kicks during a drain
+// pass collapses into one more pass after it (exhaustMapWithTrailing in
+// src/sources/outbound-drain.ts), and the drain also runs every 15 s.
 
 /** Whole graph must wind down within this after stop() (systemd's stop timeout is larger). */
 export const DRAIN_DEADLINE_MS = 25_000;
@@ -180,9 +183,10 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
   const effects$ = new Subject<AgentEffect>();
   const states$ = new BehaviorSubject<AgentState>(initialAgentState(config.seqFloors, config.hosts, config.intents));
   const feedback = new Subject<ReducerInput>();
-  const intents = new BoundedQueue<ActivationIntent>(ACTIVATION_INTENT_CAPACITY);
-  const probeCommands = new LatestChannel<ProbeCommand>();
-  const kicks = new LatestChannel<void>();
+  // The channels complete themselves from shutdown$ (invariant 3).
+  const intents = new BoundedQueue<ActivationIntent>(ACTIVATION_INTENT_CAPACITY, shutdown$);
+  const probeCommands = latestChannel<ProbeCommand>(shutdown$);
+  const kicks = latestChannel<void>(shutdown$);
   const counts = { inputsDropped: 0, eventsDelivered: 0, lastContactAt: undefined as string | undefined };
   // stats() hands out one immutable snapshot until a counter moves (a delivery
   // is counted per event: no copy per event).
@@ -224,7 +228,7 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
       periods.heartbeat ?? HEARTBEAT_INTERVAL_MS,
     ).pipe(isolate('heartbeat', ctx)),
     manifestPoll(ports.manifests, ctx, periods.manifestPoll ?? MANIFEST_POLL_INTERVAL_MS).pipe(isolate('manifest poll', ctx)),
-    probeWorker(ports.probes, probeCommands.values(), ctx).pipe(isolate('probe worker', ctx)),
+    probeWorker(ports.probes, probeCommands.values$, ctx).pipe(isolate('probe worker', ctx)),
     activationWorker({ port: ports.activation, manifests: ports.manifests, machineId: config.machineId }, intents, ctx).pipe(isolate('activation worker', ctx)),
   ).pipe(finalize(() => producersDone$.next()));
   const sideWorkers$ = merge(
@@ -232,7 +236,7 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
       {
         cp: ports.cp,
         queue: ports.queue,
-        kick$: kicks.values(),
+        kick$: kicks.values$,
         onDelivered: () => {
           counts.eventsDelivered += 1;
           snapshot = undefined;
@@ -308,15 +312,14 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
       if (!stopping) {
         stopping = true;
         logger.info('stopping: finishing in-flight work', { deadlineMs: DRAIN_DEADLINE_MS });
+        // The one signal. The activation worker still finishes its running
+        // pipeline (and any rollback that pipeline's failure queues), then
+        // completes; a switch already running in its own unit is left to
+        // finish without us and resumed after the restart
+        // (PipelineOptions.leaveRunningOn).
         shutdown$.next();
-        probeCommands.complete();
-        // The activation worker finishes its running pipeline (and any
-        // rollback that pipeline's failure queues), then completes; a switch
-        // already running in its own unit is left to finish without us and
-        // resumed after the restart (PipelineOptions.leaveRunningOn).
-        intents.close();
       }
-      return race(done$.pipe(map((): StopResult => 'drained')), timer(DRAIN_DEADLINE_MS, scheduler).pipe(map((): StopResult => 'deadline'))).pipe(
+      return race(done$.pipe(map((): StopResult => 'drained')), after(ctx, DRAIN_DEADLINE_MS).pipe(map((): StopResult => 'deadline'))).pipe(
         take(1),
         finalize(() => {
           running?.unsubscribe();

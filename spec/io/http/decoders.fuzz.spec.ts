@@ -108,8 +108,9 @@ describe('other decoders', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 256 }), fc.integer({ min: 100, max: 599 }), fc.boolean(), (bytes, status, big) => {
         const o = deliveryOutcome(res(status, bytes, {}, big));
-        const expected = status >= 200 && status < 300 ? 'acked' : status >= 400 && status < 500 && status !== 408 && status !== 429 ? 'rejected' : 'retry';
+        const expected = status >= 200 && status < 300 ? 'acked' : [400, 409, 410, 413, 415, 422].includes(status) ? 'poison' : 'retry';
         expect(o.kind).toBe(expected);
+        if (o.kind !== 'acked') expect(o.status).toBe(status);
       }),
       { numRuns: 300 },
     );

@@ -114,12 +114,21 @@ export function heartbeatAnswer(res: HttpResponse, nowMs: number): E.Either<CpEr
   )(decodeBody(HeartbeatResponseWire, res, what, nowMs));
 }
 
+// Statuses that say "this request can never succeed": malformed (400), gone
+// (410), too large (413), wrong media type (415), semantically refused (422),
+// conflicting duplicate (409). Everything else that is not 2xx is the CP's or
+// the network's problem (401/403 cert, 404 wrong CP version, 408/429/5xx) and
+// is retried, because dead-lettering would lose a good event.
+const POISON_STATUSES: ReadonlySet<number> = new Set([400, 409, 410, 413, 415, 422]);
+
+/** What the drainer does with a status: the one place a delivery is classified. */
+export const deliveryKind = (status: number): DeliveryOutcome['kind'] => (isSuccess(status) ? 'acked' : POISON_STATUSES.has(status) ? 'poison' : 'retry');
+
 /** `POST /v1/agent/events`: only the status matters (the CP answers 204). */
 export function deliveryOutcome(res: HttpResponse): DeliveryOutcome {
-  if (isSuccess(res.status)) return { kind: 'acked' };
-  const reason = `HTTP ${res.status}: ${bodyExcerpt(res)}`;
-  if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) return { kind: 'rejected', status: res.status, reason };
-  return { kind: 'retry', reason };
+  const kind = deliveryKind(res.status);
+  if (kind === 'acked') return { kind };
+  return { kind, status: res.status, reason: `HTTP ${res.status}: ${bodyExcerpt(res)}` };
 }
 
 /** `POST /v1/enroll` and `POST /v1/agent/renew`: `{certPem, notAfter}`. */
