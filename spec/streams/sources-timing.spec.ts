@@ -269,6 +269,24 @@ describe('activation worker', () => {
     });
   });
 
+  it('after the stop, a switch still queued is not started (it is resumed after the restart); a rollback still runs', () => {
+    marbles((ts, { hot, flush }) => {
+      const port = new FakeActivation(ts);
+      const ctx = context(ts, hot('5s a'));
+      const intents = new BoundedQueue<ActivationIntent>(4, ctx.shutdown$);
+      activationWorker({ port, manifests: new FakeManifests(), machineId: 'web-01' }, intents, ctx).subscribe();
+      intents.offer(switchTo('a@1', 'x'));
+      intents.offer(switchTo('b@1', 'y'));
+      intents.offer({ rolloutId: 'c@1', closure: 'prior', rollback: true, failedTarget: 'z', proof: 'own-record' });
+      flush();
+      expect(port.calls.map((c) => [c.at, c.arg.rollback])).toEqual([
+        [0, false],
+        [10_000, true],
+      ]);
+      expect(ctx.logger.lines.find((l) => l.message.startsWith('stopping: a queued switch'))?.fields).toMatchObject({ rolloutId: 'b@1', target: 'y' });
+    });
+  });
+
   it('a resumed switch whose start was reported before the restart reports only its outcome', () => {
     marbles((ts, { hot, flush }) => {
       const port = new FakeActivation(ts);
