@@ -9,7 +9,7 @@
 // previous one, so a long run keeps every past tick alive. Both would be
 // charged to the agent. This one keeps a binary heap ordered by (due, arrival)
 // and re-uses the action, as rxjs's AsyncAction does on a real clock.
-import { Subscription, type SchedulerAction, type SchedulerLike } from 'rxjs';
+import { noop, Subscription, type SchedulerAction, type SchedulerLike } from 'rxjs';
 
 interface Runnable {
   run(version: number): void;
@@ -28,9 +28,17 @@ class ClockAction<T> extends Subscription implements SchedulerAction<T> {
 
   constructor(
     private readonly clock: VirtualClock,
-    private readonly work: (this: SchedulerAction<T>, state?: T) => void,
+    private work: (this: SchedulerAction<T>, state?: T) => void,
   ) {
     super();
+  }
+
+  // A cancelled run stays in the heap until it comes due: without its work
+  // and state it no longer keeps what they reference (a subscriber chain) alive.
+  override unsubscribe(): void {
+    this.work = noop;
+    this.state = undefined;
+    super.unsubscribe();
   }
 
   /** (Re)schedules this action; a pending run is superseded, as with AsyncAction. */
