@@ -3,7 +3,7 @@
 // ControlPlanePort onto it: no sockets, TLS or HTTP, the wire codec only
 // where the CP would decode an event.
 import * as E from 'fp-ts/Either';
-import { defer, Observable, of, type SchedulerLike } from 'rxjs';
+import { defer, Observable, of, type SchedulerAction, type SchedulerLike, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
 import { decodeJson } from '../codecs/decode';
 import { AgentEventEnvelope } from '../codecs/events';
 import type { HostState } from '../codecs/scalars';
@@ -35,7 +35,7 @@ export class SharedMirror {
   private quarantine: MirrorState['quarantine'];
   private readonly records = new Map<string, Records>();
   /** Held long-polls by host, woken when a rollout opens for it. */
-  private readonly parked = new Map<string, readonly (() => void)[]>();
+  private readonly parked = new Map<string, readonly Parked[]>();
 
   constructor(
     private readonly clock: SchedulerLike,
@@ -73,20 +73,22 @@ export class SharedMirror {
       const before = this.of(h.hostname);
       this.keep(h.hostname, before, openRollout(before, rolloutId, channel, p, [h], now));
     }
-    for (const h of hosts) this.parked.get(h.hostname)?.forEach((wake) => wake());
+    // Held long-polls are answered in a task of their own, as a CP answers
+    // them after the request that opened the rollout has returned.
+    this.clock.schedule(() => {
+      for (const h of hosts) this.parked.get(h.hostname)?.forEach((poll) => poll.wake());
+    });
   }
 
-  /**
-   * Parks a held long-poll of `host`: `wake` runs whenever a rollout opens for
-   * it, until the returned function unparks it.
-   */
-  park(host: string, wake: () => void): () => void {
-    this.parked.set(host, [...(this.parked.get(host) ?? []), wake]);
-    return () => {
-      const left = (this.parked.get(host) ?? []).filter((w) => w !== wake);
-      if (left.length > 0) this.parked.set(host, left);
-      else this.parked.delete(host);
-    };
+  /** Parks a held long-poll of `host`: it is woken whenever a rollout opens for it, until unparked. */
+  park(host: string, poll: Parked): void {
+    this.parked.set(host, [...(this.parked.get(host) ?? []), poll]);
+  }
+
+  unpark(host: string, poll: Parked): void {
+    const left = (this.parked.get(host) ?? []).filter((p) => p !== poll);
+    if (left.length > 0) this.parked.set(host, left);
+    else this.parked.delete(host);
   }
 
   dispatchFor(host: string): Dispatch | undefined {
@@ -111,6 +113,51 @@ export class SharedMirror {
   }
 }
 
+/** A long-poll the mirror holds; woken when a rollout opens for its host. */
+export interface Parked {
+  wake(): void;
+}
+
+const NONE: DispatchAnswer = { kind: 'none' };
+
+function expire(this: SchedulerAction<HeldPoll>, poll?: HeldPoll): void {
+  poll?.answer(NONE);
+}
+
+// A held long-poll: answered by a dispatch once a rollout opens for its host,
+// or empty when its wait runs out. An object with methods and a shared timer
+// function rather than closures or an operator chain: every agent of a fleet
+// holds one all the time.
+class HeldPoll implements Parked, Unsubscribable {
+  private readonly timer: Subscription;
+
+  constructor(
+    clock: SchedulerLike,
+    private readonly mirror: SharedMirror,
+    private readonly host: string,
+    private readonly sub: Subscriber<DispatchAnswer>,
+    waitMs: number,
+  ) {
+    mirror.park(host, this);
+    this.timer = clock.schedule(expire, waitMs, this);
+  }
+
+  wake(): void {
+    const dispatch = this.mirror.dispatchFor(this.host);
+    if (dispatch !== undefined) this.answer({ kind: 'dispatch', dispatch });
+  }
+
+  answer(a: DispatchAnswer): void {
+    this.sub.next(a);
+    this.sub.complete();
+  }
+
+  unsubscribe(): void {
+    this.mirror.unpark(this.host, this);
+    this.timer.unsubscribe();
+  }
+}
+
 /**
  * One agent's ControlPlanePort backed by the shared mirror: a long-poll is
  * answered at once when a dispatch is owed, else held until the mirror opens
@@ -122,28 +169,13 @@ export class MirrorCp implements ControlPlanePort {
     private readonly mirror: SharedMirror,
     private readonly host: string,
   ) {}
-  // One subscriber, one timer and one parked callback per held poll, not an
-  // operator chain: every agent of a fleet holds one all the time.
   dispatch(waitSecs: number): Observable<DispatchAnswer> {
     return new Observable<DispatchAnswer>((sub) => {
-      const answer = (a: DispatchAnswer) => {
-        sub.next(a);
-        sub.complete();
-      };
       const owed = this.mirror.dispatchFor(this.host);
-      if (owed !== undefined) {
-        answer({ kind: 'dispatch', dispatch: owed });
-        return undefined;
-      }
-      const unpark = this.mirror.park(this.host, () => {
-        const dispatch = this.mirror.dispatchFor(this.host);
-        if (dispatch !== undefined) answer({ kind: 'dispatch', dispatch });
-      });
-      const timeout = this.clock.schedule(() => answer({ kind: 'none' }), waitSecs * 1000);
-      return () => {
-        unpark();
-        timeout.unsubscribe();
-      };
+      if (owed === undefined) return new HeldPoll(this.clock, this.mirror, this.host, sub, waitSecs * 1000);
+      sub.next({ kind: 'dispatch', dispatch: owed });
+      sub.complete();
+      return undefined;
     });
   }
   heartbeat(): Observable<HeartbeatAnswer> {
