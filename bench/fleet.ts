@@ -18,8 +18,8 @@
 // agent long-polls its dispatch, switches (10 s), soaks with one probe every
 // 30 s for a minute, converges at the soak deadline; the rollout ends when
 // the mirror holds every record Converged and every graph agrees. Its wall
-// time at N agents is compared with 10 × the wall time at N/10, measured in
-// the same process just before and just after (small, large, small).
+// time at N agents is compared with 10 × the median wall time at N/10, from
+// runs in the same process just before and just after the large one.
 // Events per second = reducer inputs of all graphs during the rollout / wall
 // time, against one graph with its own mirror through the same rollout.
 //
@@ -58,6 +58,8 @@ export interface FleetRun {
   readonly wireEvents: number;
   /** wall time of the rollout: opening to every host Converged, in the mirror and in each graph */
   readonly seconds: number;
+  /** CPU time of the process (every thread: the graphs, the mirror, the GC) in that window */
+  readonly cpuSeconds: number;
   /** wall time spent inside the mirror (decode, ingest, dispatch lookups) */
   readonly mirrorSeconds: number;
   readonly virtualSeconds: number;
@@ -101,6 +103,7 @@ export function runFleet(sc: FleetScenario, measureMemory = false): FleetRun {
   const busy0 = mirror.busyMs;
   const v0 = clock.now();
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const { rolloutId } = fleet.release(Object.fromEntries(names.map((n) => [n, 'target-closure'])), { soakMinutes: sc.soakMinutes });
   if (rolloutId !== ROLLOUT) throw new Error(`fleet bench: rollout ${rolloutId}`);
   const limit = v0 + (sc.soakMinutes * 60 + 300) * 1000;
@@ -115,7 +118,9 @@ export function runFleet(sc: FleetScenario, measureMemory = false): FleetRun {
     if (a.graph.state().hosts[ROLLOUT]?.state !== 'Converged') throw new Error('fleet bench: the mirror holds Converged for an agent that is not');
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
   const result = {
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     inputs: inputs - inputs0,
     wireEvents: mirror.outcomes.applied - applied0,
     mirrorSeconds: (mirror.busyMs - busy0) / 1000,
@@ -157,6 +162,8 @@ export const FLEET_QUICK: FleetScenario = { ...FLEET, agents: 2_500 };
 export const HEAP_PER_AGENT_TARGET_KB = 64;
 /** t(N) / (10 × t(N/10)): cost grows linearly, within noise and GC. */
 export const SCALING_TARGET = 1.2;
+/** Runs of N/10 on each side of the large run. */
+const SMALL_RUNS = 3;
 
 export interface FleetReport {
   readonly rows: Row[];
@@ -165,23 +172,26 @@ export interface FleetReport {
 
 const kB = (bytes: number, agents: number) => bytes / agents / 1024;
 const heapPerAgent = (r: FleetRun, at: 'idle' | 'converged') => (r.memory === undefined ? NaN : kB(r.memory[at].heapUsed - r.memory.before.heapUsed, r.agents));
-const fmtKb = (x: number) => `${Math.round(x).toLocaleString('en-US')} kB`;
+const fmtKb = (x: number) => `${x.toFixed(1)} kB`;
 const count = (n: number) => n.toLocaleString('en-US');
 
 export function fleetReport(quick: boolean, agents?: number): FleetReport {
   const sc = { ...(quick ? FLEET_QUICK : FLEET), ...(agents !== undefined ? { agents } : {}) };
   const tenth = { ...sc, agents: Math.max(1, Math.round(sc.agents / 10)) };
-  // Warm-up (JIT), then small, large, small: the two small runs bracket the large one.
+  // Warm-up (JIT), then SMALL_RUNS runs of N/10 before the large run and as
+  // many after: on a shared machine single runs of a few seconds vary by 2-3x,
+  // so the baseline is 10 x their median, measured around the large run.
   runFleet({ ...sc, agents: 1 });
   runFleet(tenth);
   const singles = [singleRate(sc, quick ? 300 : 600)];
-  const smalls = [runFleet(tenth, true)];
+  const smalls = Array.from({ length: SMALL_RUNS }, () => runFleet(tenth, true));
   const large = runFleet(sc, true);
-  smalls.push(runFleet(tenth, true));
+  smalls.push(...Array.from({ length: SMALL_RUNS }, () => runFleet(tenth, true)));
   singles.push(singleRate(sc, quick ? 300 : 600));
 
   const small = median(smalls.map((r) => r.seconds));
   const scaling = large.seconds / (10 * small);
+  const cpuScaling = large.cpuSeconds / (10 * median(smalls.map((r) => r.cpuSeconds)));
   const ours = large.inputs / large.seconds;
   const baseline = median(singles);
   const heap = heapPerAgent(large, 'converged');
@@ -218,12 +228,13 @@ export function fleetReport(quick: boolean, agents?: number): FleetReport {
     `  ${count(large.inputs)} reducer inputs and ${count(large.wireEvents)} events ingested by the mirror in ${large.seconds.toFixed(2)} s wall ` +
       `(${count(Math.round(large.wireEvents / large.seconds))} wire events/s; ${large.virtualSeconds} s of virtual time); ` +
       `${Math.round((100 * large.mirrorSeconds) / large.seconds)}% of the wall time inside the mirror; ${large.rejected} events refused by the mirror;`,
-    `  ${count(tenth.agents)} graphs before and after: ${smalls.map((r) => `${r.seconds.toFixed(2)} s`).join(', ')}; ` +
-      `building and starting the graphs (not in the rows): ${large.buildSeconds.toFixed(2)} s for ${n}, ${smalls.map((r) => `${r.buildSeconds.toFixed(2)} s`).join(', ')} for ${count(tenth.agents)}.`,
+    `  ${count(tenth.agents)} graphs, ${SMALL_RUNS} runs before and ${SMALL_RUNS} after: ${smalls.map((r) => r.seconds.toFixed(2)).join(', ')} s (median ${small.toFixed(2)} s); ` +
+      `CPU time (every thread, GC included) ${large.cpuSeconds.toFixed(2)} s against 10 x ${median(smalls.map((r) => r.cpuSeconds)).toFixed(2)} s, ratio ${cpuScaling.toFixed(2)};`,
+    `  building and starting the graphs (not in the rows): ${large.buildSeconds.toFixed(2)} s for ${n}, median ${median(smalls.map((r) => r.buildSeconds)).toFixed(2)} s for ${count(tenth.agents)}.`,
   ];
   if (m !== undefined) {
     notes.push(
-      `  memory per agent: heap ${fmtKb(heapPerAgent(large, 'idle'))} idle, ${fmtKb(heap)} converged (${count(tenth.agents)} graphs: ${smalls.map((r) => fmtKb(heapPerAgent(r, 'converged'))).join(', ')}); ` +
+      `  memory per agent: heap ${fmtKb(heapPerAgent(large, 'idle'))} idle, ${fmtKb(heap)} converged (${count(tenth.agents)} graphs: ${fmtKb(median(smalls.map((r) => heapPerAgent(r, 'converged'))))}); ` +
         `RSS ${fmtKb(kB(m.idle.rss - m.before.rss, sc.agents))} idle, ${fmtKb(kB(m.converged.rss - m.before.rss, sc.agents))} converged` +
         (m.gc ? '' : ' (no --expose-gc: figures include garbage)'),
     );

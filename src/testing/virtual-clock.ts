@@ -113,7 +113,6 @@ export class VirtualClock implements SchedulerLike {
     const last = this.heap.pop() as Timer;
     if (last === a) return;
     this.heap[i] = last;
-    last.index = i;
     this.siftDown(this.siftUp(i));
   }
 
@@ -124,12 +123,10 @@ export class VirtualClock implements SchedulerLike {
       const parent = (i - 1) >> 1;
       const p = heap[parent] as Timer;
       if (!before(a, p)) break;
-      heap[i] = p;
-      p.index = i;
+      this.put(p, i);
       i = parent;
     }
-    heap[i] = a;
-    a.index = i;
+    this.put(a, i);
     return i;
   }
 
@@ -144,12 +141,15 @@ export class VirtualClock implements SchedulerLike {
       const child = r < n && before(heap[r] as Timer, heap[l] as Timer) ? r : l;
       const c = heap[child] as Timer;
       if (!before(c, a)) break;
-      heap[i] = c;
-      c.index = i;
+      this.put(c, i);
       i = child;
     }
-    heap[i] = a;
-    a.index = i;
+    this.put(a, i);
+  }
+
+  private put(t: Timer, i: number): void {
+    this.heap[i] = t;
+    t.index = i;
   }
 }
 
