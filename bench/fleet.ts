@@ -1,4 +1,4 @@
-// Rows 4: one process hosting 10,000 embedded agent graphs against one control
+// The fleet rows: one process hosting 10,000 embedded agent graphs against one control
 // plane through a full rollout — whether the cost grows linearly (10,000
 // against 10 × 1,000), heap per agent, events per second.
 //
