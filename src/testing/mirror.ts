@@ -6,6 +6,7 @@ import * as E from 'fp-ts/Either';
 import { defer, Observable, of, type SchedulerAction, type SchedulerLike, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
 import { decodeJson } from '../codecs/decode';
 import { AgentEventEnvelope } from '../codecs/events';
+import type { HostRolloutState } from '../codecs/host-state';
 import type { HostState } from '../codecs/scalars';
 import type { RolloutPolicy } from '../codecs/policy';
 import { fromEpochMillis } from '../codecs/timestamp';
@@ -105,10 +106,15 @@ export class SharedMirror {
     this.keep(host, before, next);
   }
 
+  /** Every record, host by host, without assembling the whole state. */
+  *all(): IterableIterator<HostRolloutState> {
+    for (const rs of this.records.values()) yield* Object.values(rs);
+  }
+
   /** Records in `state` (of every rollout). */
   count(state: HostState): number {
     let n = 0;
-    for (const rs of this.records.values()) for (const r of Object.values(rs)) if (r.state === state) n += 1;
+    for (const r of this.all()) if (r.state === state) n += 1;
     return n;
   }
 }
