@@ -5,8 +5,8 @@
 // its target prints BELOW (a wall-clock bound it exceeds, OVER), and the exit
 // status only reports a row that could not run at all.
 //
-//   npm run bench                 the full table (about 3 min on 2 shared cores, 2 of them the daemon's idle period)
-//   npm run bench -- --quick      CI smoke: short blocks, 250 graphs instead of 1,000, 20 s daemon idle period
+//   npm run bench                 the full table (about 4 min on 2 shared cores, 2 of them the daemon's idle period)
+//   npm run bench -- --quick      CI smoke: short blocks, 2,500 agents against 250 instead of 10,000 against 1,000, 20 s daemon idle period
 //   npm run bench -- --only=step,graph,verify,store,fleet,daemon
 //
 // Compiled with bench/tsconfig.json into node_modules/.cache/nixfleet-bench;

@@ -137,7 +137,7 @@ export function virtualFleet(o: FleetOptions): VirtualFleet {
     agents.set(name, { graph, ports });
   }
   let rollouts = 0;
-  const records = (rolloutId: string) => Object.values(mirror.state.records).filter((r) => r.rolloutId === rolloutId);
+  const records = (rolloutId: string) => [...mirror.all()].filter((r) => r.rolloutId === rolloutId);
   return {
     clock,
     mirror,

@@ -4,31 +4,34 @@
 // no wall-clock wait happens.
 //
 // rxjs's own VirtualTimeScheduler is not used here on purpose: it re-sorts its
-// whole action queue on every schedule (O(n log n) per timer with 1,000 graphs'
+// whole action queue on every schedule (O(n log n) per timer with 10,000 graphs'
 // timers pending) and each periodic re-schedule chains a new action onto the
 // previous one, so a long run keeps every past tick alive. Both would be
-// charged to the agent. This one keeps a binary heap ordered by (due, arrival)
-// and re-uses the action, as rxjs's AsyncAction does on a real clock.
+// charged to the agent. This one keeps the actions themselves in a binary
+// heap ordered by (due, arrival): a re-schedule moves the action, as rxjs's
+// AsyncAction re-uses itself on a real clock, and a cancelled one leaves the
+// heap at once, so the heap holds exactly the live timers (a fleet's memory
+// figure counts nothing else).
 import { Subscription, type SchedulerAction, type SchedulerLike } from 'rxjs';
 
-interface Runnable {
-  run(version: number): void;
+/** What the heap orders: an action with its place and due time. */
+interface Timer {
+  index: number;
+  due: number;
+  order: number;
+  run(): void;
 }
 
-interface Entry {
-  readonly due: number;
-  readonly order: number;
-  readonly action: Runnable;
-  readonly version: number;
-}
-
-class ClockAction<T> extends Subscription implements SchedulerAction<T> {
-  version = 0;
+class ClockAction<T> extends Subscription implements SchedulerAction<T>, Timer {
+  /** Position in the clock's heap; -1 when not scheduled. */
+  index = -1;
+  due = 0;
+  order = 0;
   private state: T | undefined;
 
   constructor(
     private readonly clock: VirtualClock,
-    private readonly work: (this: SchedulerAction<T>, state?: T) => void,
+    private work: ((this: SchedulerAction<T>, state?: T) => void) | undefined,
   ) {
     super();
   }
@@ -37,21 +40,27 @@ class ClockAction<T> extends Subscription implements SchedulerAction<T> {
   schedule(state?: T, delay = 0): Subscription {
     if (this.closed) return this;
     this.state = state;
-    this.version += 1;
-    this.clock.enqueue(this, this.version, delay);
+    this.clock.place(this, delay);
     return this;
   }
 
-  run(version: number): void {
-    if (this.closed || version !== this.version) return;
-    this.work.call(this, this.state);
+  run(): void {
+    this.work?.call(this, this.state);
+  }
+
+  override unsubscribe(): void {
+    if (this.closed) return;
+    this.clock.remove(this);
+    this.work = undefined;
+    this.state = undefined;
+    super.unsubscribe();
   }
 }
 
 export class VirtualClock implements SchedulerLike {
   private time: number;
   private order = 0;
-  private readonly heap: Entry[] = [];
+  private readonly heap: Timer[] = [];
   /** Actions executed so far. */
   executed = 0;
 
@@ -70,55 +79,78 @@ export class VirtualClock implements SchedulerLike {
   /** Runs everything due at or before `untilMs` in (due, arrival) order, then sets the time to `untilMs`. */
   runUntil(untilMs: number): void {
     const heap = this.heap;
-    while (heap.length > 0 && (heap[0] as Entry).due <= untilMs) {
-      const e = this.pop();
-      this.time = e.due;
+    while (heap.length > 0 && (heap[0] as Timer).due <= untilMs) {
+      const a = heap[0] as Timer;
+      this.remove(a);
+      this.time = a.due;
       this.executed += 1;
-      e.action.run(e.version);
+      a.run();
     }
     if (untilMs > this.time) this.time = untilMs;
   }
 
-  /** Entries in the heap (superseded and cancelled ones included until they come due). */
+  /** Timers scheduled and not yet run or cancelled. */
   get pending(): number {
     return this.heap.length;
   }
 
-  /** @internal */
-  enqueue(action: Runnable, version: number, delay: number): void {
-    const entry: Entry = { due: this.time + Math.max(0, delay), order: this.order++, action, version };
-    const heap = this.heap;
-    heap.push(entry);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(entry, heap[parent] as Entry)) break;
-      heap[i] = heap[parent] as Entry;
-      i = parent;
+  /** @internal Puts `a` in the heap, due `delay` from now and after everything already due then. */
+  place(a: Timer, delay: number): void {
+    a.due = this.time + Math.max(0, delay);
+    a.order = this.order++;
+    if (a.index < 0) {
+      a.index = this.heap.length;
+      this.heap.push(a);
     }
-    heap[i] = entry;
+    this.siftDown(this.siftUp(a.index));
   }
 
-  private pop(): Entry {
+  /** @internal Takes `a` out of the heap (no-op when it is not in it). */
+  remove(a: Timer): void {
+    const i = a.index;
+    if (i < 0) return;
+    a.index = -1;
+    const last = this.heap.pop() as Timer;
+    if (last === a) return;
+    this.heap[i] = last;
+    this.siftDown(this.siftUp(i));
+  }
+
+  private siftUp(i: number): number {
     const heap = this.heap;
-    const top = heap[0] as Entry;
-    const last = heap.pop() as Entry;
-    if (heap.length > 0) {
-      let i = 0;
-      const n = heap.length;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const child = r < n && before(heap[r] as Entry, heap[l] as Entry) ? r : l;
-        if (!before(heap[child] as Entry, last)) break;
-        heap[i] = heap[child] as Entry;
-        i = child;
-      }
-      heap[i] = last;
+    const a = heap[i] as Timer;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = heap[parent] as Timer;
+      if (!before(a, p)) break;
+      this.put(p, i);
+      i = parent;
     }
-    return top;
+    this.put(a, i);
+    return i;
+  }
+
+  private siftDown(i: number): void {
+    const heap = this.heap;
+    const n = heap.length;
+    const a = heap[i] as Timer;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const child = r < n && before(heap[r] as Timer, heap[l] as Timer) ? r : l;
+      const c = heap[child] as Timer;
+      if (!before(c, a)) break;
+      this.put(c, i);
+      i = child;
+    }
+    this.put(a, i);
+  }
+
+  private put(t: Timer, i: number): void {
+    this.heap[i] = t;
+    t.index = i;
   }
 }
 
-const before = (a: Entry, b: Entry): boolean => a.due < b.due || (a.due === b.due && a.order < b.order);
+const before = (a: Timer, b: Timer): boolean => a.due < b.due || (a.due === b.due && a.order < b.order);
