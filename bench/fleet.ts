@@ -82,15 +82,15 @@ export function runFleet(sc: FleetScenario, measureMemory = false): FleetRun {
   const mirror = new TimedMirror(clock);
   const probes = Array.from({ length: sc.probes }, (_, i) => probe(`probe-${i}`, sc.probeIntervalSecs));
   const names = Array.from({ length: sc.agents }, (_, i) => `host-${String(i).padStart(5, '0')}`);
-  // Inputs are counted in the turn hook (one function for every graph), not
+  // Inputs are counted in the commit hook (one function for every graph), not
   // by subscribing to each graph's inputs$: that would add a subscriber per
   // agent to the heap figure.
   let inputs = 0;
-  const turn = (_state: unknown, applyEffects: () => void) => {
+  const commitTurn = (_state: unknown, applyEffects: () => void) => {
     inputs += 1;
     applyEffects();
   };
-  const fleet = virtualFleet({ hosts: names, probes, onHealthFailure: 'halt', clock, mirror, config: { turn }, queue: () => new LeanQueue(), initialClosure: () => 'prior-closure' });
+  const fleet = virtualFleet({ hosts: names, probes, onHealthFailure: 'halt', clock, mirror, config: { commitTurn }, queue: () => new LeanQueue(), initialClosure: () => 'prior-closure' });
   fleet.start();
   // Boot: first manifest poll, heartbeat, drain pass; every long-poll is held.
   clock.runUntil(2_000);
