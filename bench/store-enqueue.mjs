@@ -40,7 +40,12 @@ export function storeEnqueueBench({ AgentStore, events = 3000, block = 100, dir 
   const root = fs.mkdtempSync(path.join(dir, 'nixfleet-bench-'));
   const sample = Buffer.from(JSON.stringify(envelope(events)));
   const silent = { info() {}, warn() {}, error() {} };
-  const request = { rolloutId: 'stable@9f3c2e1d8b7a', kind: 'ProbeResult', durable: false, build: envelope };
+  // The reducer's seqs, one after another (the store records them and refuses reuse).
+  let seq = 0;
+  const request = () => {
+    seq += 1;
+    return { rolloutId: 'stable@9f3c2e1d8b7a', seq, kind: 'ProbeResult', durable: false, envelope: envelope(seq) };
+  };
 
   const sub = (name) => {
     const d = path.join(root, name);
@@ -57,7 +62,7 @@ export function storeEnqueueBench({ AgentStore, events = 3000, block = 100, dir 
     return (performance.now() - t) / 1000;
   };
 
-  const enqueueBlock = (ids) => timed(block, () => ids.push(store.enqueue(request).id));
+  const enqueueBlock = (ids) => timed(block, () => ids.push(store.enqueue(request()).id));
   const ackBlock = (ids) => timed(ids.length, (i) => store.ack(ids[i]));
   const fsyncBlock = () =>
     timed(block, () => {
