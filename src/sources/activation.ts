@@ -159,7 +159,7 @@ function runSwitch(deps: ActivationWorkerDeps, intent: SwitchIntent, ctx: Source
  * switch fired now would be left running in its own unit while we exit). A
  * queued rollback still runs: the host should not wait on a failed closure
  * for the agent to come back. The stop is the queue's shutdown signal (the
- * graph gives both the same): a watch of its own cost 1.3 kB per agent in
+ * graph gives both the same): a watch of its own cost 1.4 kB per agent in
  * npm run bench's fleet row (2026-12-02).
  */
 export function activationWorker(deps: ActivationWorkerDeps, intents: BoundedQueue<ActivationIntent>, ctx: SourceContext): Observable<ReducerInput> {

@@ -7,7 +7,7 @@
 // rxjs subscriptions are heavy (about 650 B for a plain subscribe, 1 kB more
 // per takeUntil). As a ReplaySubject + concat + takeUntil(shutdown$ → load
 // back to 0) + concatMap queue and ReplaySubject + takeUntil latest-value
-// channels they cost 7.3 kB more per agent in npm run bench's fleet row
+// channels they cost 7.7 kB more per agent in npm run bench's fleet row
 // (2026-12-02).
 import { from, Observable, Subject, type ObservableInput, type Subscription } from 'rxjs';
 

@@ -68,7 +68,7 @@ export const ISOLATION_BACKOFF_CAP_MS = 60_000;
  * retry({ resetOnSuccess: true, delay: back-off }), step for step.
  *
  * Kept hand-written: every agent wraps its 8 sources in it for its whole
- * life, and as rxjs's retry they cost 4.3 kB more per agent in npm run
+ * life, and as rxjs's retry they cost 4.9 kB more per agent in npm run
  * bench's fleet row (2026-12-02).
  */
 export function isolate<T>(name: string, ctx: SourceContext): MonoTypeOperatorFunction<T> {

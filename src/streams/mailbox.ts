@@ -2,6 +2,11 @@
 // arrival order, one at a time: an input posted while the reducer (or a sink
 // it drives) is still handling the previous one waits in the queue instead of
 // re-entering `scan` — the same job redux-observable gives its queue scheduler.
+//
+// Kept hand-written: every agent holds it for its whole life, and as
+// filter + observeOn(queueScheduler) + tap it cost 2.0 kB more per agent in
+// npm run bench's fleet row (2026-12-02). It is also per graph, where
+// queueScheduler's trampoline is shared by every graph in the process.
 import { Observable, type OperatorFunction } from 'rxjs';
 
 /**
