@@ -1,6 +1,6 @@
 // The channels from the applier to the workers: bounded, one consumer, and
 // closed by the one shutdown signal (stop() fires nothing else).
-import { NEVER, of, Subject, tap, timer } from 'rxjs';
+import { NEVER, of, ReplaySubject, Subject, tap, timer } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { marbles } from '../support/marbles';
 import { BoundedQueue, latestChannel } from '../../src/sources/channels';
@@ -90,6 +90,21 @@ describe('latestChannel', () => {
     ch.offer(4);
     shutdown$.next();
     expect([seen, completed]).toEqual([[2, 3, 4], true]);
+  });
+  it('a consumer that resubscribes starts from the newest, even one already seen; after shutdown a new consumer gets nothing', () => {
+    const shutdown$ = new ReplaySubject<void>(1);
+    const ch = latestChannel<number>(shutdown$);
+    const first: number[] = [];
+    const sub = ch.values$.subscribe((v) => first.push(v));
+    ch.offer(1);
+    sub.unsubscribe();
+    const again: number[] = [];
+    ch.values$.subscribe((v) => again.push(v)).unsubscribe();
+    shutdown$.next();
+    ch.offer(2);
+    const late: string[] = [];
+    ch.values$.subscribe({ next: (v) => late.push(String(v)), complete: () => late.push('|') });
+    expect([first, again, late]).toEqual([[1], [1], ['|']]);
   });
 });
 
