@@ -6,7 +6,7 @@
 // operators in src/sources, src/streams and src/sinks outside this file, and
 // spec/streams/virtual-time-canary.spec.ts runs the whole graph on a plain
 // VirtualTimeScheduler, so a timer that escapes the clock fails a spec.
-import { interval, observeOn, queueScheduler, takeUntil, timeout, timer, type MonoTypeOperatorFunction, type Observable, type SchedulerLike } from 'rxjs';
+import { interval, observeOn, takeUntil, timeout, timer, type MonoTypeOperatorFunction, type Observable, type SchedulerLike } from 'rxjs';
 
 /** Anything that carries the injected clock (a SourceContext does). */
 export interface Clock {
@@ -27,13 +27,6 @@ export const within = <T>(clock: Clock, ms: number): MonoTypeOperatorFunction<T>
 
 /** Re-emits each value in a later task of the clock: after the current reducer turn. */
 export const afterTurn = <T>(clock: Clock): MonoTypeOperatorFunction<T> => observeOn<T>(clock.scheduler);
-
-/**
- * Never re-entrant: a value that arrives while the one before it is still
- * being handled is delivered right after it, in order, not inside it (rxjs's
- * queueScheduler trampoline; no clock involved, nothing waits).
- */
-export const oneAtATime = <T>(): MonoTypeOperatorFunction<T> => observeOn<T>(queueScheduler);
 
 /**
  * A back-off wait that shutdown cuts short: it completes at once, without
