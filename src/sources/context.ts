@@ -3,7 +3,6 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import { fromEpochMillis, type Timestamp } from '../codecs/timestamp';
 import type { Logger } from '../ports/logger';
-import { backoff as backoffOn } from './time';
 
 export interface SourceContext {
   readonly scheduler: SchedulerLike;
@@ -34,10 +33,3 @@ export const cachedNow =
   (scheduler: SchedulerLike): (() => Timestamp) =>
   () =>
     nowOf(scheduler);
-
-// Kept only while operators.ts, probe.ts and outbound-drain.ts still import
-// them; they move to errorMessage (src/ports/error-text.ts) and time.ts's backoff.
-/** @deprecated use errorMessage from src/ports/error-text.ts */
-export { errorMessage as describeError } from '../ports/error-text';
-/** @deprecated use backoff(clock, ms) from ./time */
-export const backoff = (ms: number, ctx: SourceContext): Observable<0> => backoffOn(ctx, ms);
