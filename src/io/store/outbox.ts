@@ -162,7 +162,7 @@ export class Outbox {
 
   private hold(request: EnqueueRequest, cause: StoreError | undefined): Enqueued {
     const { rolloutId, kind, seq } = request;
-    const last = [...this.held].reverse().find((h) => h.request.rolloutId === rolloutId)?.request.seq;
+    const last = this.lastHeldSeq(rolloutId);
     if (last !== undefined && seq <= last) {
       throw new StoreError('seq-reused', `seq ${seq} of ${kind} for ${rolloutId} is not above the last held seq ${last}; not held`);
     }
@@ -174,6 +174,15 @@ export class Outbox {
     }
     this.logger.warn('the disk refused an event: held in memory', { rolloutId, kind, seq, held: this.held.length, ...(cause ? { error: cause.message } : {}) });
     return { id: entry.id, evicted };
+  }
+
+  /** The newest held event's seq for the rollout (held events are in seq order per rollout). */
+  private lastHeldSeq(rolloutId: string): number | undefined {
+    for (let i = this.held.length - 1; i >= 0; i--) {
+      const h = this.held[i] as Held;
+      if (h.request.rolloutId === rolloutId) return h.request.seq;
+    }
+    return undefined;
   }
 
   private entry(request: EnqueueRequest): Held {
