@@ -5,7 +5,7 @@
 //
 //   1. logger  2. trust-file and CA checks (exit 1)  2b. state dir mode/owner and the
 //   one-agent lock (exit 1)  3. first-boot enrollment (exit 1)
-//   4. open the state store (exit 1)  5. mTLS client  6. boot-recovery
+//   4. open the state store, import the Rust agent's queue (exit 1)  5. mTLS client  6. boot-recovery
 //   handshake (its snapshots are the graph's first inputs)  7. graph start,
 //   READY=1, watchdog, metrics  8. SIGTERM/SIGINT → STOPPING=1, drain ≤ 25 s, exit 0
 import * as path from 'path';
@@ -29,6 +29,7 @@ import { createProbeAdapter } from '../io/probes';
 import { bootRecovery } from '../io/recovery';
 import { AgentStore, Outbox, storePort } from '../io/store';
 import { acquireInstanceLock, type InstanceLock } from '../io/store/instance-lock';
+import { importUpstreamQueue } from '../io/store/upstream-queue-import';
 import { secureStateDir } from '../io/store/permissions';
 import { createNotifier } from '../io/systemd';
 import { errorMessage } from '../ports/error-text';
@@ -181,6 +182,14 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     store = AgentStore.open({ stateDir: opts.stateDir, logger, clock: wallClock });
   } catch (err) {
     return fail('state store unusable', { stateDir: opts.stateDir, error: errorMessage(err) });
+  }
+  // 4a. Events the Rust agent queued and never delivered (a swap of agents):
+  // into the store before its counters seed the reducer, so no seq repeats.
+  try {
+    importUpstreamQueue(store, opts.stateDir, logger, wallClock);
+  } catch (err) {
+    store.close();
+    return fail("the Rust agent's outbound queue could not be imported", { stateDir: opts.stateDir, error: errorMessage(err) });
   }
 
   // 5. mTLS client.
