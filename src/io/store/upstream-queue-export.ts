@@ -1,16 +1,19 @@
 // Handing our undelivered events back to the Rust agent (a swap back): every
 // pending event of the store is written in upstream's queue layout
-// (./upstream-queue.ts), then removed from the store. Run only while no
-// agent runs on the state directory: it takes the agent's lock for the
-// whole run, so a daemon cannot start (and drain or add events) meanwhile.
+// (./upstream-queue.ts). Run only while no agent runs on the state directory:
+// it takes the agent's lock for the whole run, so a daemon cannot start (and
+// drain or add events) meanwhile.
 //
-// Crash safety: each file is written atomically (temp, fsync, rename,
-// directory fsync) before any row is removed, and the rows go in one
-// transaction at the end. A crash in between leaves an event both as a file
-// and as a row: the Rust agent sends the file; or this agent, started again,
-// finds the row with the same body and skips the file (the import is
-// idempotent). Either way it is sent, and under the same (rollout, seq),
-// which the CP deduplicates on.
+// The store is left as it is: its rows stay. Whichever agent runs next sends
+// each event at least once and under the same (rollout, seq), which the CP
+// deduplicates on (a duplicate is answered 2xx): the Rust agent sends the
+// files; this agent, started again, finds each file's event already queued
+// with the same body and skips the file (src/io/store/upstream-queue-import.ts),
+// so an export followed by a start of this agent loses nothing and doubles
+// nothing. Removing the rows instead would lose the events on that path: their
+// seqs would be taken by rows no longer there to compare with. Each file is
+// written atomically (temp, fsync, rename, directory fsync), so a crash leaves
+// whole files only; running it again rewrites the same bytes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/Either';
@@ -32,7 +35,7 @@ export interface ExportOutcome {
   /** The queue folder. */
   readonly dir: string;
   readonly exported: readonly ExportedEvent[];
-  /** Rows that could not be turned into upstream's format; they stay in the store. */
+  /** Rows that could not be turned into upstream's format (the Rust agent will not send them). */
   readonly failed: readonly { readonly rolloutId: string; readonly seq: number; readonly reason: string }[];
   /** Seqs held by more than one file: upstream's scan keys by seq alone and sends only one of them. */
   readonly seqClashes: readonly number[];
@@ -67,7 +70,7 @@ export async function exportUpstreamQueue(stateDir: string, logger: StoreLogger,
       const dir = path.join(stateDir, UPSTREAM_QUEUE_DIR);
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       fs.chmodSync(dir, 0o700);
-      const exported: (ExportedEvent & { readonly id: number })[] = [];
+      const exported: ExportedEvent[] = [];
       const failed: { rolloutId: string; seq: number; reason: string }[] = [];
       for (const row of rows) {
         const at = normalizeTimestamp(row.enqueuedAt);
@@ -78,12 +81,11 @@ export async function exportUpstreamQueue(stateDir: string, logger: StoreLogger,
         }
         const file = path.join(dir, queueFileName(ev.right));
         await writeFileAtomic(file, queueFileText(ev.right), PRIVATE_FILE_MODE);
-        exported.push({ id: row.id, file, event: ev.right });
+        exported.push({ file, event: ev.right });
       }
-      store.atomically(() => exported.forEach((e) => store.ack(e.id)));
       return {
         dir,
-        exported: exported.map(({ file, event }) => ({ file, event })),
+        exported,
         failed,
         seqClashes: clashingSeqs(dir),
         deadLettered: store.stats().deadLettered,

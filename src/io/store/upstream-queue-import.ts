@@ -4,7 +4,8 @@
 // past every imported seq.
 //
 // Crash safety: every event goes into the store in ONE transaction, and only
-// after it commits is the folder renamed aside. A crash before the commit
+// after it commits is the folder renamed aside (then removed, unless it holds
+// files that were not imported: those stay there for the operator). A crash before the commit
 // leaves nothing imported and the folder in place; a crash between the
 // commit and the rename leaves the folder in place with its events already
 // queued, and the next start finds each one queued under its (rollout, seq)
@@ -38,7 +39,7 @@ export interface ImportOutcome {
   readonly alreadyQueued: number;
   /** Files not imported, each with its path (after the move) and why; each was logged at WARN. */
   readonly setAside: readonly UpstreamQueueFileError[];
-  /** Where the folder went; undefined when there was none, it was empty, or the move failed. */
+  /** Where the folder was kept, holding the files not imported; undefined when every file was taken (the folder is then removed) or the move failed. */
   readonly movedTo?: string;
 }
 
@@ -158,6 +159,15 @@ export function importUpstreamQueue(store: AgentStore, stateDir: string, logger:
   } catch (e) {
     logger.error("could not move the Rust agent's queue aside; its events are queued here, and the next start will find them so and skip them", { dir, error: errorMessage(e) });
     movedTo = undefined;
+  }
+  // Nothing to look at in it (every event taken, only partial writes left): gone.
+  if (movedTo !== undefined && scan.bad.length === 0 && refused.length === 0) {
+    try {
+      fs.rmSync(movedTo, { recursive: true, force: true });
+      movedTo = undefined;
+    } catch (e) {
+      logger.warn("could not remove the imported Rust agent's queue; remove it by hand", { dir: movedTo, error: errorMessage(e) });
+    }
   }
   const where = movedTo ?? dir;
   const setAside = [...scan.bad, ...refused].map((b) => new UpstreamQueueFileError(path.join(where, b.file), b.reason));
