@@ -44,6 +44,13 @@ const asideDirs = (dir: string): string[] => fs.readdirSync(dir).filter((n) => n
 const bodies = (store: ReturnType<typeof openStore>['store']) => store.pending(100).map((q) => ({ rolloutId: q.rolloutId, seq: q.seq, kind: q.kind, durable: q.durable, body: JSON.parse(q.body) as unknown }));
 const clockAt = (stamp: string) => () => stamp;
 
+let dirs: string[] = [];
+const track = (d: string) => (dirs.push(d), d);
+afterEach(() => {
+  dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
+  dirs = [];
+});
+
 describe("the Rust agent's queue files", () => {
   it('decode as upstream writes them, and encode back to the same name and bytes', () => {
     expect(FIXTURE_FILES).toHaveLength(2);
@@ -79,12 +86,6 @@ describe("the Rust agent's queue files", () => {
 });
 
 describe("importing the Rust agent's queue at start", () => {
-  let dirs: string[] = [];
-  const track = (d: string) => (dirs.push(d), d);
-  afterEach(() => {
-    dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
-    dirs = [];
-  });
 
   it('queues every event under its own seq, in one go, and moves the folder aside', () => {
     const dir = track(rustStateDir({ '00000000000000000005-web-01-stable@deadbeef-Converged.json.tmp': '{"half' }));
@@ -183,12 +184,6 @@ describe("importing the Rust agent's queue at start", () => {
 });
 
 describe('exporting our queue in the Rust agent’s layout', () => {
-  let dirs: string[] = [];
-  const track = (d: string) => (dirs.push(d), d);
-  afterEach(() => {
-    dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
-    dirs = [];
-  });
 
   /** A store holding the fixture's events, enqueued by this agent at the fixture's created_at. */
   function ourStateDir(): string {
