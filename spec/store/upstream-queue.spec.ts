@@ -3,6 +3,7 @@
 // imported at start in one transaction with their seqs, set aside when bad or
 // when their seq is taken, imported once across a crash, and written back by
 // the export byte for byte as upstream lays them out.
+import * as fc from 'fast-check';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/Either';
@@ -67,6 +68,22 @@ describe("the Rust agent's queue files", () => {
       created_at: '2026-05-16T01:00:05.123456Z',
       payload: { kind: 'ProbeResult', probeName: 'system-health', status: 'fail', failureReason: 'exec probe: exit Some(1)', seq: 4 },
     });
+  });
+
+  it('never throw: any text, a fixture with bytes changed, or any JSON is an event or a typed refusal', () => {
+    const sample = fs.readFileSync(path.join(FIXTURE, FIXTURE_FILES[0] as string), 'utf8');
+    const mutated = fc
+      .array(fc.tuple(fc.nat(sample.length), fc.nat(3), fc.string({ maxLength: 3 })), { minLength: 1, maxLength: 4 })
+      .map((edits) => edits.reduce((t, [at, cut, put]) => t.slice(0, at) + put + t.slice(at + cut), sample));
+    const text = fc.oneof(fc.string(), mutated, fc.jsonValue().map((v) => JSON.stringify(v) ?? ''));
+    fc.assert(
+      fc.property(text, (t) => {
+        const r = decodeQueueFile('f.json', t);
+        if (E.isLeft(r)) return r.left instanceof UpstreamQueueFileError && r.left.file === 'f.json' && r.left.reason.length > 0;
+        return queueFileText(r.right).length > 0;
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it.each([
