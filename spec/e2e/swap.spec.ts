@@ -71,17 +71,22 @@ function expectEachOnce(fleet: DemoFleet, rolloutId: string, pending: readonly s
   return kinds;
 }
 
+/** A rollout of a good closure (halt, a 24 s soak), left mid-soak by the "Rust agent". */
+async function goodRolloutLeftMidSoak(fleet: DemoFleet) {
+  const agent = fleet.agent(HOST);
+  agent.start();
+  const target = agent.tree.closure('nixos-system-web-01-v2');
+  const { rolloutId } = fleet.cp.release({ closures: { [HOST]: target }, policy: 'halt', soakMinutes: 0.4 });
+  return { agent, target, rolloutId, pending: await leftMidSoak(fleet, rolloutId, 'ProbeResult') };
+}
+
 describe('end to end, swapping agents mid-rollout', () => {
   let fleet: DemoFleet;
   afterEach(async () => fleet?.close());
 
   it('started on the Rust agent’s state mid-soak: its queued events reach the CP once each, and the rollout converges', async () => {
     fleet = await fleetOf([HOST]);
-    const agent = fleet.agent(HOST);
-    agent.start();
-    const target = agent.tree.closure('nixos-system-web-01-v2');
-    const { rolloutId } = fleet.cp.release({ closures: { [HOST]: target }, policy: 'halt', soakMinutes: 0.4 });
-    const pending = await leftMidSoak(fleet, rolloutId, 'ProbeResult');
+    const { agent, target, rolloutId, pending } = await goodRolloutLeftMidSoak(fleet);
     expect(pending.map((k) => k.split('#')[0])).toEqual(expect.arrayContaining(['ActivationCompleted', 'ProbeTopologyDeclared']));
     expect(fleet.cp.record(rolloutId, HOST)?.state).not.toBe('Soaking');
 
@@ -102,11 +107,7 @@ describe('end to end, swapping agents mid-rollout', () => {
 
   it('the CP refuses events for a while after the swap: the events this agent makes take seqs above the imported ones, nothing is lost', async () => {
     fleet = await fleetOf([HOST]);
-    const agent = fleet.agent(HOST);
-    agent.start();
-    const target = agent.tree.closure('nixos-system-web-01-v2');
-    const { rolloutId } = fleet.cp.release({ closures: { [HOST]: target }, policy: 'halt', soakMinutes: 0.4 });
-    const pending = await leftMidSoak(fleet, rolloutId, 'ProbeResult');
+    const { agent, rolloutId, pending } = await goodRolloutLeftMidSoak(fleet);
     const highest = Math.max(...pending.map((k) => Number(k.split('#')[1])));
 
     // Heartbeats pass (the CP learns the closure from them), events do not.
