@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Entry point of the `nixfleet-agent` command.
-import { ReplaySubject } from 'rxjs';
+import { asyncScheduler, ReplaySubject } from 'rxjs';
+import { fromEpochMillis } from '../codecs/timestamp';
 import { parseInvocation, EXIT_FAILURE } from '../cli/program';
+import type * as ExportQueueModule from '../cli/export-queue';
 import type * as StatusModule from '../cli/status';
 import { runDaemon } from '../daemon/run';
 import { VERSION as version } from '../version';
@@ -26,6 +28,12 @@ async function main(): Promise<number> {
       }
       process.stdout.write(inv.json ? statusJson(report, inv.stateDir) : renderStatus(report, inv.stateDir));
       return 0;
+    }
+    case 'export-queue': {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runExportQueue } = require('../cli/export-queue') as typeof ExportQueueModule;
+      const clock = () => fromEpochMillis(asyncScheduler.now());
+      return runExportQueue(inv.stateDir, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), clock });
     }
     case 'dev-cp': {
       // eslint-disable-next-line @typescript-eslint/no-require-imports

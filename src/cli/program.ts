@@ -14,6 +14,7 @@ export const EXIT_USAGE = 2;
 export type Invocation =
   | { readonly kind: 'run'; readonly options: AgentOptions }
   | { readonly kind: 'status'; readonly stateDir: string; readonly json: boolean }
+  | { readonly kind: 'export-queue'; readonly stateDir: string }
   | { readonly kind: 'dev-cp'; readonly args: readonly string[] }
   | { readonly kind: 'exit'; readonly code: number; readonly stdout: string; readonly stderr: string };
 
@@ -52,6 +53,20 @@ const STATUS_HELP: HelpSections = {
   ],
 };
 
+const EXPORT_QUEUE_HELP: HelpSections = {
+  examples: [
+    [
+      'Going back to the Rust agent: stop this one, then hand over its queue',
+      ['systemctl stop nixfleet-agent', 'nixfleet-agent export-queue --state-dir /var/lib/nixfleet-agent'].join('\n'),
+    ],
+  ],
+  exitCodes: [
+    [EXIT_OK, 'exported (also when there was nothing to export)'],
+    [EXIT_FAILURE, 'an agent runs on the state directory, the database cannot be used, or a file cannot be written; one line on stderr says which'],
+    [EXIT_USAGE, 'usage error'],
+  ],
+};
+
 export function parseInvocation(argv: readonly string[], version: string): Invocation {
   let stdout = '';
   let stderr = '';
@@ -74,6 +89,12 @@ export function parseInvocation(argv: readonly string[], version: string): Invoc
     .action((opts: { stateDir: string; json: boolean }) => {
       result = { kind: 'status', stateDir: opts.stateDir, json: opts.json };
     });
+  const exportQueue = withHelp(program.command('export-queue'), EXPORT_QUEUE_HELP)
+    .description("write this agent's undelivered events in the Rust agent's queue layout (run while the agent is stopped)")
+    .addOption(new Option('--state-dir <path>', 'state directory').env('NIXFLEET_AGENT_STATE_DIR').default(DEFAULT_STATE_DIR))
+    .action((opts: { stateDir: string }) => {
+      result = { kind: 'export-queue', stateDir: opts.stateDir };
+    });
   program
     .command('dev-cp')
     .description('run the development control plane (see `nixfleet-agent help dev-cp`)')
@@ -86,11 +107,12 @@ export function parseInvocation(argv: readonly string[], version: string): Invoc
   program
     .command('help')
     .description('show the help of the agent or of a command')
-    .argument('[command]', 'status or dev-cp')
+    .argument('[command]', 'status, export-queue or dev-cp')
     .action((name: string | undefined) => {
       // dev-cp's options live in its own module (loaded only when it runs).
       if (name === 'dev-cp') result = { kind: 'dev-cp', args: ['--help'] };
       else if (name === 'status') status.help();
+      else if (name === 'export-queue') exportQueue.help();
       else if (name === undefined || name === 'help') program.help();
       else program.error(`error: unknown command '${name}' (try: nixfleet-agent help)`, { exitCode: EXIT_USAGE, code: 'commander.unknownCommand' });
     });

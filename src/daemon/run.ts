@@ -5,12 +5,12 @@
 //
 //   1. logger  2. trust-file and CA checks (exit 1)  2b. state dir mode/owner and the
 //   one-agent lock (exit 1)  3. first-boot enrollment (exit 1)
-//   4. open the state store (exit 1)  5. mTLS client  6. boot-recovery
+//   4. open the state store, import the Rust agent's queue (exit 1)  5. mTLS client  6. boot-recovery
 //   handshake (its snapshots are the graph's first inputs)  7. graph start,
 //   READY=1, watchdog, metrics  8. SIGTERM/SIGINT → STOPPING=1, drain ≤ 25 s, exit 0
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
-import { asyncScheduler, catchError, firstValueFrom, map, NEVER, of, ReplaySubject, takeUntil, throwError, type Observable } from 'rxjs';
+import { asyncScheduler, catchError, concat, EMPTY, firstValueFrom, map, NEVER, of, ReplaySubject, takeUntil, throwError, type Observable, type SchedulerLike } from 'rxjs';
 import { decodeJson } from '../codecs/decode';
 import { HostRolloutState } from '../codecs/host-state';
 import { SignedIntent } from '../codecs/intent';
@@ -29,11 +29,15 @@ import { createProbeAdapter } from '../io/probes';
 import { bootRecovery } from '../io/recovery';
 import { AgentStore, Outbox, storePort } from '../io/store';
 import { acquireInstanceLock, type InstanceLock } from '../io/store/instance-lock';
+import { importUpstreamQueue, type ImportOutcome } from '../io/store/upstream-queue-import';
 import { secureStateDir } from '../io/store/permissions';
 import { createNotifier } from '../io/systemd';
 import { errorMessage } from '../ports/error-text';
+import type { ControlPlanePort } from '../ports/control-plane';
 import type { CertPort } from '../ports/host';
 import type { Logger } from '../ports/logger';
+import type { OutboundQueuePort } from '../ports/store';
+import { outboundDrain } from '../sources/outbound-drain';
 import { createAgentGraph } from '../streams/graph';
 import { readTrustFile } from '../io/manifest-files';
 import { turnCommitter } from './turn-commit';
@@ -81,6 +85,18 @@ function restored(store: AgentStore, logger: Logger): { hosts: Record<string, Ho
     else logger.warn('saved signed intent unreadable; the record will not be resumed', { rolloutId: row.rolloutId, error: i.left.message });
   }
   return { hosts, intents };
+}
+
+/**
+ * One drain pass, now: what the queue holds goes out in order until the CP
+ * refuses or is unreachable. Run before the boot handshake after importing
+ * the Rust agent's events: the CP answers the handshake from what it has
+ * heard, and would otherwise synthesise from the heartbeat the very events
+ * those files hold (the host already runs the target) and then refuse the
+ * real ones as out of turn.
+ */
+function sendQueuedOnce(cp: ControlPlanePort, queue: OutboundQueuePort, scheduler: SchedulerLike, logger: Logger): Observable<never> {
+  return outboundDrain({ cp, queue, kick$: EMPTY, finalPass$: of('now') }, { scheduler, logger, shutdown$: of('now') });
 }
 
 export interface RunningDaemon {
@@ -182,6 +198,15 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
   } catch (err) {
     return fail('state store unusable', { stateDir: opts.stateDir, error: errorMessage(err) });
   }
+  // 4a. Events the Rust agent queued and never delivered (a swap of agents):
+  // into the store before its counters seed the reducer, so no seq repeats.
+  let imported: ImportOutcome;
+  try {
+    imported = importUpstreamQueue(store, opts.stateDir, logger, wallClock);
+  } catch (err) {
+    store.close();
+    return fail("the Rust agent's outbound queue could not be imported", { stateDir: opts.stateDir, error: errorMessage(err) });
+  }
 
   // 5. mTLS client.
   let client: ReturnType<typeof createCpClient>;
@@ -255,7 +280,10 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
       seqFloors,
       hosts,
       intents,
-      bootstrap$: bootRecovery({ cp: client, host: hostPort, machineId: opts.machineId, scheduler, logger }),
+      bootstrap$: concat(
+        imported.imported > 0 ? sendQueuedOnce(client, queue, scheduler, logger) : EMPTY,
+        bootRecovery({ cp: client, host: hostPort, machineId: opts.machineId, scheduler, logger }),
+      ),
       commitTurn: turnCommitter(outbox, store, logger, wallClock),
     },
     scheduler,
