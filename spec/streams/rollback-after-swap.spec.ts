@@ -7,6 +7,7 @@
 // host tree with real stand-in tools; the host must land on a closure it ran
 // before, never re-switch the one that failed (docs/compatibility.md S3b).
 import { firstValueFrom, of, timeout, VirtualTimeScheduler, filter, take } from 'rxjs';
+import type { ActivationPort } from '../../src/ports/activation';
 import type { HostRolloutSnapshot } from '../../src/codecs/host-state';
 import { fromEpochMillis } from '../../src/codecs/timestamp';
 import { createNixosActivation } from '../../src/io/activation';
@@ -78,7 +79,7 @@ describe('rollback when the pre-dispatch closure is the failed target', () => {
     const adapter = createNixosActivation(tree.config());
     const label = (closure: string) => Object.entries(closures).find(([, v]) => v === closure)?.[0] ?? closure;
     const asked: string[] = [];
-    h.activation.rollback = (closure, proof, failedTarget, options) => {
+    (h.activation as ActivationPort).rollback = (closure, proof, failedTarget, options) => {
       asked.push(`${label(closure)}:${proof}:${label(failedTarget)}`);
       return adapter.rollback(closure, proof, failedTarget, options);
     };

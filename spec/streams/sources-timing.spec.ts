@@ -433,6 +433,38 @@ describe('cert renewal', () => {
       expectObservable(certRenewal(cert, 0.5, context(ts, hot('5s a')))).toBe('5s |');
     });
   });
+
+  it('after consecutive failures waits 30 s, 60 s, 120 s … up to 30 min (then the next 60 s tick); a success resets it', () => {
+    marbles((ts, { hot, flush }) => {
+      const cert = new FakeCert({ notBefore: fromEpochMillis(0), notAfter: fromEpochMillis(1_000) });
+      const attempts: number[] = [];
+      const failUntil = 7_000_000;
+      cert.renew = () => {
+        attempts.push(ts.now() / 1000);
+        return ts.now() < failUntil || ts.now() === 7_500_000 ? throwError(() => new Error('CP refused')) : of(cert.current);
+      };
+      const ctx = context(ts, hot('9000s a'));
+      certRenewal(cert, 0.5, ctx).subscribe();
+      flush();
+      // Expired from the 60 s check on. Each attempt is the first tick at or after the wait's end.
+      expect(attempts.slice(0, 10)).toEqual([60, 120, 180, 300, 540, 1020, 1980, 3780, 5580, 7380]);
+      // Succeeded at 7380 s: every 60 s again; one failure at 7500 s waits 30 s, not 30 min.
+      expect(attempts.slice(10, 14)).toEqual([7440, 7500, 7560, 7620]);
+      const waits = ctx.logger.lines.filter((l) => l.level === 'warn').map((l) => l.fields?.['retryInMs']);
+      expect(waits).toEqual([30_000, 60_000, 120_000, 240_000, 480_000, 960_000, 1_800_000, 1_800_000, 1_800_000, 30_000]);
+    });
+  });
+
+  it('is off with one line at start: INFO without a threshold, ERROR for one outside (0, 1), and the agent runs on', () => {
+    marbles((ts, { hot, expectObservable }) => {
+      for (const [threshold, level] of [[undefined, 'info'], [0, 'error'], [1, 'error'], [1.5, 'error'], [-0.2, 'error']] as const) {
+        const cert = new FakeCert({ notBefore: fromEpochMillis(0), notAfter: fromEpochMillis(1_000) });
+        const ctx = context(ts, hot('500s a'));
+        expectObservable(certRenewal(cert, threshold, ctx)).toBe('|');
+        expect([cert.renewals, ctx.logger.lines.map((l) => l.level)]).toEqual([0, [level]]);
+      }
+    });
+  });
 });
 
 describe('heartbeat back-off', () => {

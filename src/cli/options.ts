@@ -77,9 +77,11 @@ const u64 = (flag: string, min = 0) => (v: string): number => {
   return Number(v);
 };
 
+// Any number, as upstream's f64: one outside (0, 1) turns renewal off with an
+// ERROR at start (src/sources/cert-renewal.ts), it does not stop the agent.
 const fraction = (v: string): number => {
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1) throw new InvalidArgumentError(`must be strictly between 0 and 1, got ${JSON.stringify(v)}`);
+  if (v.trim() === '' || Number.isNaN(n)) throw new InvalidArgumentError(`must be a number (renewal runs strictly between 0 and 1), got ${JSON.stringify(v)}`);
   return n;
 };
 
