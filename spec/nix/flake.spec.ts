@@ -138,6 +138,20 @@ describe('flake.nix', () => {
     expect(renderFlags(FULL)).not.toContain('--insecure-allow-plain-http-for-development');
   });
 
+  it('writes health-checks.json only when a probe is declared, as upstream (no file: no topology, no probes), and trust.json only when given', () => {
+    const etc = (cfg: string): Record<string, unknown> => JSON.parse(nix(['--eval', '--strict', '--json', '-E', `import ./nix/agent-etc.nix (${cfg})`])) as Record<string, unknown>;
+    expect(etc('{ effectiveHealthChecks = { }; trust = null; }')).toEqual({});
+    const web = { kind: 'http', mode: 'enforce', url: 'http://127.0.0.1/' };
+    expect(etc('{ effectiveHealthChecks = { web = { kind = "http"; mode = "enforce"; url = "http://127.0.0.1/"; }; }; trust = { schemaVersion = 1; }; }')).toEqual({
+      'health-checks.json': { web },
+      'trust.json': { schemaVersion: 1 },
+    });
+    // The module renders exactly these files, and restarts the agent when one changes.
+    const text = fs.readFileSync(path.join(root, 'flake.nix'), 'utf8');
+    expect(text).toContain('etcFiles = import ./nix/agent-etc.nix cfg;');
+    expect(text).not.toContain('environment.etc."nixfleet/agent/health-checks.json".source =');
+  });
+
   it('sandboxes the unit (README "Hardening")', () => {
     const c = renderService('{ }').serviceConfig;
     expect(c).toMatchObject({

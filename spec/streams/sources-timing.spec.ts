@@ -361,6 +361,21 @@ describe('activation worker', () => {
 });
 
 describe('probe worker', () => {
+  it('with no declarations file (the port declares nothing) sends no topology and runs nothing, as upstream; `{}` declares an empty topology', () => {
+    marbles((ts, { hot, flush }) => {
+      const missing = Object.assign(new FakeProbes(ts), { declarations: () => EMPTY });
+      const empty = new FakeProbes(ts, []);
+      const seen = (port: FakeProbes): string[] => {
+        const out: string[] = [];
+        probeWorker(port, hot<ProbeCommand>('a', { a: { kind: 'reset', rolloutId: 'r' } }), context(ts, hot('30s a'))).subscribe((i) => i.kind === 'HostEvent' && out.push(i.event.kind));
+        return out;
+      };
+      const [none, declared] = [seen(missing), seen(empty)];
+      flush();
+      expect([none, declared, missing.runs]).toEqual([[], ['LocalProbeTopologyDeclared'], []]);
+    });
+  });
+
   it('declares topology, runs each probe at once and every max(interval, 5) s, with first/failure-edge events', () => {
     marbles((ts, { hot, flush }) => {
       const probes = new FakeProbes(ts, [probe('web', 'enforce', 2), probe('ev', 'observe', 10), probe('off', 'disabled')]);
