@@ -79,7 +79,7 @@
             environment.etc = lib.mapAttrs' (name: value: lib.nameValuePair "nixfleet/agent/${name}" { source = json.generate name value; }) etcFiles;
 
             systemd.services.nixfleet-agent = {
-              inherit (service) description wantedBy after wants environment serviceConfig;
+              inherit (service) description wantedBy after wants startLimitIntervalSec environment serviceConfig;
               # A change to what the agent reads at start restarts it.
               restartTriggers = lib.mapAttrsToList (name: _: config.environment.etc."nixfleet/agent/${name}".source) etcFiles;
               path = [ config.nix.package pkgs.systemd pkgs.util-linux ];

@@ -17,6 +17,7 @@ interface Service {
   readonly serviceConfig: Record<string, unknown>;
   readonly wantedBy: string[];
   readonly after: string[];
+  readonly startLimitIntervalSec: number;
 }
 
 /** The unit's attributes for `cfg` laid over the module's defaults. */
@@ -57,7 +58,7 @@ describe('flake.nix', () => {
     expect(text).toContain('restartTriggers');
     // One source for the unit and the defaults: the real-host suite boots the same.
     expect(text).toContain('import ./nix/agent-service.nix');
-    expect(text).toContain('inherit (service) description wantedBy after wants environment serviceConfig;');
+    expect(text).toContain('inherit (service) description wantedBy after wants startLimitIntervalSec environment serviceConfig;');
     for (const d of ['trustFile', 'manifestFreshnessWindowSecs', 'tls.clientCert', 'tls.clientKey', 'stateDir', 'sshHostKeyFile', 'watchdogSec']) {
       expect([d, text.includes(`default = defaults.${d};`)]).toEqual([d, true]);
     }
@@ -67,7 +68,9 @@ describe('flake.nix', () => {
     const s = renderService('{ }');
     expect(s.serviceConfig).toMatchObject({ Type: 'notify', NotifyAccess: 'main', WatchdogSec: 60, Restart: 'always', RestartSec: 30, TimeoutStopSec: 30 });
     expect(s.wantedBy).toEqual(['multi-user.target']);
-    expect(s.environment).toEqual({ NIXFLEET_TAGS: '', NIX_REMOTE: 'daemon' });
+    // As upstream: after the nix-daemon, no start limit, Nix's cache writable, NIXFLEET_TAGS only with tags.
+    expect([s.after, s.startLimitIntervalSec]).toEqual([['network-online.target', 'nix-daemon.service'], 0]);
+    expect(s.environment).toEqual({ NIX_REMOTE: 'daemon', XDG_CACHE_HOME: '/var/lib/nixfleet-agent/.cache' });
     // systemd creates both the state dir and the default certificate's dir before the agent starts.
     expect(s.serviceConfig['StateDirectory']).toEqual(['nixfleet-agent', 'nixfleet']);
     expect(s.serviceConfig['ReadWritePaths']).toEqual(['/nix/var/nix/profiles']);
