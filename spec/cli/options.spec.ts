@@ -106,6 +106,19 @@ describe('daemon flags', () => {
     expect(options([...REQUIRED, '--renewal-threshold-fraction', raw])).toMatchObject({ renewalThresholdFraction: value });
   });
 
+  it('honours RUST_LOG’s global level, as upstream, unless --log-level or its variable is given', () => {
+    const level = (env: Record<string, string>, argv: string[] = []) => (options([...REQUIRED, ...argv], env) as { logLevel: string }).logLevel;
+    expect(level({ RUST_LOG: 'debug' })).toBe('debug');
+    expect(level({ RUST_LOG: 'hyper=warn,WARN' })).toBe('warn');
+    expect(level({ RUST_LOG: 'trace' })).toBe('debug');
+    expect(level({ RUST_LOG: 'off' })).toBe('error');
+    // per-target only, or nonsense: the default stands
+    expect(level({ RUST_LOG: 'nixfleet_agent=debug' })).toBe('info');
+    expect(level({ RUST_LOG: 'loud' })).toBe('info');
+    expect(level({ RUST_LOG: 'debug', NIXFLEET_AGENT_LOG_LEVEL: 'error' })).toBe('error');
+    expect(level({ RUST_LOG: 'debug' }, ['--log-level', 'warn'])).toBe('warn');
+  });
+
   describe('no plaintext, no public roots', () => {
     const withUrl = (url: string) => [...REQUIRED, '--control-plane-url', url];
 
