@@ -1,6 +1,7 @@
 // What a failed `nix-store --realise` reports: the last 500 bytes of its
 // stderr, cut at a UTF-8 boundary (upstream sends the whole stderr;
-// docs/compatibility.md row 88).
+// docs/compatibility.md row 88); and the tools' default timeouts (row 35).
+import { activationConfig } from '../../../src/io/activation/config';
 import { classifyRealise, STDERR_TAIL_BYTES } from '../../../src/io/activation/realise';
 import type { ProcessResult } from '../../../src/ports/process';
 
@@ -30,5 +31,12 @@ describe('realise failure text', () => {
   it('keeps a short stderr whole', () => {
     const outcome = classifyRealise(failed('error: path is not valid\n'), 'x-y', '/nix/store/x-y');
     expect(outcome).toEqual({ kind: 'RealiseFailed', reason: 'nix-store --realise /nix/store/x-y exited Some(1): error: path is not valid\n' });
+  });
+});
+
+describe('tool timeouts (upstream has none)', () => {
+  it('realise 1 h, boot 10 min, every other tool 60 s, by default', () => {
+    const cfg = activationConfig();
+    expect([cfg.realiseTimeoutMs, cfg.bootTimeoutMs, cfg.toolTimeoutMs]).toEqual([3_600_000, 600_000, 60_000]);
   });
 });
