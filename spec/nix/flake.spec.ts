@@ -142,17 +142,15 @@ describe('flake.nix', () => {
   });
 
   it('writes health-checks.json only when a probe is declared, as upstream (no file: no topology, no probes), and trust.json only when given', () => {
-    const etc = (cfg: string): Record<string, unknown> => JSON.parse(nix(['--eval', '--strict', '--json', '-E', `import ./nix/agent-etc.nix (${cfg})`])) as Record<string, unknown>;
-    expect(etc('{ effectiveHealthChecks = { }; trust = null; }')).toEqual({});
-    const web = { kind: 'http', mode: 'enforce', url: 'http://127.0.0.1/' };
-    expect(etc('{ effectiveHealthChecks = { web = { kind = "http"; mode = "enforce"; url = "http://127.0.0.1/"; }; }; trust = { schemaVersion = 1; }; }')).toEqual({
-      'health-checks.json': { web },
-      'trust.json': { schemaVersion: 1 },
+    // The module itself, evaluated with a stub lib (spec/nix/module-stub.nix): what it puts in /etc and what restarts the agent.
+    const module = (overrides: string) => JSON.parse(nix(['--eval', '--strict', '--json', '-E', `import ./spec/nix/module-stub.nix (${overrides})`])) as { etc: Record<string, string>; restartTriggers: string[] };
+    expect(module('{ }')).toMatchObject({ etc: {}, restartTriggers: [], after: ['network-online.target', 'nix-daemon.service'], startLimitIntervalSec: 0 });
+    const full = module('{ effectiveHealthChecks = { web = { kind = "http"; mode = "enforce"; url = "http://127.0.0.1/"; }; }; trust = { schemaVersion = 1; }; }');
+    expect(full.etc).toEqual({
+      'nixfleet/agent/health-checks.json': '/nix/store/fake-health-checks.json:{"web":{"kind":"http","mode":"enforce","url":"http://127.0.0.1/"}}',
+      'nixfleet/agent/trust.json': '/nix/store/fake-trust.json:{"schemaVersion":1}',
     });
-    // The module renders exactly these files, and restarts the agent when one changes.
-    const text = fs.readFileSync(path.join(root, 'flake.nix'), 'utf8');
-    expect(text).toContain('etcFiles = import ./nix/agent-etc.nix cfg;');
-    expect(text).not.toContain('environment.etc."nixfleet/agent/health-checks.json".source =');
+    expect(full.restartTriggers).toEqual(Object.values(full.etc));
   });
 
   it('sandboxes the unit (README "Hardening")', () => {
