@@ -34,6 +34,7 @@
           defaults = import ./nix/agent-defaults.nix;
           # Unit attributes, pure builtins: shared with the real-host test bed (spec/host).
           service = import ./nix/agent-service.nix { inherit cfg; exe = lib.getExe cfg.package; };
+          etcFiles = import ./nix/agent-etc.nix cfg;
         in
         {
           # Option names are upstream's (services.nixfleet-agent.*), so a
@@ -69,21 +70,18 @@
             effectiveHealthChecks = mkOption {
               type = json.type;
               default = { };
-              description = "Probe declarations, rendered to /etc/nixfleet/agent/health-checks.json.";
+              description = "Probe declarations, rendered to /etc/nixfleet/agent/health-checks.json (not written when empty: no probes, no topology declared, as upstream).";
             };
             watchdogSec = mkOption { type = types.ints.positive; default = defaults.watchdogSec; description = "systemd watchdog; the agent pings at half of it (ours)."; };
           };
 
           config = mkIf cfg.enable {
-            environment.etc."nixfleet/agent/health-checks.json".source = json.generate "health-checks.json" cfg.effectiveHealthChecks;
-            environment.etc."nixfleet/agent/trust.json" = mkIf (cfg.trust != null) { source = json.generate "trust.json" cfg.trust; };
+            environment.etc = lib.mapAttrs' (name: value: lib.nameValuePair "nixfleet/agent/${name}" { source = json.generate name value; }) etcFiles;
 
             systemd.services.nixfleet-agent = {
-              inherit (service) description wantedBy after wants environment serviceConfig;
+              inherit (service) description wantedBy after wants startLimitIntervalSec environment serviceConfig;
               # A change to what the agent reads at start restarts it.
-              restartTriggers = [
-                config.environment.etc."nixfleet/agent/health-checks.json".source
-              ] ++ lib.optional (cfg.trust != null) config.environment.etc."nixfleet/agent/trust.json".source;
+              restartTriggers = lib.mapAttrsToList (name: _: config.environment.etc."nixfleet/agent/${name}".source) etcFiles;
               path = [ config.nix.package pkgs.systemd pkgs.util-linux ];
             };
           };

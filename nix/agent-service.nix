@@ -26,13 +26,17 @@ in
 {
   description = "nixfleet host agent";
   wantedBy = [ "multi-user.target" ];
-  after = [ "network-online.target" ];
+  # As upstream: after the nix-daemon (every nix-store and nix-env call goes
+  # through it), and never given up on (Restart=always, no start limit).
+  after = [ "network-online.target" "nix-daemon.service" ];
   wants = [ "network-online.target" ];
+  startLimitIntervalSec = 0;
   environment = {
-    NIXFLEET_TAGS = builtins.concatStringsSep "," cfg.tags;
     # The store is read-only in here: nix-store and nix-env go through the daemon.
     NIX_REMOTE = "daemon";
-  };
+    # Nix's client cache, somewhere writable under the sandbox (upstream: /var/lib/nixfleet/.cache).
+    XDG_CACHE_HOME = "${toString cfg.stateDir}/.cache";
+  } // (if cfg.tags == [ ] then { } else { NIXFLEET_TAGS = builtins.concatStringsSep "," cfg.tags; });
   serviceConfig = {
     Type = "notify";
     NotifyAccess = "main";

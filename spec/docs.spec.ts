@@ -97,3 +97,36 @@ describe("the README's dependency list", () => {
     expect([...installScripted(path.join(ROOT, 'node_modules'))].sort()).toEqual(Object.keys(pkg.allowScripts).sort());
   });
 });
+
+describe('docs/compatibility.md', () => {
+  const root = path.resolve(__dirname, '..');
+  const specFiles = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? specFiles(path.join(dir, e.name)) : e.name.endsWith('.spec.ts') ? [path.relative(root, path.join(dir, e.name))] : []));
+  const all = specFiles(path.join(root, 'spec'));
+  // Table rows whose first cell is a row number (`| 29 |`, `| 17a |`, `| S3b |`).
+  const rows = fs
+    .readFileSync(path.join(root, 'docs/compatibility.md'), 'utf8')
+    .split('\n')
+    .filter((l) => /^\| (S?[0-9]+[a-z]?) \|/.test(l))
+    .map((l) => {
+      const cells = l.split(/(?<!\\)\|/).map((c) => c.trim());
+      return { id: cells[1] ?? '', pinnedBy: cells[cells.length - 2] ?? '' };
+    });
+
+  it('numbers every row once', () => {
+    const ids = rows.map((r) => r.id);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+    expect(rows.length).toBeGreaterThan(100);
+  });
+
+  it.each(rows.map((r) => [r.id, r.pinnedBy] as const))('row %s is pinned by spec files that exist', (_id, pinnedBy) => {
+    // `spec/x/y.spec.ts`, or a bare `y.spec.ts` that names one file under spec/, or a `spec/<dir>` of specs.
+    const named = [...pinnedBy.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '').filter((n) => n.startsWith('spec/') || n.endsWith('.spec.ts'));
+    expect(named.length).toBeGreaterThan(0);
+    for (const n of named) {
+      const found = n.startsWith('spec/') ? fs.existsSync(path.join(root, n.split(' ')[0] ?? n)) : all.filter((f) => f.endsWith(`/${n}`)).length === 1;
+      expect([n, found]).toEqual([n, true]);
+    }
+  });
+});
+

@@ -86,9 +86,8 @@ describe('daemon flags', () => {
     [[...REQUIRED, '--machine-id', ' '], '--machine-id must not be empty'],
     [[...REQUIRED, '--manifest-freshness-window-secs', '-1'], 'must be a non-negative integer'],
     [[...REQUIRED, '--manifest-freshness-window-secs', '1.5'], 'must be a non-negative integer'],
-    [[...REQUIRED, '--renewal-threshold-fraction', '0'], 'must be strictly between 0 and 1'],
-    [[...REQUIRED, '--renewal-threshold-fraction', '1'], 'must be strictly between 0 and 1'],
-    [[...REQUIRED, '--renewal-threshold-fraction', 'half'], 'must be strictly between 0 and 1'],
+    [[...REQUIRED, '--renewal-threshold-fraction', 'half'], 'must be a number (renewal runs strictly between 0 and 1), got "half"'],
+    [[...REQUIRED, '--renewal-threshold-fraction', ''], 'must be a number'],
     [[...REQUIRED, '--metrics-listen', '0.0.0.0:9101'], 'must be a loopback host:port'],
     [[...REQUIRED, '--log-level', 'loud'], "argument 'loud' is invalid. Allowed choices are debug, info, warn, error"],
     [[...REQUIRED, '--poll-interval', '30'], "error: unknown option '--poll-interval'"],
@@ -101,6 +100,23 @@ describe('daemon flags', () => {
     const r = run(argv);
     expect(r).toMatchObject({ kind: 'exit', code: 2 });
     expect(r.kind === 'exit' && r.stderr).toContain(message);
+  });
+
+  it.each([['0', 0], ['1', 1], ['1.5', 1.5], ['-0.2', -0.2]])('a renewal threshold outside (0, 1) (%s) is no usage error: upstream runs with renewal off', (raw, value) => {
+    expect(options([...REQUIRED, '--renewal-threshold-fraction', raw])).toMatchObject({ renewalThresholdFraction: value });
+  });
+
+  it('honours RUST_LOG’s global level, as upstream, unless --log-level or its variable is given', () => {
+    const level = (env: Record<string, string>, argv: string[] = []) => (options([...REQUIRED, ...argv], env) as { logLevel: string }).logLevel;
+    expect(level({ RUST_LOG: 'debug' })).toBe('debug');
+    expect(level({ RUST_LOG: 'hyper=warn,WARN' })).toBe('warn');
+    expect(level({ RUST_LOG: 'trace' })).toBe('debug');
+    expect(level({ RUST_LOG: 'off' })).toBe('error');
+    // per-target only, or nonsense: the default stands
+    expect(level({ RUST_LOG: 'nixfleet_agent=debug' })).toBe('info');
+    expect(level({ RUST_LOG: 'loud' })).toBe('info');
+    expect(level({ RUST_LOG: 'debug', NIXFLEET_AGENT_LOG_LEVEL: 'error' })).toBe('error');
+    expect(level({ RUST_LOG: 'debug' }, ['--log-level', 'warn'])).toBe('warn');
   });
 
   describe('no plaintext, no public roots', () => {
@@ -153,7 +169,7 @@ describe('daemon flags', () => {
   });
 
   it('rejects a bad value from the environment too', () => {
-    const r = run(REQUIRED, { NIXFLEET_AGENT_RENEWAL_THRESHOLD_FRACTION: '2' });
+    const r = run(REQUIRED, { NIXFLEET_AGENT_RENEWAL_THRESHOLD_FRACTION: 'half' });
     expect(r).toMatchObject({ kind: 'exit', code: 2 });
   });
 

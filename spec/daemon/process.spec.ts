@@ -128,6 +128,28 @@ describe('the daemon process', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ present: true, rollouts: [], queue: { queued: 0 } });
   });
 
+  it('client certificate material that does not load: exit 1 at start with one line, not a daemon that runs unable to reach the CP', () => {
+    fs.writeFileSync(path.join(dir, 'cert.pem'), 'not a certificate\n');
+    fs.writeFileSync(path.join(dir, 'key'), 'not a key\n', { mode: 0o600 });
+    const r = spawnSync(process.execPath, [BIN, ...args(), '--client-cert', path.join(dir, 'cert.pem'), '--client-key', path.join(dir, 'key')], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(1);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: string; message: string });
+    expect(lines.filter((l) => l.level === 'error').map((l) => l.message)).toEqual(['TLS material unusable']);
+  });
+
+  it('a renewal threshold without --client-cert: renewal off with one INFO line at start, no warning', async () => {
+    let stdout = '';
+    child = spawn(process.execPath, [BIN, ...args(), '--renewal-threshold-fraction', '0.5']);
+    child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child?.on('exit', (code) => resolve(code)));
+    await until(() => stdout.includes('agent running'), 'agent running');
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: string; message: string });
+    expect(lines.filter((l) => /renewal/.test(l.message)).map((l) => [l.level, l.message])).toEqual([['info', 'certificate renewal disabled']]);
+  });
+
   it('exits 1 with a clear message when the trust file does not parse', () => {
     fs.writeFileSync(path.join(dir, 'trust.json'), '{"schemaVersion": 2}');
     const r = spawnSync(process.execPath, [BIN, ...args()], { encoding: 'utf8' });

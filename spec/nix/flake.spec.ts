@@ -17,6 +17,7 @@ interface Service {
   readonly serviceConfig: Record<string, unknown>;
   readonly wantedBy: string[];
   readonly after: string[];
+  readonly startLimitIntervalSec: number;
 }
 
 /** The unit's attributes for `cfg` laid over the module's defaults. */
@@ -57,7 +58,7 @@ describe('flake.nix', () => {
     expect(text).toContain('restartTriggers');
     // One source for the unit and the defaults: the real-host suite boots the same.
     expect(text).toContain('import ./nix/agent-service.nix');
-    expect(text).toContain('inherit (service) description wantedBy after wants environment serviceConfig;');
+    expect(text).toContain('inherit (service) description wantedBy after wants startLimitIntervalSec environment serviceConfig;');
     for (const d of ['trustFile', 'manifestFreshnessWindowSecs', 'tls.clientCert', 'tls.clientKey', 'stateDir', 'sshHostKeyFile', 'watchdogSec']) {
       expect([d, text.includes(`default = defaults.${d};`)]).toEqual([d, true]);
     }
@@ -67,7 +68,9 @@ describe('flake.nix', () => {
     const s = renderService('{ }');
     expect(s.serviceConfig).toMatchObject({ Type: 'notify', NotifyAccess: 'main', WatchdogSec: 60, Restart: 'always', RestartSec: 30, TimeoutStopSec: 30 });
     expect(s.wantedBy).toEqual(['multi-user.target']);
-    expect(s.environment).toEqual({ NIXFLEET_TAGS: '', NIX_REMOTE: 'daemon' });
+    // As upstream: after the nix-daemon, no start limit, Nix's cache writable, NIXFLEET_TAGS only with tags.
+    expect([s.after, s.startLimitIntervalSec]).toEqual([['network-online.target', 'nix-daemon.service'], 0]);
+    expect(s.environment).toEqual({ NIX_REMOTE: 'daemon', XDG_CACHE_HOME: '/var/lib/nixfleet-agent/.cache' });
     // systemd creates both the state dir and the default certificate's dir before the agent starts.
     expect(s.serviceConfig['StateDirectory']).toEqual(['nixfleet-agent', 'nixfleet']);
     expect(s.serviceConfig['ReadWritePaths']).toEqual(['/nix/var/nix/profiles']);
@@ -136,6 +139,18 @@ describe('flake.nix', () => {
       expect([file, fs.readFileSync(path.join(root, file), 'utf8').includes('insecure-allow-plain-http')]).toEqual([file, false]);
     }
     expect(renderFlags(FULL)).not.toContain('--insecure-allow-plain-http-for-development');
+  });
+
+  it('writes health-checks.json only when a probe is declared, as upstream (no file: no topology, no probes), and trust.json only when given', () => {
+    // The module itself, evaluated with a stub lib (spec/nix/module-stub.nix): what it puts in /etc and what restarts the agent.
+    const module = (overrides: string) => JSON.parse(nix(['--eval', '--strict', '--json', '-E', `import ./spec/nix/module-stub.nix (${overrides})`])) as { etc: Record<string, string>; restartTriggers: string[] };
+    expect(module('{ }')).toMatchObject({ etc: {}, restartTriggers: [], after: ['network-online.target', 'nix-daemon.service'], startLimitIntervalSec: 0 });
+    const full = module('{ effectiveHealthChecks = { web = { kind = "http"; mode = "enforce"; url = "http://127.0.0.1/"; }; }; trust = { schemaVersion = 1; }; }');
+    expect(full.etc).toEqual({
+      'nixfleet/agent/health-checks.json': '/nix/store/fake-health-checks.json:{"web":{"kind":"http","mode":"enforce","url":"http://127.0.0.1/"}}',
+      'nixfleet/agent/trust.json': '/nix/store/fake-trust.json:{"schemaVersion":1}',
+    });
+    expect(full.restartTriggers).toEqual(Object.values(full.etc));
   });
 
   it('sandboxes the unit (README "Hardening")', () => {

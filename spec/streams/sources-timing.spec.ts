@@ -361,6 +361,21 @@ describe('activation worker', () => {
 });
 
 describe('probe worker', () => {
+  it('with no declarations file (the port declares nothing) sends no topology and runs nothing, as upstream; `{}` declares an empty topology', () => {
+    marbles((ts, { hot, flush }) => {
+      const missing = Object.assign(new FakeProbes(ts), { declarations: () => EMPTY });
+      const empty = new FakeProbes(ts, []);
+      const seen = (port: FakeProbes): string[] => {
+        const out: string[] = [];
+        probeWorker(port, hot<ProbeCommand>('a', { a: { kind: 'reset', rolloutId: 'r' } }), context(ts, hot('30s a'))).subscribe((i) => i.kind === 'HostEvent' && out.push(i.event.kind));
+        return out;
+      };
+      const [none, declared] = [seen(missing), seen(empty)];
+      flush();
+      expect([none, declared, missing.runs]).toEqual([[], ['LocalProbeTopologyDeclared'], []]);
+    });
+  });
+
   it('declares topology, runs each probe at once and every max(interval, 5) s, with first/failure-edge events', () => {
     marbles((ts, { hot, flush }) => {
       const probes = new FakeProbes(ts, [probe('web', 'enforce', 2), probe('ev', 'observe', 10), probe('off', 'disabled')]);
@@ -431,6 +446,38 @@ describe('cert renewal', () => {
       const cert = new FakeCert({ notBefore: fromEpochMillis(0), notAfter: fromEpochMillis(1_000) });
       cert.renew = () => throwError(() => new Error('CP refused'));
       expectObservable(certRenewal(cert, 0.5, context(ts, hot('5s a')))).toBe('5s |');
+    });
+  });
+
+  it('after consecutive failures waits 30 s, 60 s, 120 s … up to 30 min (then the next 60 s tick); a success resets it', () => {
+    marbles((ts, { hot, flush }) => {
+      const cert = new FakeCert({ notBefore: fromEpochMillis(0), notAfter: fromEpochMillis(1_000) });
+      const attempts: number[] = [];
+      const failUntil = 7_000_000;
+      cert.renew = () => {
+        attempts.push(ts.now() / 1000);
+        return ts.now() < failUntil || ts.now() === 7_500_000 ? throwError(() => new Error('CP refused')) : of(cert.current);
+      };
+      const ctx = context(ts, hot('9000s a'));
+      certRenewal(cert, 0.5, ctx).subscribe();
+      flush();
+      // Expired from the 60 s check on. Each attempt is the first tick at or after the wait's end.
+      expect(attempts.slice(0, 10)).toEqual([60, 120, 180, 300, 540, 1020, 1980, 3780, 5580, 7380]);
+      // Succeeded at 7380 s: every 60 s again; one failure at 7500 s waits 30 s, not 30 min.
+      expect(attempts.slice(10, 14)).toEqual([7440, 7500, 7560, 7620]);
+      const waits = ctx.logger.lines.filter((l) => l.level === 'warn').map((l) => l.fields?.['retryInMs']);
+      expect(waits).toEqual([30_000, 60_000, 120_000, 240_000, 480_000, 960_000, 1_800_000, 1_800_000, 1_800_000, 30_000]);
+    });
+  });
+
+  it('is off with one line at start: INFO without a threshold, ERROR for one outside (0, 1), and the agent runs on', () => {
+    marbles((ts, { hot, expectObservable }) => {
+      for (const [threshold, level] of [[undefined, 'info'], [0, 'error'], [1, 'error'], [1.5, 'error'], [-0.2, 'error']] as const) {
+        const cert = new FakeCert({ notBefore: fromEpochMillis(0), notAfter: fromEpochMillis(1_000) });
+        const ctx = context(ts, hot('500s a'));
+        expectObservable(certRenewal(cert, threshold, ctx)).toBe('|');
+        expect([cert.renewals, ctx.logger.lines.map((l) => l.level)]).toEqual([0, [level]]);
+      }
     });
   });
 });

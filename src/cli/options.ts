@@ -77,9 +77,11 @@ const u64 = (flag: string, min = 0) => (v: string): number => {
   return Number(v);
 };
 
+// Any number, as upstream's f64: one outside (0, 1) turns renewal off with an
+// ERROR at start (src/sources/cert-renewal.ts), it does not stop the agent.
 const fraction = (v: string): number => {
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1) throw new InvalidArgumentError(`must be strictly between 0 and 1, got ${JSON.stringify(v)}`);
+  if (v.trim() === '' || Number.isNaN(n)) throw new InvalidArgumentError(`must be a number (renewal runs strictly between 0 and 1), got ${JSON.stringify(v)}`);
   return n;
 };
 
@@ -152,6 +154,22 @@ const WHY: Partial<Record<(typeof REQUIRED)[number][0], string>> = {
   caCert: ": the agent trusts only the fleet CA that signs the control plane's certificate, never the public roots",
 };
 
+type LogLevel = AgentOptions['logLevel'];
+const RUST_LEVELS: Readonly<Record<string, LogLevel>> = { trace: 'debug', debug: 'debug', info: 'info', warn: 'warn', error: 'error', off: 'error' };
+
+/**
+ * Upstream's agent filters its logs with `RUST_LOG` (tracing's EnvFilter).
+ * Its global level — the last directive without a target, e.g. `debug` in
+ * `hyper=warn,debug` — is honoured when neither `--log-level` nor
+ * `NIXFLEET_AGENT_LOG_LEVEL` is given (`trace` reads as debug, `off` as
+ * error); per-target directives and anything unparsable are ignored.
+ */
+export function rustLogLevel(value: string | undefined): LogLevel | undefined {
+  const bare = (value ?? '').split(',').map((d) => d.trim().toLowerCase()).filter((d) => RUST_LEVELS[d] !== undefined);
+  const last = bare[bare.length - 1];
+  return last === undefined ? undefined : RUST_LEVELS[last];
+}
+
 /** The typed options of the parsed daemon command; a missing required flag or a plain-http CP is a usage error. */
 export function agentOptionsOf(command: Command): AgentOptions {
   const opts = command.opts<Partial<AgentOptions> & { insecureAllowPlainHttpForDevelopment?: boolean }>();
@@ -171,7 +189,9 @@ export function agentOptionsOf(command: Command): AgentOptions {
       if (opts[key] === undefined) usage(`error: option '--bootstrap-token-file <path>' needs '${flag}': enrollment writes the certificate there and signs with that key`);
     }
   }
-  const { insecureAllowPlainHttpForDevelopment: allowHttp, ...rest } = opts;
+  const fromRustLog = command.getOptionValueSource('logLevel') === 'default' ? rustLogLevel(process.env['RUST_LOG']) : undefined;
+  const { insecureAllowPlainHttpForDevelopment: allowHttp, ...parsed } = opts;
+  const rest = fromRustLog === undefined ? parsed : { ...parsed, logLevel: fromRustLog };
   if (opts.controlPlaneUrl !== undefined && new URL(opts.controlPlaneUrl).protocol === 'http:' && allowHttp !== true) {
     usage(
       `error: option '--control-plane-url <url>' is plain http (${opts.controlPlaneUrl}): the bootstrap token and every report would travel in clear; ` +

@@ -274,7 +274,8 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     },
     config: {
       machineId: opts.machineId,
-      ...(opts.renewalThresholdFraction !== undefined ? { renewalThresholdFraction: opts.renewalThresholdFraction } : {}),
+      // As upstream, renewal needs --client-cert: without it, off (one INFO line), not a warning every 90 s.
+      ...(opts.renewalThresholdFraction !== undefined && opts.clientCert !== undefined ? { renewalThresholdFraction: opts.renewalThresholdFraction } : {}),
       sustainedFailureThresholdSecs: opts.sustainedFailureThresholdSecs,
       periodsMs: opts.workerPeriods,
       seqFloors,

@@ -22,7 +22,7 @@ export interface ProbeRunResult {
 }
 
 export interface ProbePort {
-  /** The declared probes; a missing file is an empty list, a bad one an error. */
+  /** The declared probes; a missing file completes without a value (nothing declared), a bad one is an error. */
   declarations(): Observable<readonly ProbeDeclaration[]>;
   /** One run; any failure is a `fail` result, never an error. Unsubscribing kills the run. */
   run(probe: ProbeDeclaration): Observable<ProbeRunResult>;

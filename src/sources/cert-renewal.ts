@@ -2,8 +2,16 @@
 // certificate before it expires. Produces no reducer input.
 //
 // Timing rules: checks every 60 s, first at start; renews once the remaining
-// fraction of validity drops below the threshold; after an error waits 30 s
-// (ticks meanwhile are skipped). The working certificate is never removed.
+// fraction of validity drops below the threshold. After an error upstream
+// waits a flat 30 s; here the wait doubles from 30 s to 30 min across
+// consecutive failures (one success resets it), ticks meanwhile skipped: a CP
+// that refuses renewals for days gets one attempt and one WARN per host every
+// half hour instead of every 90 s, and renewal starts with days of validity
+// left, so the longer wait costs nothing (docs/compatibility.md row 29).
+// The working certificate is never removed.
+//
+// Off, with one line at start, as upstream: no threshold (INFO), or one
+// outside (0, 1) (ERROR: the agent runs, its certificate will expire).
 import { catchError, defer, EMPTY, exhaustMap, ignoreElements, mergeMap, takeUntil, tap, type Observable } from 'rxjs';
 import { instantOf, type Timestamp } from '../codecs/timestamp';
 import type { CertPort, CertValidity } from '../ports/host';
@@ -13,6 +21,10 @@ import { backoff, every } from './time';
 
 export const CERT_CHECK_INTERVAL_MS = 60_000;
 export const CERT_ERROR_BACKOFF_MS = 30_000;
+export const CERT_ERROR_BACKOFF_MAX_MS = 1_800_000;
+
+/** Wait after the `failures`-th consecutive failure (1-based): 30 s doubling, capped at 30 min. */
+export const renewalRetryDelayMs = (failures: number): number => Math.min(CERT_ERROR_BACKOFF_MAX_MS, CERT_ERROR_BACKOFF_MS * 2 ** Math.max(0, failures - 1));
 
 const seconds = (t: Timestamp): number => {
   const i = instantOf(t);
@@ -27,10 +39,15 @@ export function remainingFraction(v: CertValidity, now: Timestamp): number {
 }
 
 export function certRenewal(cert: CertPort, thresholdFraction: number | undefined, ctx: SourceContext): Observable<never> {
-  if (thresholdFraction === undefined || !(thresholdFraction > 0 && thresholdFraction < 1)) {
-    ctx.logger.info('certificate renewal disabled', { threshold: thresholdFraction ?? null });
+  if (thresholdFraction === undefined) {
+    ctx.logger.info('certificate renewal disabled', { threshold: null });
     return EMPTY;
   }
+  if (!(thresholdFraction > 0 && thresholdFraction < 1)) {
+    ctx.logger.error('renewal threshold fraction must be strictly between 0 and 1; certificate renewal disabled', { threshold: thresholdFraction });
+    return EMPTY;
+  }
+  let failures = 0;
   const check = (): Observable<never> =>
     defer(() => cert.validity()).pipe(
       mergeMap((v) => {
@@ -40,9 +57,12 @@ export function certRenewal(cert: CertPort, thresholdFraction: number | undefine
         return cert.renew().pipe(tap((renewed) => ctx.logger.info('client certificate renewed', { notAfter: renewed.notAfter })));
       }),
       ignoreElements(),
+      tap({ complete: () => (failures = 0) }),
       catchError((err: unknown) => {
-        ctx.logger.warn('certificate renewal failed; keeping the current certificate', { error: errorMessage(err), retryInMs: CERT_ERROR_BACKOFF_MS });
-        return backoff(ctx, CERT_ERROR_BACKOFF_MS).pipe(ignoreElements());
+        failures += 1;
+        const retryInMs = renewalRetryDelayMs(failures);
+        ctx.logger.warn('certificate renewal failed; keeping the current certificate', { error: errorMessage(err), failures, retryInMs });
+        return backoff(ctx, retryInMs).pipe(ignoreElements());
       }),
     );
   return every(ctx, CERT_CHECK_INTERVAL_MS).pipe(takeUntil(ctx.shutdown$), exhaustMap(check));

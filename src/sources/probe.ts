@@ -9,7 +9,9 @@
 // LocalProbeFailureFirst; every run → LocalProbeResult. A reset replaces the
 // previous probe set; a stop for the current rollout ends it (upstream keeps
 // probing after terminal states and logs every rejected result). An unusable
-// health-checks file fails closed (see INVALID_HEALTH_CHECKS_PROBE).
+// health-checks file fails closed (see INVALID_HEALTH_CHECKS_PROBE); a
+// missing one declares nothing (the port completes empty): no topology, no
+// probes, as upstream.
 import { catchError, concat, defer, EMPTY, filter, merge, mergeMap, Observable, of, switchMap, take, takeUntil, type Subscription } from 'rxjs';
 import type { Event } from '../codecs/events';
 import type { ProbeStatus } from '../codecs/scalars';

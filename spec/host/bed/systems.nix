@@ -27,7 +27,7 @@ let
 
   # How NixOS renders systemd.services.<name> into a unit file (reduced to what the service uses).
   unitOf = s:
-    section "Unit" { Description = s.description; After = builtins.concatStringsSep " " s.after; Wants = builtins.concatStringsSep " " s.wants; }
+    section "Unit" { Description = s.description; After = builtins.concatStringsSep " " s.after; Wants = builtins.concatStringsSep " " s.wants; StartLimitIntervalSec = s.startLimitIntervalSec; }
     + section "Service" ({ Environment = map (k: "\"${k}=${s.environment.${k}}\"") (builtins.attrNames s.environment); } // s.serviceConfig)
     + section "Install" { WantedBy = s.wantedBy; };
 

@@ -1,8 +1,8 @@
-// Reading health-checks.json from disk: missing → no probes, bad → an error
+// Reading health-checks.json from disk: missing → nothing declared, bad → an error
 // naming the file, the path in it and the reason; test mode reads nothing.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { firstValueFrom } from 'rxjs';
+import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { createProbeAdapter, ProbeDeclarationsError } from '../../../src/io/probes';
 import { tempDir } from './support';
 
@@ -28,8 +28,11 @@ const failure = async (extra: Parameters<typeof createProbeAdapter>[0] = {}): Pr
 };
 
 describe('probe declarations', () => {
-  it('is an empty set when the file is missing', async () => {
-    expect(await declarations()).toEqual([]);
+  it('declares nothing when the file is missing (as upstream: no topology, no probes); `{}` is an empty set', async () => {
+    const adapter = createProbeAdapter({ healthChecksPath: file, testMode: () => false });
+    expect(await lastValueFrom(adapter.declarations().pipe(toArray()))).toEqual([]);
+    fs.writeFileSync(file, '{}');
+    expect(await lastValueFrom(adapter.declarations().pipe(toArray()))).toEqual([[]]);
   });
 
   it('lists every probe with its kind, mode, interval and decoded settings, disabled ones included', async () => {

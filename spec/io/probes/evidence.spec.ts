@@ -6,6 +6,7 @@ import * as E from 'fp-ts/Either';
 import { canonicalizeText } from '../../../src/codecs/jcs';
 import { signaturePath } from '../../../src/io/probes';
 import { declare, hostKey, runOnce, tempDir, type HostKey } from './support';
+import { ed25519Key, identityRSignature, nodeAcceptsEd25519 } from '../../trust/support';
 
 let dir: string;
 let key: HostKey;
@@ -121,6 +122,27 @@ describe('evidence probe', () => {
     const other = hostKey(fs.mkdtempSync(path.join(dir, 'other-')));
     fs.writeFileSync(`${key.privatePath}.pub`, fs.readFileSync(`${other.privatePath}.pub`));
     expect((await run({ framework: 'nis2-essential' })).failureReason).toBe('evidence probe: signature verify failed');
+  });
+
+  it('verifies strictly: a small-order-R signature that plain ed25519 (node, upstream’s verify) accepts is refused', async () => {
+    const strictKey = ed25519Key();
+    const raw = Buffer.from(strictKey.public, 'base64');
+    const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), raw]);
+    fs.writeFileSync(`${key.privatePath}.pub`, `ssh-ed25519 ${blob.toString('base64')} root@web-01\n`);
+    let forged: Uint8Array | undefined;
+    writeEvidence({}, (f) => {
+      const doc = canonical(serdeView(f));
+      forged = identityRSignature(strictKey, doc);
+      expect(nodeAcceptsEd25519(raw.toString('hex'), doc, forged)).toBe(true);
+      return doc;
+    });
+    fs.writeFileSync(signaturePath(evidencePath), `${Buffer.from(forged ?? []).toString('base64')}\n`);
+    expect((await run({ framework: 'nis2-essential' })).failureReason).toBe('evidence probe: signature verify failed');
+    // The same key's honest signature verifies.
+    writeEvidence({}, (f) => canonical(serdeView(f)));
+    const honest = strictKey.sign(canonical(serdeView(JSON.parse(fs.readFileSync(evidencePath, 'utf8')) as Record<string, unknown>)));
+    fs.writeFileSync(signaturePath(evidencePath), `${Buffer.from(honest).toString('base64')}\n`);
+    expect((await run({ framework: 'iso27001' })).status).toBe('pass');
   });
 
   it('also accepts a signature over the file as written (a producer with additive fields)', async () => {

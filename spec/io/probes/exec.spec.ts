@@ -31,6 +31,11 @@ describe('exec probe', () => {
     expect(r).toEqual({ status: 'fail', failureReason: 'exec probe: exit Some(3); stderr: four / three / two' });
   });
 
+  it('names the signal of a killed probe where upstream prints only `exit None`', async () => {
+    const r = await runOnce(declare({ kind: 'exec', mode: 'enforce', command: ['sh', '-c', 'echo dying >&2; kill -TERM $$'] }));
+    expect(r).toEqual({ status: 'fail', failureReason: 'exec probe: exit None (killed by SIGTERM); stderr: dying' });
+  });
+
   it('runs argv without a shell', async () => {
     const r = await runOnce(declare({ kind: 'exec', mode: 'enforce', command: ['test', '-e', `${dir}/x; true`] }));
     expect(r.status).toBe('fail');

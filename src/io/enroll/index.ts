@@ -6,12 +6,4 @@ export { ENROLL_NOT_READY_RETRY_MS, EnrollError, enrollIfNeeded, readBootstrapTo
 export { fingerprintOf, HostKeyError, MAX_HOST_KEY_BYTES, parseHostKey, readHostKey, type HostKey } from './host-key';
 export { checkCertMatchesKey, loadTlsMaterial, readPemFile, type IdentityFiles } from './identity';
 export { ed25519Pkcs8Der, ed25519PublicOf, parseOpenSshEd25519, type OpenSshEd25519 } from './openssh';
-export {
-  backoffDelay,
-  CertRenewError,
-  createCertPort,
-  RENEW_BACKOFF_DEFAULTS,
-  renewWithBackoff,
-  type CertPortConfig,
-  type RenewBackoffOptions,
-} from './renewal';
+export { CertRenewError, createCertPort, type CertPortConfig } from './renewal';

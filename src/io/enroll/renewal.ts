@@ -4,9 +4,10 @@
 // only if the answer is a certificate for the host key that TLS accepts —
 // an atomic write and a live swap of the client's HTTPS identity. Any
 // failure before that point changes nothing: the working cert stays on disk
-// and in use. `renewWithBackoff` retries on the injected scheduler.
+// and in use. When to renew and how long to wait after a failure is the
+// renewal worker's (src/sources/cert-renewal.ts).
 import * as E from 'fp-ts/Either';
-import { catchError, concatMap, defer, map, retry, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { catchError, concatMap, defer, map, throwError, type Observable } from 'rxjs';
 import { isCpError, type CpError } from '../../ports/control-plane';
 import type { CertPort, CertValidity } from '../../ports/host';
 import { silentLogger, type Logger } from '../../ports/logger';
@@ -89,45 +90,4 @@ export function createCertPort(config: CertPortConfig): CertPort {
     );
 
   return { validity, renew };
-}
-
-export interface RenewBackoffOptions {
-  readonly scheduler: SchedulerLike;
-  readonly logger?: Logger;
-  /** First wait after a failure. Default 30 000 (upstream `ERROR_BACKOFF`). */
-  readonly initialDelayMs?: number;
-  /** Default 2. */
-  readonly factor?: number;
-  /** Default 1 800 000 (30 min): renewal starts with days of validity left. */
-  readonly maxDelayMs?: number;
-  /** Total attempts including the first; default unbounded. */
-  readonly maxAttempts?: number;
-}
-
-export const RENEW_BACKOFF_DEFAULTS = { initialDelayMs: 30_000, factor: 2, maxDelayMs: 1_800_000 } as const;
-
-/** Delay before retry `attempt` (1-based): initial × factor^(attempt−1), capped. */
-export const backoffDelay = (attempt: number, initialMs: number, factor: number, maxMs: number): number =>
-  Math.min(maxMs, initialMs * factor ** Math.max(0, attempt - 1));
-
-/** `cert.renew()` retried with exponential back-off; the working cert is untouched by every failed attempt. */
-export function renewWithBackoff(cert: CertPort, options: RenewBackoffOptions): Observable<CertValidity> {
-  const initial = options.initialDelayMs ?? RENEW_BACKOFF_DEFAULTS.initialDelayMs;
-  const factor = options.factor ?? RENEW_BACKOFF_DEFAULTS.factor;
-  const max = options.maxDelayMs ?? RENEW_BACKOFF_DEFAULTS.maxDelayMs;
-  const logger = options.logger ?? silentLogger;
-  return defer(() => cert.renew()).pipe(
-    retry({
-      ...(options.maxAttempts === undefined ? {} : { count: Math.max(0, options.maxAttempts - 1) }),
-      delay: (err: unknown, attempt: number) => {
-        const ms = backoffDelay(attempt, initial, factor, max);
-        logger.warn('cert renewal failed; keeping the current certificate and retrying', {
-          error: cpFailureText(err),
-          attempt,
-          retryInMs: ms,
-        });
-        return timer(ms, options.scheduler);
-      },
-    }),
-  );
 }

@@ -1,8 +1,10 @@
 // Reading health-checks.json (reference §8.7 step 3, §10.1). A missing file
-// is an empty probe set; an unreadable or refused one is an error carrying
-// a readable reason, so the graph decides what a bad file means.
+// is no declarations at all (the Observable completes without a value: as
+// upstream, no topology is declared and no probe runs); `{}` is an empty
+// set; an unreadable or refused file is an error carrying a readable reason,
+// so the graph decides what a bad file means.
 import * as E from 'fp-ts/Either';
-import { catchError, defer, map, of, throwError, type Observable } from 'rxjs';
+import { catchError, defer, EMPTY, map, of, throwError, type Observable } from 'rxjs';
 import { decodeJson, type DecodeError } from '../../codecs/decode';
 import { HealthChecks, ProbeEntry } from '../../codecs/health-checks';
 import { decodeUtf8 } from '../../codecs/jcs';
@@ -49,13 +51,12 @@ export function readDeclarations(cfg: ProbeConfig): Observable<readonly ProbeDec
     return readBounded(file, cfg.maxHealthChecksBytes).pipe(
       catchError((err: unknown) => {
         if (isNotFound(err)) {
-          cfg.logger.info('probes: no declarations file; empty probe set', { path: file });
-          return of(undefined);
+          cfg.logger.info('probes: no declarations file; no topology declared, no probes run', { path: file });
+          return EMPTY;
         }
         return throwError(() => new ProbeDeclarationsError(file, errorMessage(err)));
       }),
       map((bytes) => {
-        if (bytes === undefined) return [];
         const parsed = parseHealthChecks(bytes, file);
         if (E.isLeft(parsed)) throw parsed.left;
         return parsed.right;
