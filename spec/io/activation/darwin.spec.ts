@@ -2,7 +2,7 @@
 // pipeline, with real child processes, against a darwin host tree: no lock
 // check, `activate-user` then `activate` in their own session with output in
 // the activate log, no exit code, rollback through the closure's `activate`.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { firstValueFrom } from 'rxjs';
@@ -94,19 +94,24 @@ describe('darwin forward pipeline', () => {
     expect(await activate(target)).toEqual({ kind: 'VerifyMismatch', expected: target, actual: other });
   });
 
-  describe('switch lock', () => {
-    let holder: ChildProcess | undefined;
-    afterEach(() => {
-      if (holder?.pid !== undefined) process.kill(-holder.pid, 'SIGKILL');
-      holder = undefined;
-    });
+  it('resumed after a restart: a target already running is reported without starting anything; otherwise activate runs again', async () => {
+    const resumed = (closure: string) => firstValueFrom(createActivation(host.config()).activate(closure, signedFor(closure), { resumed: true }));
+    expect(await resumed(current)).toEqual({ kind: 'FiredAndPolled', observedClosure: current });
+    expect(host.calls().filter((c) => c.startsWith('activate'))).toEqual([]);
+    // No lock to wait on: a switch that did not land is fired again (the pipeline is idempotent).
+    expect(await resumed(target)).toEqual({ kind: 'FiredAndPolled', observedClosure: target });
+    expect(host.calls().filter((c) => c.startsWith('activate '))).toEqual([`activate $T/nix/store/${target}`]);
+  });
 
-    it('is never checked: a held NixOS switch lock does not stop a darwin activation', async () => {
-      fs.writeFileSync(host.lock, '');
-      holder = spawn('flock', ['--exclusive', host.lock, 'sh', '-c', 'echo locked; exec sleep 30'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
-      await new Promise<void>((resolve) => holder?.stdout?.once('data', () => resolve()));
+  it('never checks the switch lock: a held NixOS lock does not stop a darwin activation', async () => {
+    fs.writeFileSync(host.lock, '');
+    const holder = spawn('flock', ['--exclusive', host.lock, 'sh', '-c', 'echo locked; exec sleep 30'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise<void>((resolve) => holder.stdout?.once('data', () => resolve()));
       expect(await activate(target)).toEqual({ kind: 'FiredAndPolled', observedClosure: target });
-    });
+    } finally {
+      if (holder.pid !== undefined) process.kill(-holder.pid, 'SIGKILL');
+    }
   });
 });
 
