@@ -86,6 +86,8 @@ describe('darwin forward pipeline', () => {
     expect(await activate(target, { pollBudgetMs: 400 })).toEqual({ kind: 'SwitchFailed', phase: 'switch-poll-timeout' });
     expect(await host.finished('activate')).toBe(4);
     expect(host.activateLogText()).toContain('stand-in: activation script failed');
+    // No unit to ask: systemctl is never run.
+    expect(host.calls().filter((c) => c.startsWith('systemctl'))).toEqual([]);
   });
 
   it('a flip to a third closure is a VerifyMismatch', async () => {
