@@ -65,8 +65,8 @@ describe('the demo, stdout piped', () => {
       const out = run.stdout();
       expect({ code, tail: out.slice(-400) }).toEqual({ code: 0, tail: expect.stringContaining('Both rollouts ended as expected.') });
       expect(out).not.toContain('\x1b');
-      expect(out).toMatch(/rollout 1: a good closure, 15 s soak: web-01=Converged web-02=Converged\n/);
-      expect(out).toMatch(/rollout 2: a closure whose enforce probe fails: web-01=Reverted web-02=Reverted\n/);
+      expect(out).toMatch(/rollout 1: a good closure, 15 s soak: web-01=Converged mac-01=Converged\n/);
+      expect(out).toMatch(/rollout 2: a closure whose enforce probe fails: web-01=Reverted mac-01=Reverted\n/);
       expect(out).toContain(`in ${tmp}${path.sep}nixfleet-demo-`);
       expect(fs.readdirSync(tmp)).toEqual([]);
     },
@@ -99,8 +99,10 @@ describe('the demo, stdout piped', () => {
       const [dir] = fs.readdirSync(tmp);
       const kept = path.join(tmp, dir ?? '');
       expect(run.stdout()).toContain(`kept the temporary directory: ${kept}\n`);
-      expect(fs.readdirSync(path.join(kept, 'hosts')).sort()).toEqual(['web-01', 'web-02']);
+      expect(fs.readdirSync(path.join(kept, 'hosts')).sort()).toEqual(['mac-01', 'web-01']);
       expect(fs.existsSync(path.join(kept, 'hosts/web-01/state'))).toBe(true);
+      // mac-01 is a nix-darwin host: its closures carry activate, its tree no systemd tools.
+      expect(fs.readdirSync(path.join(kept, 'hosts/mac-01/root/bin')).sort()).toEqual(['nix-env', 'nix-store']);
       // The agents were stopped, not left running against it.
       expect(processesNaming(kept)).toEqual([]);
     },

@@ -63,6 +63,23 @@ describe('sd_notify', () => {
     expect(received).toEqual([]);
   });
 
+  it('is a silent no-op on macOS, even with a NOTIFY_SOCKET (launchd has no readiness protocol)', async () => {
+    const logger = new MemoryLogger();
+    const n = createNotifier(logger, { NOTIFY_SOCKET: path.join(dir, 'notify'), WATCHDOG_USEC: '100000' }, 'darwin');
+    n.ready('running');
+    n.extendStartTimeout(1_000, 'enrolling');
+    expect(n.startWatchdog()).toBe(false);
+    n.stopping();
+    n.close();
+    // The same calls on Linux reach the socket: the wait below is long enough to see them.
+    const linux = createNotifier(logger, { NOTIFY_SOCKET: path.join(dir, 'notify') }, 'linux');
+    linux.status('probe');
+    await until(() => received.length > 0);
+    linux.close();
+    expect(received).toEqual(['STATUS=probe']);
+    expect(logger.messages('warn')).toEqual([]);
+  });
+
   it('computes the watchdog interval only for this process', () => {
     expect(watchdogIntervalMs({ WATCHDOG_USEC: '30000000' }, 7)).toBe(15_000);
     expect(watchdogIntervalMs({ WATCHDOG_USEC: '30000000', WATCHDOG_PID: '8' }, 7)).toBeUndefined();

@@ -185,3 +185,113 @@ describe('flake.nix', () => {
     expect(c['MemoryDenyWriteExecute']).toBeUndefined();
   });
 });
+
+// The nix-darwin module: flake.nix's darwinModules.default and the NixOS
+// module evaluated with a stand-in of nixpkgs' lib (nothing of nixpkgs or
+// nix-darwin is needed), and nix/agent-darwin.nix rendered on its own.
+describe('flake.nix darwinModules.default', () => {
+  const STUB = `
+    stubLib = {
+      mkOption = o: o; mkEnableOption = d: { description = d; };
+      mkIf = c: v: if c then v else { };
+      optionalAttrs = c: a: if c then a else { };
+      optional = c: x: if c then [ x ] else [ ];
+      mapAttrs = f: set: builtins.mapAttrs f set;
+      mapAttrs' = f: set: builtins.listToAttrs (map (n: f n set.\${n}) (builtins.attrNames set));
+      nameValuePair = name: value: { inherit name value; };
+      attrValues = set: map (n: set.\${n}) (builtins.attrNames set);
+      getExe = p: "/pkg/bin/nixfleet-agent";
+      types = { package = "package"; str = "str"; path = "path"; float = "float"; ints.positive = "positive"; nullOr = t: "nullOr"; listOf = t: "listOf"; };
+    };
+    pkgs = {
+      formats.json = _: { type = "json"; generate = name: _: "/nix/store/00000000000000000000000000000000-\${name}"; };
+      stdenv.hostPlatform.system = "aarch64-darwin"; systemd = "systemd"; util-linux = "util-linux";
+    };
+    outputs = (import ./flake.nix).outputs { self = outputs; nixpkgs = { lib = stubLib; }; };
+    d = import ./nix/agent-defaults.nix;
+    eval = cfg: m: m { config = { services.nixfleet-agent = cfg; networking.hostName = "mac-01"; nix.package = "nix"; }; lib = stubLib; inherit pkgs; };`;
+
+  interface Modules {
+    readonly darwinOptions: string[];
+    readonly nixosOptions: string[];
+    readonly launchd: Record<string, unknown> & { ProgramArguments: string[]; EnvironmentVariables: Record<string, string> };
+    readonly preActivation: string;
+    readonly etc: string[];
+    readonly execStart: string;
+  }
+
+  /** Both modules for `cfg` (over the defaults, enabled, with the required options). */
+  function evalModules(overrides: string): Modules {
+    const expr = `let ${STUB}
+      cfg = d // { enable = true; package = "pkg"; controlPlaneUrl = "https://cp"; machineId = "mac-01"; tls = d.tls // { caCert = "/ca.pem"; }; trust = null; effectiveHealthChecks = { }; } // (${overrides});
+      darwin = eval cfg outputs.darwinModules.default;
+      nixos = eval cfg outputs.nixosModules.default;
+    in {
+      darwinOptions = builtins.attrNames darwin.options.services.nixfleet-agent;
+      nixosOptions = builtins.attrNames nixos.options.services.nixfleet-agent;
+      launchd = darwin.config.launchd.daemons.nixfleet-agent.serviceConfig;
+      preActivation = darwin.config.system.activationScripts.preActivation.text;
+      etc = builtins.attrNames darwin.config.environment.etc;
+      execStart = nixos.config.systemd.services.nixfleet-agent.serviceConfig.ExecStart;
+    }`;
+    return JSON.parse(nix(['--eval', '--strict', '--json', '-E', expr])) as Modules;
+  }
+
+  function renderDaemon(cfg: string): Modules['launchd'] {
+    return JSON.parse(nix(['--eval', '--strict', '--json', '-E', `(import ./nix/agent-darwin.nix { exe = "/pkg/bin/nixfleet-agent"; cfg = ${cfg} // { tags = [ ]; }; }).serviceConfig`])) as Modules['launchd'];
+  }
+
+  it('has the NixOS module’s options (less the systemd watchdog) from one source', () => {
+    const m = evalModules('{ }');
+    expect(m.darwinOptions).toEqual(m.nixosOptions.filter((o) => o !== 'watchdogSec'));
+    expect(m.nixosOptions).toContain('watchdogSec');
+    const text = fs.readFileSync(path.join(root, 'flake.nix'), 'utf8');
+    expect(text.match(/agentOptions \{ inherit config lib pkgs; \}/g)).toHaveLength(2);
+  });
+
+  it('runs the agent as a launchd daemon kept alive, logging to files, with the NixOS unit’s command line', () => {
+    const m = evalModules('{ tags = [ "mac" "eu" ]; }');
+    expect(m.launchd).toMatchObject({
+      Label: 'com.nixfleet.agent',
+      RunAtLoad: true,
+      KeepAlive: true,
+      ThrottleInterval: 10,
+      ExitTimeOut: 30,
+      StandardOutPath: '/var/log/nixfleet-agent.log',
+      StandardErrorPath: '/var/log/nixfleet-agent.log',
+      WorkingDirectory: '/var/lib/nixfleet-agent',
+      Umask: 0o77,
+    });
+    expect(m.launchd.EnvironmentVariables).toMatchObject({ NIXFLEET_TAGS: 'mac,eu', PATH: expect.stringMatching(/^\/nix\/var\/nix\/profiles\/default\/bin:\/run\/current-system\/sw\/bin:/) });
+    // The health checks' store path is in the plist: a change reloads the daemon.
+    expect(m.launchd.EnvironmentVariables['NIXFLEET_RESTART_TRIGGERS']).toBe('/nix/store/00000000000000000000000000000000-health-checks.json');
+    expect(m.etc).toEqual(['nixfleet/agent/health-checks.json']);
+    const [exe, ...flags] = m.launchd.ProgramArguments;
+    expect(exe).toBe('/pkg/bin/nixfleet-agent');
+    // The same words as the NixOS unit's ExecStart (which quotes none of these).
+    expect(m.launchd.ProgramArguments.join(' ')).toBe(m.execStart);
+    expect(parseInvocation(flags, '0')).toMatchObject({ kind: 'run', options: { controlPlaneUrl: 'https://cp', machineId: 'mac-01', caCert: '/ca.pem', stateDir: '/var/lib/nixfleet-agent' } });
+  });
+
+  it('creates the state and certificate directories (0700) and the activate log before launchd starts the agent', () => {
+    const m = evalModules('{ }');
+    expect(m.preActivation.split('\n')).toEqual([
+      'mkdir -p /var/lib/nixfleet-agent && chmod 0700 /var/lib/nixfleet-agent',
+      'mkdir -p /var/lib/nixfleet && chmod 0700 /var/lib/nixfleet',
+      'touch /var/log/nixfleet-activate.log && chmod 0600 /var/log/nixfleet-activate.log',
+    ]);
+  });
+
+  it('renders ProgramArguments the CLI accepts, with every option set and with the optional ones unset', () => {
+    const full = renderDaemon(FULL);
+    expect(full.ProgramArguments[0]).toBe('/pkg/bin/nixfleet-agent');
+    expect(parseInvocation(full.ProgramArguments.slice(1), '0')).toEqual(parseInvocation(renderFlags(FULL), '0'));
+    expect(full.ProgramArguments.slice(1)).toEqual(renderFlags(FULL));
+    const minimal = renderDaemon(MINIMAL);
+    expect(minimal.ProgramArguments).not.toContain('--client-cert');
+    expect(parseInvocation(minimal.ProgramArguments.slice(1), '0')).toMatchObject({ kind: 'run', options: { machineId: 'db-02', manifestFreshnessWindowSecs: 60 } });
+    // No shell in between: a path with a space is one argument, unquoted.
+    const spaced = renderDaemon(FULL.replace('"/run/secrets/bootstrap-token"', `"/run/keys/it's here"`));
+    expect(spaced.ProgramArguments).toContain(`/run/keys/it's here`);
+  });
+});

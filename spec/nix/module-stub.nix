@@ -14,7 +14,8 @@ let
     getExe = _: "/pkg/bin/nixfleet-agent";
     mapAttrs' = f: set: builtins.listToAttrs (map (n: f n set.${n}) (builtins.attrNames set));
     nameValuePair = name: value: { inherit name value; };
-    mapAttrsToList = f: set: map (n: f n set.${n}) (builtins.attrNames set);
+    mapAttrs = f: set: builtins.mapAttrs f set;
+    attrValues = set: map (n: set.${n}) (builtins.attrNames set);
   };
   pkgs = {
     formats.json = _: { type = { }; generate = name: value: "/nix/store/fake-${name}:${builtins.toJSON value}"; };

@@ -16,7 +16,7 @@ import { HostRolloutState } from '../codecs/host-state';
 import { SignedIntent } from '../codecs/intent';
 import { fromEpochMillis } from '../codecs/timestamp';
 import type { AgentOptions } from '../cli/options';
-import { createNixosActivation } from '../io/activation';
+import { createActivation, daemonBackend } from '../io/activation';
 import { watchWallClock } from '../io/clock-watch';
 import { createCertPort, enrollIfNeeded, loadTlsMaterial, parseCertPem, readPemFile } from '../io/enroll';
 import { readCaFile } from '../io/enroll/identity';
@@ -58,6 +58,7 @@ export function hostPaths(root: string) {
     profile: at('/nix/var/nix/profiles/system'),
     currentSystem: at('/run/current-system'),
     switchLock: at('/run/nixos/switch-to-configuration.lock'),
+    activateLog: at('/var/log/nixfleet-activate.log'),
     healthChecks: at('/etc/nixfleet/agent/health-checks.json'),
   };
 }
@@ -265,7 +266,16 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     ports: {
       cp: client,
       manifests: createManifestPort({ source: client.artifacts, stateDir: opts.stateDir, trustFile: opts.trustFile, scheduler, freshnessWindowSecs: opts.manifestFreshnessWindowSecs, logger }),
-      activation: createNixosActivation({ storeDir: host.storeDir, profile: host.profile, currentSystem: host.currentSystem, switchLock: host.switchLock, scheduler, logger }),
+      activation: createActivation({
+        backend: daemonBackend(env, logger),
+        storeDir: host.storeDir,
+        profile: host.profile,
+        currentSystem: host.currentSystem,
+        switchLock: host.switchLock,
+        activateLog: host.activateLog,
+        scheduler,
+        logger,
+      }),
       probes: createProbeAdapter({ healthChecksPath: host.healthChecks, sshHostKeyFile: opts.sshHostKeyFile, scheduler, logger }),
       host: hostPort,
       cert: certPort,

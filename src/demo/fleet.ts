@@ -102,6 +102,8 @@ export class AgentProcess {
 export interface FleetOptions {
   readonly dir: string;
   readonly hosts: readonly string[];
+  /** Hosts run as nix-darwin hosts (the darwin activation backend, closures with `activate`); the rest are NixOS. */
+  readonly darwinHosts?: readonly string[];
   readonly cp?: Omit<DevCpOptions, 'hosts' | 'stateDir'>;
   /** Extra daemon flags (after the generated ones). */
   readonly agentArgs?: readonly string[];
@@ -134,8 +136,9 @@ export class DemoFleet {
     const good = new Map<string, string>();
     for (const host of opts.hosts) {
       const dir = path.join(opts.dir, 'hosts', host);
-      const tree = new DemoHostTree(path.join(dir, 'root'));
-      const booted = tree.closure(`nixos-system-${host}-v1`);
+      const darwin = opts.darwinHosts?.includes(host) === true;
+      const tree = new DemoHostTree(path.join(dir, 'root'), darwin ? 'darwin' : 'nixos');
+      const booted = tree.closure(`${darwin ? 'darwin' : 'nixos'}-system-${host}-v1`);
       tree.boot(booted);
       good.set(host, booted);
       tree.writeHealthChecks(5);

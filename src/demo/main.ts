@@ -19,7 +19,10 @@ import { renderSummary, type SummaryRollout } from './summary';
 import { screenOf, startView, type Phase } from './live';
 import { BOLD, DIM, styled, type Screen } from './view';
 
-const HOSTS = ['web-01', 'web-02'];
+// A mixed fleet: mac-01 is a nix-darwin host (the darwin activation backend).
+const HOSTS = ['web-01', 'mac-01'];
+const DARWIN_HOSTS = ['mac-01'];
+const systemOf = (host: string, version: string) => `${DARWIN_HOSTS.includes(host) ? 'darwin' : 'nixos'}-system-${host}-${version}`;
 const USAGE = `usage: nixfleet-agent-demo [--keep]
   --keep  keep the temporary directory (host trees, agent state, the CP's database) and print its path
 `;
@@ -88,6 +91,7 @@ async function main(keep: boolean): Promise<number> {
   say(
     styled(`nixfleet-agent demo: a development control plane and ${HOSTS.length} real agent processes`, BOLD, s),
     styled(`  in ${dir}`, '', s),
+    styled('  web-01 is a NixOS host, mac-01 a nix-darwin one (activate, no systemd)', '', s),
     styled("timings compressed through the daemon's flags:", DIM, s),
     styled(`  --worker-periods ${FAST_TIMINGS.workerPeriods}`, DIM, s),
     styled(`  --sustained-failure-threshold-secs ${FAST_TIMINGS.sustainedFailureThresholdSecs}`, DIM, s),
@@ -95,7 +99,7 @@ async function main(keep: boolean): Promise<number> {
   );
   let code = 1;
   try {
-    const f = (fleet = await DemoFleet.create({ dir, hosts: HOSTS }));
+    const f = (fleet = await DemoFleet.create({ dir, hosts: HOSTS, darwinHosts: DARWIN_HOSTS }));
     f.startAgents();
     await f.waitFor('enrollment and the first heartbeat', () => (HOSTS.every((h) => f.cp.hosts().find((v) => v.hostname === h)?.lastCheckinAt != null) ? true : undefined), 60_000);
     say(styled(`${elapsed()}  enrolled (CSRs signed by the SSH host keys), checked in over mTLS`, '', screen()), '');
@@ -115,11 +119,11 @@ async function main(keep: boolean): Promise<number> {
 }
 
 async function rollouts(fleet: DemoFleet): Promise<number> {
-  const good = Object.fromEntries(HOSTS.map((h) => [h, fleet.agent(h).tree.closure(`nixos-system-${h}-v2`, 'ok')]));
+  const good = Object.fromEntries(HOSTS.map((h) => [h, fleet.agent(h).tree.closure(systemOf(h, 'v2'), 'ok')]));
   const p1: Phase = { title: 'rollout 1: a good closure, 15 s soak' };
   const d1 = await rollout(fleet, p1, good, 0.25, 'Converged');
   say('');
-  const bad = Object.fromEntries(HOSTS.map((h) => [h, fleet.agent(h).tree.closure(`nixos-system-${h}-v3`, 'broken')]));
+  const bad = Object.fromEntries(HOSTS.map((h) => [h, fleet.agent(h).tree.closure(systemOf(h, 'v3'), 'broken')]));
   const p2: Phase = { title: 'rollout 2: a closure whose enforce probe fails' };
   const d2 = await rollout(fleet, p2, bad, 5, 'Reverted');
   say('');

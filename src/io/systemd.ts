@@ -2,7 +2,9 @@
 // enrollment waits for the CP, READY=1 once the graph runs,
 // WATCHDOG=1 at half of WATCHDOG_USEC while the event loop is alive,
 // STOPPING=1 on shutdown. Node has no Unix datagram sockets, so this uses the
-// unix-dgram addon. A no-op when NOTIFY_SOCKET is unset (not under systemd).
+// unix-dgram addon. A no-op when NOTIFY_SOCKET is unset (not under systemd)
+// and on macOS, where launchd supervises the agent and has no such protocol
+// (nothing is loaded there and nothing is warned about).
 import { errorMessage } from '../ports/error-text';
 import type { Logger } from '../ports/logger';
 
@@ -37,9 +39,9 @@ export function watchdogIntervalMs(env: NodeJS.ProcessEnv, pid: number = process
   return Math.max(1, Math.floor(usec / 2000));
 }
 
-export function createNotifier(logger: Logger, env: NodeJS.ProcessEnv = process.env): Notifier {
+export function createNotifier(logger: Logger, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): Notifier {
   const target = env['NOTIFY_SOCKET'];
-  if (target === undefined || target === '') return noop;
+  if (target === undefined || target === '' || platform === 'darwin') return noop;
   if (target.startsWith('@')) {
     // unix-dgram copies the path with strncpy, which cannot carry the leading NUL.
     logger.warn('NOTIFY_SOCKET is in the abstract namespace, which this agent cannot reach; readiness is not reported', { socket: target });

@@ -15,7 +15,15 @@ export interface ActivationTools {
   readonly flock: string;
 }
 
+/** Which platform's backend fires switches (backends.ts). */
+export type ActivationBackendName = 'nixos' | 'darwin';
+export const ACTIVATION_BACKENDS: readonly ActivationBackendName[] = ['nixos', 'darwin'];
+
 export interface ActivationConfig {
+  /** Default: `darwin` on macOS, else `nixos` (upstream picks by target OS). */
+  readonly backend: ActivationBackendName;
+  /** darwin: where `activate` and `activate-user` append their output. */
+  readonly activateLog: string;
   readonly storeDir: string;
   /** The system profile `nix-env --profile` sets (reference §11.2 step 3). */
   readonly profile: string;
@@ -55,6 +63,10 @@ export type ActivationConfigInput = Partial<Omit<ActivationConfig, 'tools'>> & {
 
 export const ACTIVATION_TEST_MODE_ENV = 'NIXFLEET_AGENT_ACTIVATION_TEST_MODE';
 
+export const DEFAULT_ACTIVATE_LOG = '/var/log/nixfleet-activate.log';
+
+export const platformDefaultBackend = (platform: NodeJS.Platform = process.platform): ActivationBackendName => (platform === 'darwin' ? 'darwin' : 'nixos');
+
 export const DEFAULT_TOOLS: ActivationTools = {
   nixStore: 'nix-store',
   nixEnv: 'nix-env',
@@ -67,6 +79,8 @@ export function activationConfig(input: ActivationConfigInput = {}): ActivationC
   const scheduler = input.scheduler ?? asyncScheduler;
   const env = input.env ?? inheritedEnv();
   return {
+    backend: input.backend ?? platformDefaultBackend(),
+    activateLog: input.activateLog ?? DEFAULT_ACTIVATE_LOG,
     storeDir: input.storeDir ?? DEFAULT_STORE_DIR,
     profile: input.profile ?? '/nix/var/nix/profiles/system',
     currentSystem: input.currentSystem ?? '/run/current-system',

@@ -1,34 +1,24 @@
 // The forward pipeline (reference agent-runtime.md §11.2): lock check,
-// realise, set the profile, read the pre-switch closure, fire (or defer to
-// the next boot), verify poll, self-correct the profile.
+// realise, set the profile, read the pre-switch closure, fire (the platform
+// backend's step: backends.ts), verify poll, self-correct the profile.
 import * as E from 'fp-ts/Either';
 import { catchError, concatMap, defer, map, NEVER, type Observable, of, takeUntil } from 'rxjs';
 import { storePathOf } from '../../codecs/store-path';
 import type { ActivationOutcome } from '../../ports/activation';
 import type { VerifiedDispatch } from '../../ports/manifests';
 import { rolloutChannelRef } from '../../codecs/scalars';
-import { exitCodeOf, succeeded, type ProcessResult } from '../../ports/process';
+import { succeeded } from '../../ports/process';
+import { platformBackend } from './backends';
 import type { ActivationConfig } from './config';
 import { readCurrentClosure } from '../host';
-import { switchInhibitor } from './inhibitors';
 import { selfCorrectProfile } from './profile';
 import { classifyRealise } from './realise';
 import { errorMessage } from '../../ports/error-text';
-import { fireDetached, realise, resetFailed, setProfile, switchBoot, switchInProgress, unitExitCode } from './tools';
+import { spawnError, switchFailed } from './outcomes';
+import { realise, setProfile } from './tools';
 import { verifyPoll } from './verify-poll';
 
 export const LOCK_HELD_REASON = 'switch-to-configuration lock held by another process; will retry on next tick';
-
-
-export function switchFailed(phase: string, r: ProcessResult | number | undefined): ActivationOutcome {
-  const code = typeof r === 'object' ? exitCodeOf(r) : r;
-  return code === undefined ? { kind: 'SwitchFailed', phase } : { kind: 'SwitchFailed', phase, exitCode: code };
-}
-
-/** A tool that could not even start is a pipeline error (upstream's `Err`), not a phase failure. */
-function spawnError(what: string, r: ProcessResult): ActivationOutcome | undefined {
-  return r.termination.kind === 'spawn-failed' ? { kind: 'PipelineError', message: `spawn ${what}: ${r.termination.message}` } : undefined;
-}
 
 export function activate(cfg: ActivationConfig, closure: string, verified: VerifiedDispatch, resumed = false): Observable<ActivationOutcome> {
   return defer((): Observable<ActivationOutcome> => {
@@ -45,7 +35,7 @@ export function activate(cfg: ActivationConfig, closure: string, verified: Verif
     if (E.isLeft(target)) return of({ kind: 'RealiseFailed', reason: `refusing target: ${target.left.message}` });
     cfg.logger.info('activation: activating target', { closure, channelRef });
     const storePath = target.right.path;
-    const fresh = switchInProgress(cfg).pipe(
+    const fresh = platformBackend(cfg).switchInProgress(cfg).pipe(
       concatMap((held) => (held ? of<ActivationOutcome>({ kind: 'RealiseFailed', reason: LOCK_HELD_REASON }) : realiseThenSet(cfg, closure, storePath))),
     );
     return resumed ? resume(cfg, closure, storePath, fresh) : fresh;
@@ -67,7 +57,7 @@ function resume(cfg: ActivationConfig, closure: string, storePath: string, fresh
         cfg.logger.info('activation: resumed switch had already finished', { closure });
         return selfCorrectProfile(cfg, storePath).pipe(map((): ActivationOutcome => ({ kind: 'FiredAndPolled', observedClosure: closure })));
       }
-      return switchInProgress(cfg).pipe(
+      return platformBackend(cfg).switchInProgress(cfg).pipe(
         concatMap((held) => {
           if (!held) return fresh;
           cfg.logger.info('activation: a switch is still running after the restart; waiting for it', { closure });
@@ -103,25 +93,9 @@ function realiseThenSet(cfg: ActivationConfig, closure: string, storePath: strin
 }
 
 function fire(cfg: ActivationConfig, closure: string, storePath: string, previous: string): Observable<ActivationOutcome> {
-  return switchInhibitor(cfg.currentSystem, storePath).pipe(
-    concatMap((component) => {
-      if (component !== undefined) {
-        cfg.logger.warn('activation: live switch unsafe; deferring to next boot', { closure, component });
-        return switchBoot(cfg, storePath).pipe(
-          map((r): ActivationOutcome => spawnError('switch-to-configuration boot', r) ?? (succeeded(r) ? { kind: 'DeferredPendingReboot', component } : switchFailed('defer-bootloader-update', r))),
-        );
-      }
-      return resetFailed(cfg, cfg.switchUnit).pipe(
-        concatMap(() => fireDetached(cfg, cfg.switchUnit, storePath)),
-        concatMap((r) => {
-          const err = spawnError(`systemd-run --unit=${cfg.switchUnit}`, r);
-          if (err !== undefined) return of(err);
-          if (!succeeded(r)) return of(switchFailed('systemd-run-fire', r));
-          return poll(cfg, closure, storePath, previous);
-        }),
-      );
-    }),
-  );
+  return platformBackend(cfg)
+    .fireSwitch(cfg, closure, storePath)
+    .pipe(concatMap((stop) => (stop !== undefined ? of(stop) : poll(cfg, closure, storePath, previous))));
 }
 
 function poll(cfg: ActivationConfig, closure: string, storePath: string, previous: string): Observable<ActivationOutcome> {
@@ -140,7 +114,7 @@ function poll(cfg: ActivationConfig, closure: string, storePath: string, previou
           return selfCorrectProfile(cfg, storePath).pipe(map((): ActivationOutcome => ({ kind: 'FiredAndPolled', observedClosure: closure })));
         case 'Timeout':
           cfg.logger.error('activation: switch poll timed out', { closure, lastObserved: outcome.lastObserved });
-          return unitExitCode(cfg, cfg.switchUnit).pipe(map((code) => switchFailed('switch-poll-timeout', code)));
+          return platformBackend(cfg).exitCode(cfg, cfg.switchUnit).pipe(map((code) => switchFailed('switch-poll-timeout', code)));
         case 'FlippedToUnexpected':
           return of({ kind: 'VerifyMismatch', expected: closure, actual: outcome.observed });
       }

@@ -2,29 +2,24 @@
 // profile one generation back whatever that generation is; after a forward
 // failure that happened before `nix-env --set` it lands one generation too
 // far (reference §18 item 16). Here the profile is set to the recorded
-// last-good closure itself, then that closure's own switch-to-configuration
-// runs detached and the verify poll waits for it (reference §11.3 otherwise).
+// last-good closure itself, then the platform backend fires that closure's
+// own switch (NixOS: switch-to-configuration in a transient unit; darwin:
+// its activate script) and the verify poll waits for it (reference §11.3 otherwise).
 import * as E from 'fp-ts/Either';
 import { catchError, concatMap, map, NEVER, type Observable, of, takeUntil } from 'rxjs';
 import { storePathOf } from '../../codecs/store-path';
 import type { RollbackProof } from '../../codecs/intent';
 import type { RollbackOutcome } from '../../ports/activation';
-import { exitCodeOf, succeeded, type ProcessResult } from '../../ports/process';
+import { succeeded } from '../../ports/process';
+import { platformBackend } from './backends';
 import type { ActivationConfig } from './config';
 import { readCurrentClosure } from '../host';
 import { profileGenerations } from './host-fs';
 import { selfCorrectProfile } from './profile';
 import { errorMessage } from '../../ports/error-text';
-import { fireDetached, resetFailed, setProfile, unitExitCode } from './tools';
+import { rollbackFailed, spawnError } from './outcomes';
+import { setProfile } from './tools';
 import { verifyPoll } from './verify-poll';
-
-export function rollbackFailed(phase: string, r: ProcessResult | number | undefined): RollbackOutcome {
-  const code = typeof r === 'object' ? exitCodeOf(r) : r;
-  return code === undefined ? { kind: 'Failed', phase } : { kind: 'Failed', phase, exitCode: code };
-}
-
-const spawnError = (what: string, r: ProcessResult): RollbackOutcome | undefined =>
-  r.termination.kind === 'spawn-failed' ? { kind: 'PipelineError', message: `spawn ${what}: ${r.termination.message}` } : undefined;
 
 /**
  * The closure to return to, by how it is known to have run here:
@@ -75,15 +70,9 @@ function run(cfg: ActivationConfig, closure: string, storePath: string): Observa
       const err = spawnError('nix-env --set', s);
       if (err !== undefined) return of(err);
       if (!succeeded(s)) return of(rollbackFailed('nix-env-set', s));
-      return resetFailed(cfg, cfg.rollbackUnit).pipe(
-        concatMap(() => fireDetached(cfg, cfg.rollbackUnit, storePath)),
-        concatMap((r) => {
-          const fireErr = spawnError(`systemd-run --unit=${cfg.rollbackUnit}`, r);
-          if (fireErr !== undefined) return of(fireErr);
-          if (!succeeded(r)) return of(rollbackFailed('systemd-run-fire', r));
-          return poll(cfg, closure, storePath);
-        }),
-      );
+      return platformBackend(cfg)
+        .fireRollback(cfg, storePath)
+        .pipe(concatMap((stop) => (stop !== undefined ? of(stop) : poll(cfg, closure, storePath))));
     }),
   );
 }
@@ -103,7 +92,7 @@ function poll(cfg: ActivationConfig, closure: string, storePath: string): Observ
       if (outcome.kind === 'Settled')
         return selfCorrectProfile(cfg, storePath).pipe(map((): RollbackOutcome => ({ kind: 'FiredAndPolled', revertedTo: closure })));
       cfg.logger.error('activation: rollback poll timed out', { closure, outcome });
-      return unitExitCode(cfg, cfg.rollbackUnit).pipe(map((code) => rollbackFailed('rollback-poll-timeout', code)));
+      return platformBackend(cfg).exitCode(cfg, cfg.rollbackUnit).pipe(map((code) => rollbackFailed('rollback-poll-timeout', code)));
     }),
   );
 }
