@@ -9,7 +9,7 @@
 // synchronously (the store always does) resumes the body in a loop, so any
 // number of them uses no stack; an asynchronous one resumes it from its
 // callback. Unsubscribing cancels the call in flight and its timer.
-import { Observable, TimeoutError, type Observer, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import { Observable, TimeoutError, type Observer, type SchedulerLike, type Subscription } from 'rxjs';
 
 /** Like `timeout({ first })`: fail with a TimeoutError when no value came within `ms`. */
 export interface CallTimeout {
@@ -40,10 +40,17 @@ export function runSteps(body: () => Steps): Observable<never> {
   });
 }
 
+/** Where a body's end goes: runSteps' subscriber, or a worker that runs bodies itself (the drain). `closed`: cancelled. */
+export interface StepsEnd {
+  readonly closed: boolean;
+  complete(): void;
+  error(err: unknown): void;
+}
+
 // One call is in flight at a time, so the runner is the observer of every
 // call and keeps its state in its own fields: nothing is allocated per call
 // beyond the Call itself.
-class StepRunner implements Observer<unknown> {
+export class StepRunner implements Observer<unknown> {
   private current: Call<unknown> | undefined;
   private inFlight: Subscription | undefined;
   private timer: Subscription | undefined;
@@ -54,23 +61,23 @@ class StepRunner implements Observer<unknown> {
 
   constructor(
     private readonly gen: Steps,
-    private readonly subscriber: Subscriber<never>,
+    private readonly end: StepsEnd,
   ) {}
 
   /** Resumes the body after the current answer; goes on while calls answer synchronously. */
   resume(): void {
     for (;;) {
-      if (this.subscriber.closed) return;
+      if (this.end.closed) return;
       let r: IteratorResult<Call<unknown>, void>;
       try {
         const failure = this.failure;
         r = failure !== undefined ? this.gen.throw(failure.error) : this.gen.next();
       } catch (err) {
-        this.subscriber.error(err);
+        this.end.error(err);
         return;
       }
       if (r.done === true) {
-        this.subscriber.complete();
+        this.end.complete();
         return;
       }
       if (!this.start(r.value)) return;
@@ -106,7 +113,7 @@ class StepRunner implements Observer<unknown> {
     const sub = c.source.subscribe(this);
     this.sync = false;
     if (this.answered) return true;
-    if (this.subscriber.closed) {
+    if (this.end.closed) {
       sub.unsubscribe(); // cancelled while the call was being made
       return false;
     }

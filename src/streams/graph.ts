@@ -81,7 +81,7 @@ export const ACTIVATION_INTENT_CAPACITY = 4;
 // (upstream's 4-slot channel would run superseded resets one after another).
 
 // Drain kicks: a latest-value channel too; a burst of kicks during a drain
-// pass collapses into one more pass after it (exhaustMapWithTrailing in
+// pass collapses into one more pass after it (the drain worker in
 // src/sources/outbound-drain.ts), and the drain also runs every 15 s.
 
 /** Whole graph must wind down within this after stop() (systemd's stop timeout is larger). */
