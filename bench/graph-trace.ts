@@ -91,8 +91,8 @@ interface Setup {
   readonly runMs: number;
 }
 
-/** One graph over `setup`'s ports, every port traced; stop() after runMs. */
-function runOne(setup: Setup, line: Line): void {
+/** One graph over `setup`'s ports, every port traced; stop() after runMs. `watchStates`: states$ too, before start and after stop. */
+function runOne(setup: Setup, line: Line, watchStates = false): void {
   const { clock } = setup;
   const p = setup.ports;
   const ports: AgentPorts = {
@@ -107,12 +107,17 @@ function runOne(setup: Setup, line: Line): void {
   const graph = createAgentGraph({ ports, config: { machineId: 'web-01' }, scheduler: clock, logger: logger(clock, line) });
   graph.inputs$.subscribe((i) => line(`${clock.now()} input ${show(i)}`));
   graph.effects$.subscribe((e) => line(`${clock.now()} effect ${show(e)}`));
+  const states = (name: string) =>
+    graph.states$.subscribe({ next: (s) => line(`${clock.now()} ${name} ${show(s.hosts)}`), complete: () => line(`${clock.now()} ${name} complete`) });
+  if (watchStates) states('states');
   graph.start();
   clock.runUntil(setup.runMs);
   let stopped: StopResult | undefined;
   graph.stop().subscribe((r) => (stopped = r));
   clock.runUntil(setup.runMs + 30_000);
   line(`${clock.now()} stopped ${stopped ?? 'not'} pending timers ${clock.pending}`);
+  if (watchStates) states('states after stop');
+  line(`${clock.now()} state ${show(graph.state().hosts)}`);
 }
 
 const DISPATCH_AT_MS = 1_000;
@@ -160,7 +165,7 @@ const SCENARIOS: Record<string, (line: Line) => void> = {
     const s = benchSetup({ probes: 3, soakSecs: 600 }, undefined, { manifests: manifestSet('rollback-and-halt') });
     const probes = s.ports.probes as unknown as { result: (name: string, now: number) => ProbeRunResult };
     probes.result = (name, now) => (name === 'probe-1' && now > 40_000 ? { status: 'fail', failureReason: 'exit 1' } : { status: 'pass' });
-    runOne(s, line);
+    runOne(s, line, true);
   },
   'CP answers retry, poison, and nothing': (line) => {
     const s = benchSetup(SHORT, (clock) => {
@@ -198,7 +203,7 @@ const SCENARIOS: Record<string, (line: Line) => void> = {
     const cp = new FakeControlPlane(clock);
     cp.holdMs = 20_000;
     const ports = inMemoryPorts(clock, cp, { probes: [probe('p', 'enforce', 5)] });
-    runOne({ clock, ports, runMs: 200_000 }, line);
+    runOne({ clock, ports, runMs: 200_000 }, line, true);
   },
   'fleet of 4 through the mirror': (line) => {
     const clock = new VirtualClock(0);
