@@ -202,6 +202,27 @@ describe('outbound drain', () => {
     });
   });
 
+  it('drops a kick whose pass had not started when the agent stopped; the last pass waits for the producers, then it completes', () => {
+    marbles((ts, { hot, flush }) => {
+      const cp = new FakeControlPlane(ts);
+      const queue = new MemoryQueue();
+      const passes: number[] = [];
+      const origPending = queue.pending.bind(queue);
+      queue.pending = (limit) => {
+        passes.push(ts.now());
+        return origPending(limit);
+      };
+      // The kick comes first in the 40 s frame, the stop right after it, before the kick's own task.
+      const kick$ = hot('40s a', { a: 1 });
+      const ctx = context(ts, hot('40s a'));
+      let completedAt: number | undefined;
+      outboundDrain({ cp, queue, kick$, finalPass$: hot('50s a') }, ctx).subscribe({ complete: () => (completedAt = ts.now()) });
+      flush();
+      expect(passes).toEqual([0, 15_000, 30_000, 50_000]);
+      expect(completedAt).toBe(50_000);
+    });
+  });
+
   it('stops a pass at the first retry, dead-letters a poison event and goes on', () => {
     marbles((ts, { hot, flush }) => {
       const cp = new FakeControlPlane(ts);
