@@ -14,6 +14,8 @@
 //   on the same ports, each queued event's envelope, queue row, POST and ack
 //   right after its turn; no sources, mailbox, timers or workers): what the
 //   graph's own plumbing costs (sources, mailbox, scan, routing), target >= 0.8.
+//   Its floor, in the notes: bench/graph-floor.ts (the graph's port calls and
+//   clock tasks in a bare loop, no plumbing; what a graph could at most keep).
 // - One rollout's wall clock, cold, the size of spec/streams/graph.spec.ts's
 //   first rollout (a check that virtual time stays cheap; < 1 s).
 //
