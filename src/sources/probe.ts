@@ -165,7 +165,7 @@ export function probeWorker(port: ProbePort, commands$: Observable<ProbeCommand>
 /**
  * Hands a run's notifications to `settle` (an error as a failed run, a
  * completion as "no result"). One object per run, where an observer of three
- * closures made rxjs add a SafeSubscriber and a ConsumerObserver: 1.2% of the
+ * closures made rxjs add a SafeSubscriber and a ConsumerObserver: 0.8% of the
  * graph bench rollout's instructions (cachegrind, 2026-12-02).
  */
 class RunSubscriber extends Subscriber<ProbeRunResult> {

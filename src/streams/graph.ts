@@ -183,7 +183,7 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
   const effects$ = new Subject<AgentEffect>();
   // The state after the last turn, and a stream of it fed only while someone
   // watches, starting with the current one as a BehaviorSubject would (its
-  // next() on every turn was 1.3% of the graph bench's rollout in
+  // next() on every turn was 0.6% of the graph bench's rollout in
   // instructions, cachegrind, 2026-12-02).
   let current = initialAgentState(config.seqFloors, config.hosts, config.intents);
   const liveStates = new Subject<AgentState>();
