@@ -250,7 +250,7 @@ describe('flake.nix darwinModules.default', () => {
   });
 
   it('runs the agent as a launchd daemon kept alive, logging to files, with the NixOS unit’s command line', () => {
-    const m = evalModules('{ tags = [ "mac" "eu" ]; }');
+    const m = evalModules('{ tags = [ "mac" "eu" ]; effectiveHealthChecks = { systemd = [ { unit = "sshd.service"; } ]; }; }');
     expect(m.launchd).toMatchObject({
       Label: 'com.nixfleet.agent',
       RunAtLoad: true,
@@ -266,6 +266,11 @@ describe('flake.nix darwinModules.default', () => {
     // The health checks' store path is in the plist: a change reloads the daemon.
     expect(m.launchd.EnvironmentVariables['NIXFLEET_RESTART_TRIGGERS']).toBe('/nix/store/00000000000000000000000000000000-health-checks.json');
     expect(m.etc).toEqual(['nixfleet/agent/health-checks.json']);
+    // As on NixOS (nix/agent-etc.nix): no probe declared, no file and nothing to trigger on.
+    const bare = evalModules('{ }');
+    expect(bare.etc).toEqual([]);
+    expect(bare.launchd.EnvironmentVariables['NIXFLEET_RESTART_TRIGGERS']).toBeUndefined();
+    expect(bare.launchd.EnvironmentVariables['NIXFLEET_TAGS']).toBeUndefined();
     const [exe, ...flags] = m.launchd.ProgramArguments;
     expect(exe).toBe('/pkg/bin/nixfleet-agent');
     // The same words as the NixOS unit's ExecStart (which quotes none of these).

@@ -179,16 +179,22 @@ describe('manifest poll', () => {
 });
 
 describe('outbound drain', () => {
+  /** A CP and a queue; `passes` gets the time of each pass (each reads the queue once). */
+  const drainPorts = (ts: TestScheduler) => {
+    const cp = new FakeControlPlane(ts);
+    const queue = new MemoryQueue();
+    const passes: number[] = [];
+    const origPending = queue.pending.bind(queue);
+    queue.pending = (limit) => {
+      passes.push(ts.now());
+      return origPending(limit);
+    };
+    return { cp, queue, passes };
+  };
+
   it('drains at start and every 15 s, and on kicks — a burst of kicks during a pass is one more pass', () => {
     marbles((ts, { hot, flush }) => {
-      const cp = new FakeControlPlane(ts);
-      const queue = new MemoryQueue();
-      const passes: number[] = [];
-      const origPending = queue.pending.bind(queue);
-      queue.pending = (limit) => {
-        passes.push(ts.now());
-        return origPending(limit);
-      };
+      const { cp, queue, passes } = drainPorts(ts);
       cp.postAnswer = () => timer(1_000, ts).pipe(map(() => ({ kind: 'acked' as const })));
       const kick$ = hot('20s a 9ms b 9ms c', { a: 1, b: 1, c: 1 });
       const enqueue = () => queue.enqueueNow({ rolloutId: 'r', seq: 1, kind: 'DispatchAck', durable: true, envelope: { event: { kind: 'DispatchAck', seq: 1 } } });
@@ -199,6 +205,20 @@ describe('outbound drain', () => {
       // pass right after (21 s); 30 s: tick; 40 s: shutdown's final pass.
       expect(passes).toEqual([0, 15_000, 20_000, 21_000, 30_000, 40_000]);
       expect(cp.posted.map((p) => p.at)).toEqual([20_000]);
+    });
+  });
+
+  it('drops a kick whose pass had not started when the agent stopped; the last pass waits for the producers, then it completes', () => {
+    marbles((ts, { hot, flush }) => {
+      const { cp, queue, passes } = drainPorts(ts);
+      // The kick comes first in the 40 s frame, the stop right after it, before the kick's own task.
+      const kick$ = hot('40s a', { a: 1 });
+      const ctx = context(ts, hot('40s a'));
+      let completedAt: number | undefined;
+      outboundDrain({ cp, queue, kick$, finalPass$: hot('50s a') }, ctx).subscribe({ complete: () => (completedAt = ts.now()) });
+      flush();
+      expect(passes).toEqual([0, 15_000, 30_000, 50_000]);
+      expect(completedAt).toBe(50_000);
     });
   });
 

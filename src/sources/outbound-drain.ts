@@ -8,14 +8,13 @@
 // poison event (a 4xx that can never succeed) is dead-lettered and the pass
 // goes on (upstream blocks on it forever). On shutdown, one last pass
 // once everything that could still queue an event has finished.
-import { concat, merge, of, take, takeUntil, type Observable } from 'rxjs';
+import { Observable, of, Subscription, type SchedulerAction, type Subscriber } from 'rxjs';
 import type { ControlPlanePort, DeliveryOutcome } from '../ports/control-plane';
 import { errorMessage } from '../ports/error-text';
 import type { OutboundQueuePort, QueuedEvent } from '../ports/store';
 import type { SourceContext } from './context';
-import { exhaustMapWithTrailing } from './operators';
-import { call, runSteps, type Steps } from './steps';
-import { afterTurn, every } from './time';
+import { call, StepRunner, type Steps, type StepsEnd } from './steps';
+import { every } from './time';
 
 export const DRAIN_INTERVAL_MS = 15_000;
 export const POST_TIMEOUT_MS = 10_000;
@@ -88,16 +87,144 @@ function* passSteps(deps: DrainDeps, ctx: SourceContext): Steps {
   }
 }
 
-// Kept hand-written (src/sources/steps.ts): a pass touches every queued
-// event, and as an operator chain per event (defer, timeout, take,
-// catchError, concatMap, takeWhile, count) the graph bench's rollout ran
-// 1.8x slower (2026-12-02).
-const pass = (deps: DrainDeps, ctx: SourceContext): Observable<never> => runSteps(() => passSteps(deps, ctx));
-
+// The worker is hand-written: the triggers (the period, kicks after the
+// turn, the final pass), the exhaust-with-trailing and the pass runner in one
+// object. A pass touches every queued event, and as an operator chain per
+// event (defer, timeout, take, catchError, concatMap, takeWhile, count) the
+// graph bench's rollout ran 1.8x slower (2026-12-02, hence src/sources/steps.ts);
+// the triggers as merge(every, kick$ → observeOn) → takeUntil → concat(final)
+// → a hand-written exhaustMap-with-trailing → runSteps made it 1.11x slower
+// again (a clock task and a pass per kick, ~1,700 passes per rollout; 2026-12-02).
+//
+// What it does, in the order those operators did it (port calls and clock
+// tasks land in the same order):
+// - on subscribe: watch shutdown$ first, then the period (a pass at once and
+//   every `periodMs`), then kicks; each kick is handled in a clock task of
+//   its own, after the turn that queued the event, so the drain never reads a
+//   row whose transaction has not committed yet;
+// - a trigger while a pass runs is remembered (once): one more pass right after it;
+// - at shutdown: the period, kicks and kick tasks not yet run are dropped;
+//   the first value of `finalPass$` triggers the last pass; once that is
+//   done, the worker completes.
 export function outboundDrain(deps: DrainDeps, ctx: SourceContext, periodMs: number = DRAIN_INTERVAL_MS): Observable<never> {
-  // A kick is handled after the turn that queued the event, so the drain
-  // never reads a row whose transaction has not committed yet. Kicks that
-  // arrive during a pass collapse into one more pass right after it.
-  const triggers = merge(every(ctx, periodMs), deps.kick$.pipe(afterTurn(ctx))).pipe(takeUntil(ctx.shutdown$));
-  return concat(triggers, (deps.finalPass$ ?? of('final')).pipe(take(1))).pipe(exhaustMapWithTrailing(() => pass(deps, ctx)));
+  return new Observable<never>((subscriber) => {
+    const drain = new Drain(deps, ctx, subscriber);
+    drain.start(periodMs);
+    return () => drain.cancel();
+  });
+}
+
+// A kick's clock task (as observeOn's: the work, then the task unsubscribes itself).
+function kickTask(this: SchedulerAction<Drain>, drain?: Drain): void {
+  drain?.kickTaskRan(this);
+  this.unsubscribe();
+}
+
+class Drain implements StepsEnd {
+  /** Triggers before shutdown: the shutdown watch, the period and kicks. */
+  private triggers: Subscription | undefined = new Subscription();
+  /** Kick tasks scheduled and not yet run. */
+  private readonly kickTasks: Subscription[] = [];
+  private final: Subscription | undefined;
+  private pass: StepRunner | undefined;
+  private trailing = false;
+  /** No trigger can come any more: the worker completes after the running pass. */
+  private triggersDone = false;
+
+  constructor(
+    private readonly deps: DrainDeps,
+    private readonly ctx: SourceContext,
+    private readonly subscriber: Subscriber<never>,
+  ) {}
+
+  get closed(): boolean {
+    return this.subscriber.closed;
+  }
+
+  start(periodMs: number): void {
+    const triggers = this.triggers as Subscription;
+    triggers.add(this.ctx.shutdown$.subscribe({ next: () => this.shutdown(), error: (e: unknown) => this.fail(e) }));
+    if (this.triggers === undefined) return; // already shut down
+    triggers.add(every(this.ctx, periodMs).subscribe(() => this.trigger()));
+    if (this.triggers === undefined) return;
+    triggers.add(this.deps.kick$.subscribe({ next: () => this.kick(), error: (e: unknown) => this.fail(e) }));
+  }
+
+  cancel(): void {
+    this.dropTriggers();
+    this.final?.unsubscribe();
+    this.pass?.cancel();
+    this.pass = undefined;
+  }
+
+  // StepsEnd: the running pass ended.
+  complete(): void {
+    this.pass = undefined;
+    if (this.trailing) {
+      this.trailing = false;
+      this.runPass();
+    } else if (this.triggersDone) this.subscriber.complete();
+  }
+
+  error(err: unknown): void {
+    this.fail(err);
+  }
+
+  /** @internal A kick task's turn came. */
+  kickTaskRan(task: Subscription): void {
+    const i = this.kickTasks.indexOf(task);
+    if (i >= 0) this.kickTasks.splice(i, 1);
+    this.trigger();
+  }
+
+  private kick(): void {
+    if (this.triggers === undefined) return;
+    this.kickTasks.push(this.ctx.scheduler.schedule<Drain>(kickTask, 0, this));
+  }
+
+  private trigger(): void {
+    if (this.pass !== undefined) this.trailing = true;
+    else this.runPass();
+  }
+
+  private runPass(): void {
+    const pass = new StepRunner(passSteps(this.deps, this.ctx), this);
+    this.pass = pass;
+    pass.resume();
+  }
+
+  private shutdown(): void {
+    if (this.triggers === undefined) return;
+    this.dropTriggers();
+    let taken = false;
+    const done = (): void => {
+      if (this.triggersDone) return;
+      this.triggersDone = true;
+      if (this.pass === undefined) this.subscriber.complete();
+    };
+    this.final = (this.deps.finalPass$ ?? of('final')).subscribe({
+      next: () => {
+        if (taken) return;
+        taken = true;
+        this.final?.unsubscribe();
+        this.trigger();
+        done();
+      },
+      error: (e: unknown) => this.fail(e),
+      complete: done,
+    });
+    if (taken) this.final.unsubscribe();
+  }
+
+  private dropTriggers(): void {
+    const triggers = this.triggers;
+    this.triggers = undefined;
+    triggers?.unsubscribe();
+    for (const task of this.kickTasks.splice(0)) task.unsubscribe();
+  }
+
+  private fail(err: unknown): void {
+    this.cancel();
+    this.subscriber.error(err);
+  }
 }
