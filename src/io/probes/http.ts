@@ -116,7 +116,9 @@ async function probeOnce(entry: ProbeEntry, url: string, cfg: ProbeConfig, signa
         body = resp.data;
         location = REDIRECT_STATUSES.has(status) ? resp.headers['location'] : undefined;
       } catch (err) {
-        return fail(`http probe: send: ${errorMessage(err)}`);
+        // A forward proxy's own failure says so (a tunnel's ProxyError names it already).
+        const via = proxy !== undefined && current.protocol === 'http:' ? `proxy ${proxy.display} (${proxy.variable}): ` : '';
+        return fail(`http probe: send: ${via}${errorMessage(err)}`);
       }
       if (typeof location !== 'string' || location === '') break;
       let next: URL;
