@@ -5,22 +5,11 @@
 import * as net from 'node:net';
 import { firstValueFrom } from 'rxjs';
 import { proxySettingsFromEnv, type ProxyEnv } from '../../../src/io/http/proxy-env';
-import type { CpError } from '../../../src/ports/control-plane';
 import { startConnectProxy } from '../../support/connect-proxy';
-import { ts } from '../../support/decode';
 import { createCa, issueServerCert } from '../../support/pki';
 import { startTlsServer } from '../../support/tls-server';
-import { client, pki, server, type Pki } from './support';
+import { beat, client, failure, pki, server, type Pki } from './support';
 
-const fail = (p: Promise<unknown>): Promise<CpError> =>
-  p.then(
-    (v) => {
-      throw new Error(`expected an error, got ${JSON.stringify(v)}`);
-    },
-    (e: unknown) => e as CpError,
-  );
-
-const beat = { hostname: 'web-01', at: ts('2026-05-17T12:00:00Z') };
 const proxied = (env: ProxyEnv) => ({ proxy: proxySettingsFromEnv(env) });
 
 describe('the CP client through an HTTP proxy', () => {
@@ -56,7 +45,7 @@ describe('the CP client through an HTTP proxy', () => {
     rogue.route('POST', '/v1/agent/heartbeat', () => ({ status: 200, body: {} }));
     const proxy = await startConnectProxy();
     const c = client(p, rogue, proxied({ HTTPS_PROXY: proxy.url }));
-    const e = await fail(firstValueFrom(c.heartbeat(beat)));
+    const e = await failure(firstValueFrom(c.heartbeat(beat)));
     expect(e).toMatchObject({ kind: 'transport', untrusted: true });
     expect(proxy.tunnels).toHaveLength(1);
     expect(rogue.requests).toHaveLength(0);
@@ -74,7 +63,7 @@ describe('the CP client through an HTTP proxy', () => {
     expect(proxy.tunnels[0]).toEqual({ target: `127.0.0.1:${srv.port}`, authorization: `Basic ${Buffer.from('agent:s3cret').toString('base64')}`, status: 200 });
 
     const anon = client(p, srv, proxied({ HTTPS_PROXY: proxy.url }));
-    const e = await fail(firstValueFrom(anon.heartbeat(beat)));
+    const e = await failure(firstValueFrom(anon.heartbeat(beat)));
     expect(e.kind).toBe('transport');
     expect(e).not.toHaveProperty('untrusted');
     expect(e.message).toBe(
@@ -92,7 +81,7 @@ describe('the CP client through an HTTP proxy', () => {
     const srv = await server(p);
     const proxy = await startConnectProxy({ refuseWith: 502 });
     const c = client(p, srv, proxied({ ALL_PROXY: proxy.url }));
-    const e = await fail(firstValueFrom(c.dispatch(0)));
+    const e = await failure(firstValueFrom(c.dispatch(0)));
     expect(e).toEqual({ kind: 'transport', message: `GET /v1/agent/dispatch?wait=0: proxy ${proxy.url} (ALL_PROXY): CONNECT 127.0.0.1:${srv.port} refused: "HTTP/1.1 502 Refused"` });
     c.close();
     await proxy.close();
@@ -106,7 +95,7 @@ describe('the CP client through an HTTP proxy', () => {
     const port = first.port;
     await first.close();
     const c = client(p, srv, proxied({ HTTPS_PROXY: `http://127.0.0.1:${port}` }));
-    const e = await fail(firstValueFrom(c.dispatch(0)));
+    const e = await failure(firstValueFrom(c.dispatch(0)));
     expect(e.kind).toBe('transport');
     expect(e.message).toMatch(new RegExp(`^GET /v1/agent/dispatch\\?wait=0: proxy http://127\\.0\\.0\\.1:${port} \\(HTTPS_PROXY\\): ECONNREFUSED: `));
     expect(srv.requests).toHaveLength(0);
@@ -127,7 +116,7 @@ describe('the CP client through an HTTP proxy', () => {
     const port = (silent.address() as net.AddressInfo).port;
     const srv = await server(p);
     const c = client(p, srv, { connectTimeoutMs: 100, ...proxied({ HTTPS_PROXY: `127.0.0.1:${port}` }) });
-    const e = await fail(firstValueFrom(c.dispatch(60)));
+    const e = await failure(firstValueFrom(c.dispatch(60)));
     expect(e).toEqual({ kind: 'transport', message: `GET /v1/agent/dispatch?wait=60: proxy http://127.0.0.1:${port} (HTTPS_PROXY): ETIMEDOUT: connect timeout after 100 ms` });
     c.close();
     sockets.forEach((s) => s.destroy());

@@ -3,19 +3,8 @@
 // another origin or a POST turned into a GET is a transport error naming both.
 import { firstValueFrom } from 'rxjs';
 import { MAX_REDIRECTS } from '../../../src/io/http/transport';
-import type { CpError } from '../../../src/ports/control-plane';
-import { ts } from '../../support/decode';
-import { client, pki, server, type Pki } from './support';
+import { beat, client, failure, pki, server, type Pki } from './support';
 
-const fail = (p: Promise<unknown>): Promise<CpError> =>
-  p.then(
-    (v) => {
-      throw new Error(`expected an error, got ${JSON.stringify(v)}`);
-    },
-    (e: unknown) => e as CpError,
-  );
-
-const beat = { hostname: 'web-01', at: ts('2026-05-17T12:00:00Z') };
 const moved = (status: number, location: string) => () => ({ status, headers: { location } });
 
 describe('redirects from the control plane', () => {
@@ -55,7 +44,7 @@ describe('redirects from the control plane', () => {
     const srv = await server(p);
     srv.route('POST', '/v1/agent/heartbeat', moved(status, '/elsewhere'));
     const c = client(p, srv);
-    const e = await fail(firstValueFrom(c.heartbeat(beat)));
+    const e = await failure(firstValueFrom(c.heartbeat(beat)));
     expect(e).toEqual({ kind: 'transport', message: `POST /v1/agent/heartbeat: redirect (${status}) of a POST not followed: it would be re-sent as a GET without its body` });
     expect(srv.requests).toHaveLength(1);
     c.close();
@@ -68,7 +57,7 @@ describe('redirects from the control plane', () => {
     other.route('POST', '/v1/agent/heartbeat', () => ({ status: 200, body: {} }));
     srv.route('POST', '/v1/agent/heartbeat', moved(307, `${other.url}/v1/agent/heartbeat`));
     const c = client(p, srv);
-    const e = await fail(firstValueFrom(c.heartbeat(beat)));
+    const e = await failure(firstValueFrom(c.heartbeat(beat)));
     expect(e).toEqual({ kind: 'transport', message: `POST /v1/agent/heartbeat: redirect (307) to another origin not followed: ${srv.url} -> ${other.url}` });
     expect(other.requests).toHaveLength(0);
     c.close();
@@ -80,7 +69,7 @@ describe('redirects from the control plane', () => {
     const srv = await server(p);
     srv.route('GET', '/v1/agent/dispatch', moved(302, '/v1/agent/dispatch?wait=0'));
     const c = client(p, srv);
-    const e = await fail(firstValueFrom(c.dispatch(0)));
+    const e = await failure(firstValueFrom(c.dispatch(0)));
     expect(e).toEqual({ kind: 'transport', message: `GET /v1/agent/dispatch?wait=0: more than ${MAX_REDIRECTS} redirects` });
     expect(srv.requests).toHaveLength(MAX_REDIRECTS + 1);
     c.close();
@@ -91,7 +80,7 @@ describe('redirects from the control plane', () => {
     const srv = await server(p);
     srv.route('GET', '/v1/agent/dispatch', () => ({ status: 302 }));
     const c = client(p, srv);
-    const e = await fail(firstValueFrom(c.dispatch(0)));
+    const e = await failure(firstValueFrom(c.dispatch(0)));
     expect(e).toMatchObject({ kind: 'status', status: 302 });
     c.close();
     await srv.close();
