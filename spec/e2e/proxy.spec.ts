@@ -73,7 +73,7 @@ describe('end to end, through an HTTP proxy', () => {
     fleet = await fleetOf(['web-01'], { agentEnv: { ALL_PROXY: 'socks5://user:secret@127.0.0.1:1080' } });
     const agent = fleet.agent('web-01');
     agent.start();
-    expect(await agent.exited).toBe(1);
+    expect(await fleet.waitFor('the agent to exit', () => agent.child?.exitCode ?? undefined, 30_000)).toBe(1);
     const line = agent.lines.find((l) => l.message === 'proxy settings unusable');
     expect(String(line?.['error'])).toMatch(/^ALL_PROXY: socks5:\/\/\*\*\*@127\.0\.0\.1:1080: only http:\/\/ proxies are supported, not SOCKS/);
     expect(JSON.stringify(agent.lines)).not.toContain('secret');
