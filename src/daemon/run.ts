@@ -20,7 +20,7 @@ import { createActivation, daemonBackend } from '../io/activation';
 import { watchWallClock } from '../io/clock-watch';
 import { createCertPort, enrollIfNeeded, loadTlsMaterial, parseCertPem, readPemFile } from '../io/enroll';
 import { readCaFile } from '../io/enroll/identity';
-import { createCpClient } from '../io/http';
+import { createCpClient, proxySettingsFromEnv, type ProxySettings } from '../io/http';
 import { createHostPort } from '../io/host';
 import { createLogger } from '../io/log';
 import { createManifestPort } from '../io/manifests';
@@ -151,6 +151,18 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
     return fail('CA certificate unusable', { caCert: opts.caCert, error: errorMessage(err) });
   }
 
+  // Proxy variables too (HTTPS_PROXY and the rest, as upstream reads them):
+  // one the agent cannot use would fail every request, so it stops the start.
+  let proxy: ProxySettings;
+  try {
+    proxy = proxySettingsFromEnv(env);
+  } catch (err) {
+    return fail('proxy settings unusable', { error: errorMessage(err) });
+  }
+  if (proxy.https !== undefined || proxy.http !== undefined) {
+    logger.info('using proxies from the environment', { https: proxy.https?.display, http: proxy.http?.display, noProxy: !proxy.noProxy.empty });
+  }
+
   // 2b. The state directory: ours alone (mode, owner), and one agent on it —
   // taken before enrollment, so two agents never spend one token.
   try {
@@ -172,6 +184,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
         ...(opts.clientKey !== undefined ? { clientKeyFile: opts.clientKey } : {}),
         ...(opts.bootstrapTokenFile !== undefined ? { bootstrapTokenFile: opts.bootstrapTokenFile } : {}),
         pendingCertFile: path.join(opts.stateDir, PENDING_CERT_FILE),
+        http: { proxy },
         scheduler,
         logger,
         // The next wait plus one request deadline, so a slow CP cannot trip the start timeout.
@@ -219,7 +232,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
         ...(opts.clientKey !== undefined ? { clientKeyFile: opts.clientKey } : {}),
       }),
     );
-    client = createCpClient({ baseUrl: opts.controlPlaneUrl, tls, scheduler, logger });
+    client = createCpClient({ baseUrl: opts.controlPlaneUrl, tls, scheduler, logger, proxy });
   } catch (err) {
     store.close();
     return fail('TLS material unusable', { error: errorMessage(err) });
@@ -276,7 +289,7 @@ export async function runDaemon(opts: AgentOptions, env: NodeJS.ProcessEnv = pro
         scheduler,
         logger,
       }),
-      probes: createProbeAdapter({ healthChecksPath: host.healthChecks, sshHostKeyFile: opts.sshHostKeyFile, scheduler, logger }),
+      probes: createProbeAdapter({ healthChecksPath: host.healthChecks, sshHostKeyFile: opts.sshHostKeyFile, scheduler, logger, proxy }),
       host: hostPort,
       cert: certPort,
       queue,

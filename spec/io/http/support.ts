@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createCpClient, type CpClient, type CpClientConfig } from '../../../src/io/http/client';
+import type { CpError } from '../../../src/ports/control-plane';
+import { ts } from '../../support/decode';
 import type { Fields, Logger } from '../../../src/ports/logger';
 import { createCa, issueClientCert, issueServerCert, makeHostKey, type IssuedCert, type KeyedCert, type TestCa, type TestHostKey } from '../../support/pki';
 import { startTlsServer, type TlsServerOptions, type TlsTestServer } from '../../support/tls-server';
@@ -59,3 +61,15 @@ export function tempDir(name: string): string {
 
 /** Node reports serials in uppercase hex without leading zeros. */
 export const nodeSerial = (hex: string): string => hex.replace(/^0+/, '').toUpperCase();
+
+/** The CpError a call failed with; a value instead fails the spec. */
+export const failure = (p: Promise<unknown>): Promise<CpError> =>
+  p.then(
+    (v) => {
+      throw new Error(`expected an error, got ${JSON.stringify(v)}`);
+    },
+    (e: unknown) => e as CpError,
+  );
+
+/** A heartbeat body for web-01. */
+export const beat = { hostname: 'web-01', at: ts('2026-05-17T12:00:00Z') };

@@ -1,23 +1,11 @@
 // The transport's guarantees: whom it trusts, whom the server trusts, TLS
-// 1.2+, connect timeout, response size cap, no redirects.
+// 1.2+, connect timeout, response size cap.
 import * as net from 'node:net';
 import * as zlib from 'node:zlib';
 import { firstValueFrom } from 'rxjs';
-import type { CpError } from '../../../src/ports/control-plane';
 import { createCa, issueClientCert, issueServerCert, makeHostKey } from '../../support/pki';
 import { startTlsServer } from '../../support/tls-server';
-import { ts } from '../../support/decode';
-import { client, memoryLogger, pki, server, type Pki } from './support';
-
-const fail = (p: Promise<unknown>): Promise<CpError> =>
-  p.then(
-    (v) => {
-      throw new Error(`expected an error, got ${JSON.stringify(v)}`);
-    },
-    (e: unknown) => e as CpError,
-  );
-
-const beat = { hostname: 'web-01', at: ts('2026-05-17T12:00:00Z') };
+import { beat, client, failure, memoryLogger, pki, server, type Pki } from './support';
 
 describe('mTLS transport', () => {
   let p: Pki;
@@ -30,7 +18,7 @@ describe('mTLS transport', () => {
     const rogue = await startTlsServer({ clientCa: p.ca, server: await issueServerCert(rogueCa) });
     rogue.route('POST', '/v1/agent/heartbeat', () => ({ status: 200, body: {} }));
     const c = client(p, rogue);
-    const e = await fail(firstValueFrom(c.heartbeat(beat)));
+    const e = await failure(firstValueFrom(c.heartbeat(beat)));
     expect(e.kind).toBe('transport');
     expect(e.message).toMatch(/unable to verify|self.signed|UNABLE_TO_VERIFY_LEAF_SIGNATURE|certificate/i);
     expect(rogue.requests).toHaveLength(0);
@@ -41,7 +29,7 @@ describe('mTLS transport', () => {
   it('does not fall back to the system roots when a CA is configured', async () => {
     const srv = await server(p);
     const c = client(p, srv, { tls: { ca: (await createCa('other')).certPem, cert: p.clientCert.certPem, key: p.hostKey.pkcs8Pem } });
-    expect((await fail(firstValueFrom(c.dispatch(0)))).kind).toBe('transport');
+    expect((await failure(firstValueFrom(c.dispatch(0)))).kind).toBe('transport');
     c.close();
     await srv.close();
   });
@@ -49,7 +37,7 @@ describe('mTLS transport', () => {
   it('refuses a server certificate issued for another address', async () => {
     const wrongName = await startTlsServer({ clientCa: p.ca, server: await issueServerCert(p.ca, { ips: ['10.9.9.9'], dns: ['cp.example'] }) });
     const c = client(p, wrongName);
-    const e = await fail(firstValueFrom(c.dispatch(0)));
+    const e = await failure(firstValueFrom(c.dispatch(0)));
     expect(e.kind).toBe('transport');
     expect(e.message).toMatch(/altnames|ERR_TLS_CERT_ALTNAME_INVALID|IP: 127\.0\.0\.1/i);
     expect(wrongName.requests).toHaveLength(0);
@@ -61,7 +49,7 @@ describe('mTLS transport', () => {
     const strict = await server(p, { requireClientCert: true });
     strict.route('GET', '/v1/agent/dispatch', () => ({ status: 204 }));
     const anon = client(p, strict, { tls: { ca: p.ca.certPem } });
-    const e = await fail(firstValueFrom(anon.dispatch(0)));
+    const e = await failure(firstValueFrom(anon.dispatch(0)));
     expect(e.kind).toBe('transport');
     expect(strict.requests).toHaveLength(0);
     // …and lets the agent in with its certificate.
@@ -80,7 +68,7 @@ describe('mTLS transport', () => {
     const srv = await server(p);
     srv.route('POST', '/v1/agent/heartbeat', () => ({ status: 200, body: {} }));
     const c = client(p, srv, { tls: { ca: p.ca.certPem, cert: foreign.certPem, key: key.pkcs8Pem } });
-    expect(await fail(firstValueFrom(c.heartbeat(beat)))).toMatchObject({ kind: 'status', status: 401 });
+    expect(await failure(firstValueFrom(c.heartbeat(beat)))).toMatchObject({ kind: 'status', status: 401 });
     expect(srv.requests[0]?.peer).toBeUndefined();
     c.close();
     await srv.close();
@@ -92,7 +80,7 @@ describe('mTLS transport', () => {
     await new Promise<void>((r) => legacy.listen(0, '127.0.0.1', r));
     const port = (legacy.address() as net.AddressInfo).port;
     const c = client(p, { url: `https://127.0.0.1:${port}` } as never);
-    const e = await fail(firstValueFrom(c.dispatch(0)));
+    const e = await failure(firstValueFrom(c.dispatch(0)));
     expect(e.kind).toBe('transport');
     expect(e.message).toMatch(/protocol|version|handshake|alert/i);
     c.close();
@@ -105,7 +93,7 @@ describe('mTLS transport', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const port = (silent.address() as net.AddressInfo).port;
     const c = client(p, { url: `https://127.0.0.1:${port}` } as never, { connectTimeoutMs: 100 });
-    const e = await fail(firstValueFrom(c.dispatch(60)));
+    const e = await failure(firstValueFrom(c.dispatch(60)));
     expect(e).toEqual({ kind: 'transport', message: 'GET /v1/agent/dispatch?wait=60: ETIMEDOUT: connect timeout after 100 ms' });
     c.close();
     sockets.forEach((s) => s.destroy());
@@ -118,14 +106,14 @@ describe('mTLS transport', () => {
     srv.route('POST', '/v1/agent/heartbeat', () => ({ status: 200, body: Buffer.concat([Buffer.from('{"received_at":"'), huge]) }));
     const logger = memoryLogger();
     const c = client(p, srv, { maxBodyBytes: 4096, logger });
-    const e = await fail(firstValueFrom(c.heartbeat(beat)));
+    const e = await failure(firstValueFrom(c.heartbeat(beat)));
     expect(e).toEqual({ kind: 'decode', message: 'HTTP 200 from POST /v1/agent/heartbeat: body larger than 4096 bytes' });
     expect(logger.lines).toEqual([
       { level: 'warn', message: 'control plane answer did not decode', fields: { method: 'POST', path: '/v1/agent/heartbeat', status: 200, reason: e.message } },
     ]);
     // An oversized error body keeps its status and is cut in the message.
     srv.route('GET', '/v1/agent/dispatch', () => ({ status: 500, body: huge }));
-    const e500 = await fail(firstValueFrom(c.dispatch(0)));
+    const e500 = await failure(firstValueFrom(c.dispatch(0)));
     expect(e500).toMatchObject({ kind: 'status', status: 500 });
     expect(e500.message.length).toBeLessThan(700);
     c.close();
@@ -138,7 +126,7 @@ describe('mTLS transport', () => {
     expect(bomb.length).toBeLessThan(64 * 1024);
     srv.route('POST', '/v1/agent/heartbeat', () => ({ status: 200, headers: { 'content-encoding': 'gzip', 'content-type': 'application/json' }, body: bomb }));
     const c = client(p, srv, { maxBodyBytes: 100_000 });
-    expect(await fail(firstValueFrom(c.heartbeat(beat)))).toEqual({ kind: 'decode', message: 'HTTP 200 from POST /v1/agent/heartbeat: body larger than 100000 bytes' });
+    expect(await failure(firstValueFrom(c.heartbeat(beat)))).toEqual({ kind: 'decode', message: 'HTTP 200 from POST /v1/agent/heartbeat: body larger than 100000 bytes' });
     // A gzip answer within the cap decodes as usual.
     srv.route('POST', '/v1/agent/heartbeat', () => ({ status: 200, headers: { 'content-encoding': 'gzip' }, body: zlib.gzipSync(Buffer.from('{"received_at":"2026-05-17T10:00:00Z"}')) }));
     expect(await firstValueFrom(c.heartbeat(beat))).toEqual({ receivedAt: '2026-05-17T10:00:00Z', bootstrapRollouts: [] });
@@ -150,36 +138,9 @@ describe('mTLS transport', () => {
     const srv = await server(p);
     const c = client(p, srv);
     c.close();
-    expect(await fail(firstValueFrom(c.dispatch(0)))).toEqual({ kind: 'transport', message: 'GET /v1/agent/dispatch?wait=0: HTTP client is closed' });
+    expect(await failure(firstValueFrom(c.dispatch(0)))).toEqual({ kind: 'transport', message: 'GET /v1/agent/dispatch?wait=0: HTTP client is closed' });
     await srv.close();
   });
 
-  it('does not follow redirects (the identity must not travel elsewhere)', async () => {
-    const srv = await server(p);
-    srv.route('GET', '/v1/agent/dispatch', () => ({ status: 307, headers: { location: 'https://127.0.0.1:1/v1/agent/dispatch' } }));
-    const c = client(p, srv);
-    expect(await fail(firstValueFrom(c.dispatch(0)))).toMatchObject({ kind: 'status', status: 307 });
-    expect(srv.requests).toHaveLength(1);
-    c.close();
-    await srv.close();
-  });
-
-  it('ignores proxy environment variables', async () => {
-    const srv = await server(p);
-    srv.route('GET', '/v1/agent/dispatch', () => ({ status: 204 }));
-    const saved = { https: process.env.HTTPS_PROXY, all: process.env.ALL_PROXY };
-    process.env.HTTPS_PROXY = 'http://127.0.0.1:1';
-    process.env.ALL_PROXY = 'http://127.0.0.1:1';
-    try {
-      const c = client(p, srv);
-      expect(await firstValueFrom(c.dispatch(0))).toEqual({ kind: 'none' });
-      c.close();
-    } finally {
-      if (saved.https === undefined) delete process.env.HTTPS_PROXY;
-      else process.env.HTTPS_PROXY = saved.https;
-      if (saved.all === undefined) delete process.env.ALL_PROXY;
-      else process.env.ALL_PROXY = saved.all;
-      await srv.close();
-    }
-  });
+  // Redirects and proxies: redirects.spec.ts, proxy-tunnel.spec.ts.
 });

@@ -5,9 +5,11 @@
 // agent they started with, and a retired agent is destroyed when its last
 // request ends.
 import * as https from 'node:https';
-import type { Duplex } from 'node:stream';
+import type * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { SchedulerLike } from 'rxjs';
+import type { ProxyEndpoint } from './proxy-env';
+import { TunnelingAgent } from './proxy-tunnel';
 
 /** PEM texts; `cert` and `key` go together or not at all. */
 export interface TlsMaterial {
@@ -31,6 +33,8 @@ export interface AgentOptions {
   readonly trustSystemRoots: boolean;
   /** Concurrent sockets per agent: long-poll, heartbeat, event, artifact, renew at most. */
   readonly maxSockets: number;
+  /** The HTTP proxy every connection tunnels through (CONNECT), if any. */
+  readonly proxy?: ProxyEndpoint;
 }
 
 /** A validated identity, ready to be installed. */
@@ -57,26 +61,27 @@ export interface AgentPool {
   close(): void;
 }
 
-/** https.Agent whose sockets are destroyed if TCP + TLS are not up within the budget. */
-class ConnectTimeoutAgent extends https.Agent {
+/** https.Agent (through the proxy, if any) whose connections are destroyed if TCP, CONNECT and TLS are not done within the budget. */
+class ConnectTimeoutAgent extends TunnelingAgent {
   constructor(
     options: https.AgentOptions,
+    proxy: ProxyEndpoint | undefined,
     private readonly connectTimeoutMs: number,
     private readonly scheduler: SchedulerLike,
   ) {
-    super(options);
+    super(options, proxy);
   }
 
-  override createConnection(options: https.RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
-    const socket = super.createConnection(options, callback);
-    if (socket instanceof tls.TLSSocket) {
-      const ms = this.connectTimeoutMs;
-      const timer = this.scheduler.schedule(() => socket.destroy(Object.assign(new Error(`connect timeout after ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
-      const clear = (): void => timer.unsubscribe();
-      socket.once('secureConnect', clear);
+  protected override watchConnection(): (socket: net.Socket) => void {
+    const ms = this.connectTimeoutMs;
+    let current: net.Socket | undefined;
+    const timer = this.scheduler.schedule(() => current?.destroy(Object.assign(new Error(`connect timeout after ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
+    const clear = (): void => timer.unsubscribe();
+    return (socket) => {
+      current = socket;
+      if (socket instanceof tls.TLSSocket) socket.once('secureConnect', clear);
       socket.once('close', clear);
-    }
-    return socket;
+    };
   }
 }
 
@@ -102,6 +107,7 @@ export function createAgentPool(initial: TlsMaterial, options: AgentOptions): Ag
     const secureContext = tls.createSecureContext(secureContextOptions(material, options.trustSystemRoots));
     const agent = new ConnectTimeoutAgent(
       { secureContext, minVersion: 'TLSv1.2', rejectUnauthorized: true, keepAlive: false, maxSockets: options.maxSockets },
+      options.proxy,
       options.connectTimeoutMs,
       options.scheduler,
     );

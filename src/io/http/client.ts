@@ -13,6 +13,7 @@ import type { ArtifactSource, SignedArtifact } from '../../trust/manifest-cache'
 import { createAgentPool, type PreparedAgent, type TlsMaterial } from './agents';
 import { artifactBytes, deliveryOutcome, dispatchAnswer, heartbeatAnswer, issuedCert } from './decode';
 import { cpFailureText } from './failure-text';
+import { proxyFor, proxySettingsFromEnv, type ProxyEndpoint, type ProxySettings } from './proxy-env';
 import { createTransport, type HttpRequest, type HttpResponse } from './transport';
 
 export interface CpClientConfig {
@@ -43,6 +44,12 @@ export interface CpClientConfig {
   readonly maxSockets?: number;
   /** Default `nixfleet-agent`. */
   readonly userAgent?: string;
+  /**
+   * Proxies, as upstream reads them from HTTPS_PROXY, HTTP_PROXY, ALL_PROXY
+   * and NO_PROXY (proxy-env.ts). Default: read from the process environment,
+   * so a variable the agent cannot use throws a ProxyConfigError here.
+   */
+  readonly proxy?: ProxySettings;
 }
 
 export const CP_CLIENT_DEFAULTS = {
@@ -84,13 +91,15 @@ export function createCpClient(config: CpClientConfig): CpClient {
   const o = { ...CP_CLIENT_DEFAULTS, ...definedOnly(config) };
   const scheduler = config.scheduler ?? asyncScheduler;
   const logger = config.logger ?? silentLogger;
+  const proxy = cpProxy(config.baseUrl, config.proxy ?? proxySettingsFromEnv(process.env));
   const agents = createAgentPool(config.tls, {
     scheduler,
     connectTimeoutMs: o.connectTimeoutMs,
     trustSystemRoots: o.trustSystemRoots,
     maxSockets: o.maxSockets,
+    ...(proxy?.https === undefined ? {} : { proxy: proxy.https }),
   });
-  const transport = createTransport({ baseUrl: config.baseUrl, agents, scheduler, userAgent: o.userAgent });
+  const transport = createTransport({ baseUrl: config.baseUrl, agents, scheduler, userAgent: o.userAgent, ...(proxy?.http === undefined ? {} : { httpProxy: proxy.http }) });
   const url = (path: string): string => transport.baseUrl + path;
 
   /** Runs `req` and decodes it; decode failures are logged once here, at the edge. */
@@ -160,6 +169,19 @@ export function createCpClient(config: CpClientConfig): CpClient {
     },
     close: () => agents.close(),
   };
+}
+
+/** The proxy for the CP's URL: tunnelled for https, forwarded for a development http CP. */
+function cpProxy(baseUrl: string, settings: ProxySettings): { readonly https?: ProxyEndpoint; readonly http?: ProxyEndpoint } | undefined {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return undefined; // every request then fails with axios's own "Invalid URL"
+  }
+  const proxy = proxyFor(settings, url);
+  if (proxy === undefined) return undefined;
+  return url.protocol === 'https:' ? { https: proxy } : { http: proxy };
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

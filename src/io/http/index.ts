@@ -15,3 +15,6 @@ export {
   statusError,
 } from './decode';
 export { createTransport, type HttpRequest, type HttpResponse, type Transport, type TransportOptions } from './transport';
+export { noProxyMatches, parseNoProxy, parseProxyUrl, ProxyConfigError, proxyFor, proxySettingsFromEnv, type NoProxy, type ProxyEndpoint, type ProxyEnv, type ProxySettings } from './proxy-env';
+export { connectThroughProxy, ProxyError, TunnelingAgent } from './proxy-tunnel';
+export { MAX_REDIRECTS } from './transport';

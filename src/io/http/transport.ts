@@ -4,6 +4,12 @@
 // up to a cap and never further, and every request carries the protocol
 // header. The result is bytes plus status and headers; decoding is the
 // caller's (see decode.ts). Failures arrive as a CpError, never an exception.
+//
+// Redirects (reqwest follows 10 to any host, a POST turned into a GET by
+// 301/302/303): followed only within the CP's origin (scheme, host, port), at
+// most MAX_REDIRECTS hops, and a POST only by 307/308, which keep its method
+// and body. Anything else fails as a transport error naming both ends, so the
+// client identity and the reports go to the configured CP and nowhere else.
 import type { Readable } from 'node:stream';
 import type * as Axios from 'axios';
 import { catchError, defer, finalize, throwError, timeout, type Observable, type SchedulerLike } from 'rxjs';
@@ -12,6 +18,11 @@ import type { CpError } from '../../ports/control-plane';
 import { axios } from '../axios-lazy';
 import { fromWork } from '../from-work';
 import type { AgentPool, Lease } from './agents';
+import type { ProxyEndpoint } from './proxy-env';
+import { ProxyError } from './proxy-tunnel';
+
+export const MAX_REDIRECTS = 10;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export interface HttpRequest {
   readonly method: 'GET' | 'POST';
@@ -43,6 +54,11 @@ export interface TransportOptions {
   readonly agents: AgentPool;
   readonly scheduler: SchedulerLike;
   readonly userAgent: string;
+  /**
+   * The forward proxy for an `http://` CP (development only); an `https://`
+   * CP tunnels through the agent pool's proxy instead.
+   */
+  readonly httpProxy?: ProxyEndpoint;
 }
 
 function headerRecord(raw: unknown): Record<string, string> {
@@ -96,13 +112,17 @@ function transportError(req: HttpRequest, err: unknown, message = describeTransp
   return { kind: 'transport', message: `${req.method} ${req.path}: ${message}`, ...(typeof code === 'string' && CERT_VERIFY_CODES.has(code) ? { untrusted: true as const } : {}) };
 }
 
+/** Scheme, host and port (default ports elided by URL). */
+const originOf = (u: URL): string => `${u.protocol}//${u.host}`;
+
 function describeTransportError(err: unknown): string {
   if (typeof err !== 'object' || err === null) return String(err);
   const e = err as { code?: unknown; message?: unknown; cause?: unknown };
   const cause = e.cause as { code?: unknown; message?: unknown } | undefined;
   const code = typeof e.code === 'string' ? e.code : typeof cause?.code === 'string' ? cause.code : undefined;
   const message = typeof e.message === 'string' && e.message.length > 0 ? e.message : typeof cause?.message === 'string' ? cause.message : 'request failed';
-  return code === undefined || message.includes(code) ? message : `${code}: ${message}`;
+  // A ProxyError's message names the proxy already.
+  return code === undefined || code === 'EPROXY' || message.includes(code) ? message : `${code}: ${message}`;
 }
 
 export function createTransport(options: TransportOptions): Transport {
@@ -111,8 +131,8 @@ export function createTransport(options: TransportOptions): Transport {
   const instance = (): Axios.AxiosInstance =>
     (ax ??= axios().create({
       adapter: 'http',
-      // Never follow redirects (the client identity must not travel elsewhere)
-      // and never route through an environment proxy (it would end the mTLS session).
+      // Redirects are followed here (see the top), and a proxy is the
+      // agent's CONNECT tunnel, never axios's own (which ends TLS at the proxy).
       maxRedirects: 0,
       proxy: false,
       responseType: 'stream',
@@ -121,21 +141,66 @@ export function createTransport(options: TransportOptions): Transport {
       transformResponse: [],
     }));
 
-  const exchange = async (req: HttpRequest, agent: Lease['agent'], signal: AbortSignal): Promise<HttpResponse> => {
+  const forward = options.httpProxy;
+  const viaProxy = (url: URL): Partial<Axios.AxiosRequestConfig> =>
+    forward === undefined || url.protocol !== 'http:'
+      ? { proxy: false }
+      : { proxy: { protocol: 'http', host: forward.host, port: forward.port } };
+
+  /** One request, no redirect followed. */
+  const send = async (url: URL, req: HttpRequest, agent: Lease['agent'], signal: AbortSignal): Promise<Axios.AxiosResponse<Readable>> => {
     const headers: Record<string, string> = {
       [PROTOCOL_VERSION_HEADER]: String(PROTOCOL_MAJOR_VERSION),
       'user-agent': options.userAgent,
       accept: 'application/json',
     };
     if (req.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await instance().request<Readable>({
-      url: baseUrl + req.path,
-      method: req.method,
-      headers,
-      httpsAgent: agent,
-      signal,
-      ...(req.body === undefined ? {} : { data: Buffer.from(req.body, 'utf8') }),
-    });
+    if (forward?.authorization !== undefined && url.protocol === 'http:') headers['proxy-authorization'] = forward.authorization;
+    try {
+      const res = await instance().request<Readable>({
+        url: url.href,
+        method: req.method,
+        headers,
+        httpsAgent: agent,
+        signal,
+        ...viaProxy(url),
+        ...(req.body === undefined ? {} : { data: Buffer.from(req.body, 'utf8') }),
+      });
+      if (forward !== undefined && url.protocol === 'http:' && res.status === 407) {
+        res.data.destroy();
+        throw new ProxyError(forward, 'answered 407 (proxy authentication required: credentials go in the proxy URL, http://user:password@host:port)');
+      }
+      return res;
+    } catch (err) {
+      // No answer from a forward proxy is the proxy's failure, and says so.
+      if (forward !== undefined && url.protocol === 'http:' && !(err instanceof ProxyError) && !signal.aborted) throw new ProxyError(forward, describeTransportError(err));
+      throw err;
+    }
+  };
+
+  /** The answer after same-origin redirects; a redirect that may not be followed is an error. */
+  const follow = async (req: HttpRequest, agent: Lease['agent'], signal: AbortSignal): Promise<Axios.AxiosResponse<Readable>> => {
+    let url = new URL(baseUrl + req.path);
+    for (let hops = 0; ; hops++) {
+      const res = await send(url, req, agent, signal);
+      const location: unknown = REDIRECT_STATUSES.has(res.status) ? res.headers['location'] : undefined;
+      if (typeof location !== 'string' || location === '') return res;
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        return res; // an unreadable Location: the 3xx is the answer, as reqwest returns it
+      }
+      res.data.destroy();
+      if (originOf(next) !== originOf(url)) throw new Error(`redirect (${res.status}) to another origin not followed: ${originOf(url)} -> ${originOf(next)}`);
+      if (req.method === 'POST' && res.status !== 307 && res.status !== 308) throw new Error(`redirect (${res.status}) of a POST not followed: it would be re-sent as a GET without its body`);
+      if (hops >= MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
+      url = next;
+    }
+  };
+
+  const exchange = async (req: HttpRequest, agent: Lease['agent'], signal: AbortSignal): Promise<HttpResponse> => {
+    const res = await follow(req, agent, signal);
     const stream = res.data;
     const onAbort = (): void => {
       stream.destroy();

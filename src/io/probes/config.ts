@@ -5,6 +5,7 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { DEFAULT_HEALTH_CHECKS_PATH } from '../../codecs/health-checks';
 import { silentLogger, type Logger } from '../../ports/logger';
 import type { ProcessPort } from '../../ports/process';
+import { proxySettingsFromEnv, type ProxySettings } from '../http/proxy-env';
 import { createNodeProcessPort } from '../process';
 
 export interface ProbeConfig {
@@ -26,6 +27,8 @@ export interface ProbeConfig {
   readonly logger: Logger;
   /** Checked on every `declarations()` call (reference §8.7 step 2). */
   readonly testMode: () => boolean;
+  /** HTTP probes' proxies. Default: the process environment's (throws ProxyConfigError on one it cannot use). */
+  readonly proxy: ProxySettings;
 }
 
 export type ProbeConfigInput = Partial<ProbeConfig>;
@@ -72,5 +75,6 @@ export function probeConfig(input: ProbeConfigInput = {}): ProbeConfig {
     process: input.process ?? createNodeProcessPort({ scheduler, env }),
     logger: input.logger ?? silentLogger,
     testMode: input.testMode ?? (() => process.env[PROBE_TEST_MODE_ENV] !== undefined),
+    proxy: input.proxy ?? proxySettingsFromEnv(process.env),
   };
 }

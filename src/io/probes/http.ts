@@ -1,7 +1,10 @@
 // HTTP probe (reference §10.3): `GET url` with a total budget of
 // `timeoutSecs`; passes iff the status equals `expectStatus` and, when
-// `bodyContains` is declared, the body contains it. Environment proxies are
-// not used, since probes target the host's own services.
+// `bodyContains` is declared, the body contains it. The proxy variables are
+// honoured as upstream's probe client (reqwest) honours them, with the CP
+// client's rules (src/io/http/proxy-env.ts): https through a CONNECT tunnel,
+// http forwarded; NO_PROXY must list the host's own services (loopback is not
+// exempt, as in reqwest).
 //
 // Redirects: upstream (reqwest's default) follows 10 hops to any host, so a
 // probed service could make the agent, running as root, GET any URL it
@@ -11,12 +14,15 @@
 // MAX_REDIRECTS hops (path moves such as `/health` → `/health/` need one
 // or two). A redirect to another origin is not fetched: the probe fails,
 // naming both origins. A 3xx without a usable Location is the final answer.
-import * as https from 'node:https';
+import type * as https from 'node:https';
 import * as tls from 'node:tls';
 import type { Readable } from 'node:stream';
 import { firstValueFrom, of, timeout, type Observable } from 'rxjs';
+import type * as Axios from 'axios';
 import type { ProbeEntry } from '../../codecs/health-checks';
 import { errorMessage } from '../../ports/error-text';
+import { proxyFor, type ProxyEndpoint } from '../http/proxy-env';
+import { TunnelingAgent } from '../http/proxy-tunnel';
 import type { ProbeRunResult } from '../../ports/probes';
 import { axios } from '../axios-lazy';
 import { fromWork } from '../from-work';
@@ -31,11 +37,21 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 /** Scheme, host and port (default ports elided by URL); `URL.origin` is "null" for unusual schemes, which would all compare equal. */
 const originOf = (u: URL): string => `${u.protocol}//${u.host}`;
 
-async function tlsAgent(entry: ProbeEntry): Promise<https.Agent | undefined> {
-  if (entry.tlsCaFile === undefined && !entry.tlsSkipVerify) return undefined;
+/** An agent for the probe's TLS options and its https proxy; undefined when Node's default does. */
+async function tlsAgent(entry: ProbeEntry, proxy: ProxyEndpoint | undefined): Promise<https.Agent | undefined> {
+  if (entry.tlsCaFile === undefined && !entry.tlsSkipVerify) return proxy === undefined ? undefined : new TunnelingAgent({ keepAlive: false }, proxy);
   const extra = entry.tlsCaFile === undefined ? [] : [(await firstValueFrom(readBounded(entry.tlsCaFile, 1024 * 1024))).toString('utf8')];
   // `ca` replaces Node's roots, so keep them beside the declared CA.
-  return new https.Agent({ ca: [...tls.rootCertificates, ...extra], rejectUnauthorized: !entry.tlsSkipVerify, keepAlive: false });
+  return new TunnelingAgent({ ca: [...tls.rootCertificates, ...extra], rejectUnauthorized: !entry.tlsSkipVerify, keepAlive: false }, proxy);
+}
+
+/** axios's options for a plain-http proxy (absolute-form requests); https goes through the agent's tunnel. */
+function forwardProxy(proxy: ProxyEndpoint | undefined, url: URL): Partial<Axios.AxiosRequestConfig> {
+  if (proxy === undefined || url.protocol !== 'http:') return { proxy: false };
+  return {
+    proxy: { protocol: 'http', host: proxy.host, port: proxy.port },
+    ...(proxy.authorization === undefined ? {} : { headers: { 'proxy-authorization': proxy.authorization } }),
+  };
 }
 
 /** Reads up to `max` bytes; true as soon as `needle` is seen. */
@@ -69,17 +85,19 @@ async function probeOnce(entry: ProbeEntry, url: string, cfg: ProbeConfig, signa
   };
   signal.addEventListener('abort', release, { once: true });
   try {
-    try {
-      agent = await tlsAgent(entry);
-    } catch (err) {
-      return fail(`http probe: tls options: ${errorMessage(err)}`);
-    }
     let status: number;
     let current: URL;
     try {
       current = new URL(url);
     } catch (err) {
       return fail(`http probe: send: ${errorMessage(err)}`);
+    }
+    // Redirects stay within the origin, so one decision holds for every hop.
+    const proxy = proxyFor(cfg.proxy, current);
+    try {
+      agent = await tlsAgent(entry, current.protocol === 'https:' ? proxy : undefined);
+    } catch (err) {
+      return fail(`http probe: tls options: ${errorMessage(err)}`);
     }
     for (let hops = 0; ; hops++) {
       let location: unknown;
@@ -90,7 +108,7 @@ async function probeOnce(entry: ProbeEntry, url: string, cfg: ProbeConfig, signa
           responseType: 'stream',
           validateStatus: () => true,
           maxRedirects: 0, // followed below, within the origin only
-          proxy: false,
+          ...forwardProxy(proxy, current),
           signal,
           ...(agent === undefined ? {} : { httpsAgent: agent }),
         });
@@ -98,7 +116,9 @@ async function probeOnce(entry: ProbeEntry, url: string, cfg: ProbeConfig, signa
         body = resp.data;
         location = REDIRECT_STATUSES.has(status) ? resp.headers['location'] : undefined;
       } catch (err) {
-        return fail(`http probe: send: ${errorMessage(err)}`);
+        // A forward proxy's own failure says so (a tunnel's ProxyError names it already).
+        const via = proxy !== undefined && current.protocol === 'http:' ? `proxy ${proxy.display} (${proxy.variable}): ` : '';
+        return fail(`http probe: send: ${via}${errorMessage(err)}`);
       }
       if (typeof location !== 'string' || location === '') break;
       let next: URL;
