@@ -93,7 +93,7 @@ export function replayFloor(ops: readonly Op[], sc: GraphScenario): { readonly s
   });
   let state = initialAgentState();
   let acked = 0;
-  const countAck: Observer<unknown> = { next: (v) => (acked += v === true ? 1 : 0), error: () => {}, complete: () => {} };
+  const countAck: Observer<unknown> = { next: (v) => (acked += typeof v === 'number' ? v : 0), error: () => {}, complete: () => {} };
   for (const op of ops) {
     if (op.kind === 'tasks') {
       for (let i = 0; i < op.count; i++) clock.schedule(noTask);

@@ -76,18 +76,15 @@ export function runGraphRollout(sc: GraphScenario, record?: (r: Recorded) => voi
   const soakDueMs = DISPATCH_AT_MS + 10_000 + sc.soakSecs * 1000;
   const plain = scenarioPorts(clock, sc, stubOutbound ? new NullQueue() : new LeanQueue());
   const ports = wrapPorts === undefined ? plain : wrapPorts(plain, clock);
-  const graph = createAgentGraph({ ports, config: { machineId: 'web-01' }, scheduler: clock, logger: silentLogger });
   let inputs = 0;
-  graph.inputs$.subscribe(
-    record === undefined
-      ? () => {
-          inputs += 1;
-        }
-      : (input) => {
-          inputs += 1;
-          record({ input, now: fromEpochMillis(clock.now()) });
-        },
-  );
+  // Counted in the turn's commit hook (the daemon wraps its transaction there):
+  // a watcher on inputs$ would add a Subject.next per input to the graph's side.
+  const commitTurn = (_state: AgentState, applyEffects: () => void): void => {
+    inputs += 1;
+    applyEffects();
+  };
+  const graph = createAgentGraph({ ports, config: { machineId: 'web-01', commitTurn }, scheduler: clock, logger: silentLogger });
+  if (record !== undefined) graph.inputs$.subscribe((input) => record({ input, now: fromEpochMillis(clock.now()) }));
   graph.start();
   // The advance ticker runs every 5 s: the pass gate fires on the first tick after the deadline.
   const end = soakDueMs + 5_000;
@@ -114,11 +111,13 @@ export function replayAgentStep(recorded: readonly Recorded[]): AgentState {
   return state;
 }
 
-/** Every queued event posted and acknowledged, in order (ports that answer synchronously). */
+/** Every queued event posted, in order, then acknowledged in one call, as the drain does (ports that answer synchronously). */
 function deliverAll(queue: OutboundQueuePort, cp: ControlPlanePort): number {
   let delivered = 0;
   queue.pending(DRAIN_BATCH).subscribe((events) => {
-    for (const ev of events) cp.postEvent(ev.body).subscribe(() => queue.ack(ev.id).subscribe(() => (delivered += 1)));
+    const ids: number[] = [];
+    for (const ev of events) cp.postEvent(ev.body).subscribe(() => ids.push(ev.id));
+    queue.ack(ids).subscribe((n) => (delivered += n));
   });
   return delivered;
 }

@@ -37,8 +37,12 @@ export class LeanQueue extends SeqCounters implements OutboundQueuePort {
       return of(out);
     });
   }
-  ack(id: number): Observable<boolean> {
-    return defer(() => of(this.rows.delete(id)));
+  ack(ids: readonly number[]): Observable<number> {
+    return defer(() => {
+      let n = 0;
+      for (const id of ids) if (this.rows.delete(id)) n += 1;
+      return of(n);
+    });
   }
   deadLetter(id: number): Observable<boolean> {
     return defer(() => of(this.rows.delete(id)));
@@ -63,8 +67,8 @@ export class NullQueue extends SeqCounters implements OutboundQueuePort {
   pending(): Observable<readonly QueuedEvent[]> {
     return of([]);
   }
-  ack(): Observable<boolean> {
-    return of(false);
+  ack(): Observable<number> {
+    return of(0);
   }
   deadLetter(): Observable<boolean> {
     return of(false);

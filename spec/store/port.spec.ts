@@ -37,7 +37,7 @@ describe('store port', () => {
     port.enqueueNow(req('ch@a', 3));
     const later = await firstValueFrom(port.pending(10));
     expect(later.map((p) => p.seq)).toEqual([2, 3]);
-    expect(await firstValueFrom(port.ack(later[0]?.id ?? 0))).toBe(true);
+    expect(await firstValueFrom(port.ack([later[0]?.id ?? 0, 999]))).toBe(1); // 999: no such row, skipped
     expect(await firstValueFrom(port.deadLetter(later[1]?.id ?? 0, 'CP answered 422'))).toBe(true);
     expect(await firstValueFrom(port.stats())).toEqual({ queued: 0, queuedBytes: 0, deadLettered: 1 });
     expect((await firstValueFrom(port.deadLetters(5)))[0]?.reason).toBe('CP answered 422');

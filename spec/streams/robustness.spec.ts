@@ -4,6 +4,7 @@ import { lastValueFrom, map, of, Subject, toArray } from 'rxjs';
 import { BoundedQueue } from '../../src/sources/channels';
 import { fromEpochMillis } from '../../src/codecs/timestamp';
 import { ACTIVATION_INTENT_CAPACITY, mailbox, REDUCER_INPUT_CAPACITY } from '../../src/streams';
+import { postableMailbox } from '../../src/streams/mailbox';
 import { manifestSet, probe } from '../fakes/ports';
 import { verifiedDispatch } from '../support/fixtures';
 import { harness, STATES } from '../support/graph-harness';
@@ -74,6 +75,29 @@ describe('bounded queues', () => {
     input$.next(2);
     expect(seen).toEqual([1, 10, 11, 2]);
     expect(dropped).toEqual([12]);
+  });
+
+  it('a posted item joins the same queue as the source’s; posts before subscribe or after completion are dropped', () => {
+    const input$ = new Subject<number>();
+    const box = postableMailbox<number>(4, () => undefined);
+    box.post(0); // nobody listens yet
+    const seen: string[] = [];
+    let completed = false;
+    input$.pipe(box.operator).subscribe({
+      next: (n) => {
+        seen.push(String(n));
+        if (n === 1) {
+          box.post(100); // feedback during turn 1
+          input$.next(2);
+        }
+      },
+      complete: () => (completed = true),
+    });
+    input$.next(1);
+    box.post(3);
+    input$.complete();
+    box.post(4);
+    expect([seen, completed]).toEqual([['1', '100', '2', '3'], true]);
   });
 
   it('the mailbox and the bounded queue carry undefined like any other item', async () => {

@@ -1,5 +1,5 @@
 // Marble tests (TestScheduler run mode) for each worker's timing rule.
-import { EMPTY, map, NEVER, Observable, of, takeUntil, throwError, timer } from 'rxjs';
+import { EMPTY, map, mergeMap, NEVER, Observable, of, takeUntil, throwError, timer } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { fromEpochMillis } from '../../src/codecs/timestamp';
 import type { DispatchAnswer } from '../../src/ports/control-plane';
@@ -205,6 +205,58 @@ describe('outbound drain', () => {
       // pass right after (21 s); 30 s: tick; 40 s: shutdown's final pass.
       expect(passes).toEqual([0, 15_000, 20_000, 21_000, 30_000, 40_000]);
       expect(cp.posted.map((p) => p.at)).toEqual([20_000]);
+    });
+  });
+
+  it('kicks before their pass starts share it; after a retry the next pass waits for a kick or the period, as upstream’s coalescing watch', () => {
+    marbles((ts, { hot, flush }) => {
+      const { cp, queue, passes } = drainPorts(ts);
+      let answers = 0;
+      cp.postAnswer = () => of(answers++ === 0 ? { kind: 'retry' as const, reason: 'HTTP 503' } : { kind: 'acked' as const });
+      const enqueue = () => queue.enqueueNow({ rolloutId: 'r', seq: 1, kind: 'DispatchAck', durable: true, envelope: { event: { kind: 'DispatchAck', seq: 1 } } });
+      ts.schedule(enqueue, 19_999);
+      // Three kicks in the 20 s frame (one turn each, say): one pass; its POST is told to retry.
+      const kick$ = hot('20s (abc) 4995ms d', { a: 1, b: 1, c: 1, d: 1 });
+      outboundDrain({ cp, queue, kick$ }, context(ts, hot('40s a'))).subscribe();
+      flush();
+      // 20 s: the three kicks' one pass (503); 25 s: the next kick's pass delivers; 30 s: tick; 40 s: final.
+      expect(passes).toEqual([0, 15_000, 20_000, 25_000, 30_000, 40_000]);
+      expect(cp.posted.map((p) => p.at)).toEqual([20_000, 25_000]);
+      expect(queue.rows).toEqual([]);
+    });
+  });
+
+  it('removes a pass’s delivered events in one ack; a pass cut off mid-way still removes the ones the CP took', () => {
+    marbles((ts, { hot, flush }) => {
+      const { cp, queue } = drainPorts(ts);
+      for (const r of ['a', 'b', 'c']) queue.enqueueNow({ rolloutId: r, seq: 1, kind: 'DispatchAck', durable: true, envelope: { rolloutId: r, event: { kind: 'DispatchAck', seq: 1 } } });
+      const acks: number[][] = [];
+      const ack = queue.ack.bind(queue);
+      queue.ack = (ids) => {
+        acks.push([...ids]);
+        return ack(ids);
+      };
+      // "c" never answers: the pass waits on it until the worker is unsubscribed at 5 s.
+      cp.postAnswer = (body) => ((JSON.parse(body) as { rolloutId: string }).rolloutId === 'c' ? NEVER : of({ kind: 'acked' as const }));
+      const sub = outboundDrain({ cp, queue, kick$: NEVER }, context(ts, hot('-'))).subscribe();
+      ts.schedule(() => sub.unsubscribe(), 5_000);
+      flush();
+      expect(acks).toEqual([[1, 2]]);
+      expect(queue.rows.map((r) => r.rolloutId)).toEqual(['c']);
+    });
+    marbles((ts, { hot, flush }) => {
+      const { cp, queue } = drainPorts(ts);
+      for (const r of ['a', 'b', 'c']) queue.enqueueNow({ rolloutId: r, seq: 1, kind: 'DispatchAck', durable: true, envelope: { rolloutId: r, event: { kind: 'DispatchAck', seq: 1 } } });
+      const acks: number[][] = [];
+      const ack = queue.ack.bind(queue);
+      queue.ack = (ids) => {
+        acks.push([...ids]);
+        return ack(ids);
+      };
+      let delivered = 0;
+      outboundDrain({ cp, queue, kick$: NEVER, onDelivered: () => (delivered += 1) }, context(ts, hot('1s a'))).subscribe();
+      flush();
+      expect([acks, delivered, queue.rows]).toEqual([[[1, 2, 3]], 3, []]);
     });
   });
 
@@ -418,6 +470,22 @@ describe('probe worker', () => {
         '20:LocalProbeResult:ev',
         '20:LocalProbeResult:web',
       ]);
+    });
+  });
+
+  it('a run still going when its next tick comes skips that tick, the other probes of its period run on; runOnce probes run once', () => {
+    marbles((ts, { hot, flush }) => {
+      const probes = new FakeProbes(ts, [probe('slow'), probe('fast'), { ...probe('boot'), runOnce: true }]);
+      const run = probes.run.bind(probes);
+      // "slow" takes 7 s: it runs at 0, skips 5, runs at 10 (done at 17), skips 15, runs at 20.
+      probes.run = (p) => (p.name === 'slow' ? timer(7_000, ts).pipe(mergeMap(() => run(p))) : run(p));
+      const out: string[] = [];
+      probeWorker(probes, hot<ProbeCommand>('a', { a: { kind: 'reset', rolloutId: 'r' } }), context(ts, hot('21s a'))).subscribe(
+        (i) => i.kind === 'HostEvent' && i.event.kind === 'LocalProbeResult' && out.push(`${ts.now() / 1000}:${i.event.probeName}`),
+      );
+      flush();
+      expect(out).toEqual(['0:boot', '0:fast', '5:fast', '7:slow', '10:fast', '15:fast', '17:slow', '20:fast']);
+      expect(probes.runs.map((r) => `${r.at / 1000}:${r.arg}`)).toEqual(['0:boot', '0:fast', '5:fast', '7:slow', '10:fast', '15:fast', '17:slow', '20:fast']);
     });
   });
 

@@ -123,8 +123,12 @@ export interface OutboundQueuePort {
   enqueueNow(request: EnqueueRequest): Enqueued;
   /** The oldest `limit` events: per rollout by seq, across rollouts by enqueue order. */
   pending(limit: number): Observable<readonly QueuedEvent[]>;
-  /** Call only after a 2xx; emits whether a row was removed (false if already gone). */
-  ack(id: number): Observable<boolean>;
+  /**
+   * Call only after a 2xx for every one of `ids`: removes them in one write
+   * (one transaction, one fsync, for a drain pass's delivered events) and
+   * emits how many rows it removed (an id already gone is skipped).
+   */
+  ack(ids: readonly number[]): Observable<number>;
   /** Moves a poison event aside with its reason so it stops blocking the rest. */
   deadLetter(id: number, reason: string): Observable<boolean>;
   stats(): Observable<QueueStats>;

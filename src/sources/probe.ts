@@ -12,7 +12,7 @@
 // health-checks file fails closed (see INVALID_HEALTH_CHECKS_PROBE); a
 // missing one declares nothing (the port completes empty): no topology, no
 // probes, as upstream.
-import { catchError, concat, defer, EMPTY, filter, merge, mergeMap, Observable, of, Subscriber, switchMap, take, takeUntil, type Subscription } from 'rxjs';
+import { catchError, defer, EMPTY, filter, mergeMap, Observable, of, Subscriber, switchMap, take, takeUntil, type Subscription } from 'rxjs';
 import type { Event } from '../codecs/events';
 import type { ProbeStatus } from '../codecs/scalars';
 import type { Timestamp } from '../codecs/timestamp';
@@ -53,74 +53,113 @@ interface TaskState {
 
 /** The events of one run, given what this task saw before (pure). */
 export function runEvents(probe: ProbeDeclaration, before: TaskState, result: ProbeRunResult, observedAt: Timestamp): TaskState {
-  const base = { probeName: probe.name, mode: probe.mode, seq: 0 } as const;
+  const { name: probeName, mode } = probe;
   const events: Event[] = [];
-  if (before.runs === 0) events.push({ kind: 'LocalProbeObservedFirst', ...base, observedAt });
-  if (result.status === 'fail' && before.previous !== 'fail') events.push({ kind: 'LocalProbeFailureFirst', ...base, firstFailedAt: observedAt });
-  events.push({
-    kind: 'LocalProbeResult',
-    ...base,
-    status: result.status,
-    observedAt,
-    ...(result.failureReason !== undefined ? { failureReason: result.failureReason } : {}),
-    ...(result.subResults !== undefined ? { subResults: [...result.subResults] } : {}),
-  });
+  // Fields written out in wire order, the optional ones added only when
+  // present: spreads allocated two throw-away objects per run.
+  if (before.runs === 0) events.push({ kind: 'LocalProbeObservedFirst', probeName, mode, seq: 0, observedAt });
+  if (result.status === 'fail' && before.previous !== 'fail') events.push({ kind: 'LocalProbeFailureFirst', probeName, mode, seq: 0, firstFailedAt: observedAt });
+  const outcome: Mutable<Extract<Event, { kind: 'LocalProbeResult' }>> = { kind: 'LocalProbeResult', probeName, mode, seq: 0, status: result.status, observedAt };
+  if (result.failureReason !== undefined) outcome.failureReason = result.failureReason;
+  if (result.subResults !== undefined) outcome.subResults = [...result.subResults];
+  events.push(outcome);
   return { runs: before.runs + 1, previous: result.status, events };
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+const NOTHING_SEEN: TaskState = { runs: 0, events: [] };
+
+/** One probe within a round: what it saw so far and its run in flight. */
+class ProbeTask {
+  seen = NOTHING_SEEN;
+  running: Subscription | undefined;
+  constructor(readonly probe: ProbeDeclaration) {}
+}
+
 /**
- * One probe's runs: each tick starts a run unless one is still going (that
- * tick is skipped); a run's first result yields its events, an error is a
- * failed run, a run that ends without a result yields nothing.
+ * The topology (every declared probe), then the runs of the probes not
+ * disabled, one timer per period: on each tick every probe of that
+ * period starts a run, in declaration order, unless its previous run is
+ * still going (that probe skips the tick); `runOnce` probes run on the
+ * first tick only. A run's first result yields its events, an error is a
+ * failed run, a run that ends without a result yields nothing. Completes
+ * when no tick can come and no run is going (only with runOnce probes).
  *
- * Kept hand-written (an exhaustMap by hand): probe results are most of a
- * soak's inputs, and as exhaustMap(defer, take, catchError, concatMap) per
- * run the graph bench's rollout ran 1.18x slower (2026-12-02).
+ * Kept hand-written (an exhaustMap per probe by hand, the probes of one
+ * period on one timer): probe results are most of a soak's inputs. As
+ * merge(probes.map(every → exhaustMap(defer, take, catchError, concatMap)))
+ * the graph bench's rollout ran 1.18x slower (2026-12-02); with one timer
+ * and one merge input per probe rather than per period, 1.0Nx (2026-12-03).
  */
-function task(port: ProbePort, rolloutId: string, probe: ProbeDeclaration, ctx: SourceContext): Observable<ReducerInput> {
-  const periodMs = Math.max(probe.intervalSeconds, MIN_PROBE_INTERVAL_SECS) * 1000;
-  const ticks = probe.runOnce ? of(0) : every(ctx, periodMs);
+function probeRounds(port: ProbePort, rolloutId: string, declared: readonly ProbeDeclaration[], ctx: SourceContext): Observable<ReducerInput> {
   return new Observable<ReducerInput>((subscriber) => {
-    let seen: TaskState = { runs: 0, events: [] };
-    let running: Subscription | undefined;
-    let ticksDone = false;
-    const start = (): void => {
-      const observedAt = nowOf(ctx.scheduler);
-      let done = false;
-      const settle = (result: ProbeRunResult | undefined): void => {
-        if (done) return;
-        done = true;
-        if (result !== undefined) {
-          seen = runEvents(probe, seen, result, observedAt);
-          for (const event of seen.events) subscriber.next({ kind: 'HostEvent', rolloutId, event });
-        }
-        running?.unsubscribe();
-        running = undefined;
-        if (ticksDone) subscriber.complete();
-      };
-      let run: Observable<ProbeRunResult>;
-      try {
-        run = runProbe(port, probe);
-      } catch (err) {
-        settle(runnerError(err));
-        return;
-      }
-      const sub = run.subscribe(new RunSubscriber(settle));
-      if (done) sub.unsubscribe();
-      else running = sub;
-    };
-    const tickSub = ticks.subscribe({
-      next: () => {
-        if (running === undefined) start();
-      },
-      complete: () => {
-        ticksDone = true;
-        if (running === undefined) subscriber.complete();
+    // The topology first, disabled probes included.
+    subscriber.next({
+      kind: 'HostEvent',
+      rolloutId,
+      event: {
+        kind: 'LocalProbeTopologyDeclared',
+        probes: declared.map((p) => ({ probeName: p.name, kind: p.kind, mode: p.mode })),
+        declaredAt: nowOf(ctx.scheduler),
+        seq: 0,
       },
     });
+    if (subscriber.closed) return undefined;
+    const groups = new Map<number, ProbeTask[]>();
+    for (const p of declared) {
+      if (p.mode === 'disabled') continue;
+      const periodMs = p.runOnce ? -1 : Math.max(p.intervalSeconds, MIN_PROBE_INTERVAL_SECS) * 1000;
+      const group = groups.get(periodMs);
+      if (group === undefined) groups.set(periodMs, [new ProbeTask(p)]);
+      else group.push(new ProbeTask(p));
+    }
+    let timersLeft = groups.size;
+    let runsGoing = 0;
+    const tasks = [...groups.values()].flat();
+    const maybeDone = (): void => {
+      if (timersLeft === 0 && runsGoing === 0) subscriber.complete();
+    };
+    const settle = (task: ProbeTask, observedAt: Timestamp, result: ProbeRunResult | undefined): void => {
+      if (result !== undefined) {
+        task.seen = runEvents(task.probe, task.seen, result, observedAt);
+        for (const event of task.seen.events) subscriber.next({ kind: 'HostEvent', rolloutId, event });
+      }
+      task.running?.unsubscribe();
+      task.running = undefined;
+      runsGoing -= 1;
+      maybeDone();
+    };
+    const start = (task: ProbeTask): void => {
+      const observedAt = nowOf(ctx.scheduler);
+      runsGoing += 1;
+      let run: Observable<ProbeRunResult>;
+      try {
+        run = runProbe(port, task.probe);
+      } catch (err) {
+        settle(task, observedAt, runnerError(err));
+        return;
+      }
+      const runner = new RunSubscriber(task, observedAt, settle);
+      const sub = run.subscribe(runner);
+      if (runner.settled) sub.unsubscribe();
+      else task.running = sub;
+    };
+    const timers = [...groups].map(([periodMs, group]) =>
+      (periodMs < 0 ? of(0) : every(ctx, periodMs)).subscribe({
+        next: () => {
+          for (const task of group) if (task.running === undefined && !subscriber.closed) start(task);
+        },
+        complete: () => {
+          timersLeft -= 1;
+          maybeDone();
+        },
+      }),
+    );
+    maybeDone(); // nothing to run: the set is done once declared
     return () => {
-      tickSub.unsubscribe();
-      running?.unsubscribe();
+      for (const t of timers) t.unsubscribe();
+      for (const task of tasks) task.running?.unsubscribe();
     };
   });
 }
@@ -134,21 +173,7 @@ function probeSet(port: ProbePort, rolloutId: string, ctx: SourceContext): Obser
       ctx.logger.error('health checks unusable; failing the soak until they are fixed', { error: errorMessage(err) });
       return of<readonly ProbeDeclaration[]>([invalidDeclarations(errorMessage(err))]);
     }),
-    mergeMap((probes) =>
-      concat(
-        of<ReducerInput>({
-          kind: 'HostEvent',
-          rolloutId,
-          event: {
-            kind: 'LocalProbeTopologyDeclared',
-            probes: probes.map((p) => ({ probeName: p.name, kind: p.kind, mode: p.mode })),
-            declaredAt: nowOf(ctx.scheduler),
-            seq: 0,
-          },
-        }),
-        merge(...probes.filter((p) => p.mode !== 'disabled').map((p) => task(port, rolloutId, p, ctx))),
-      ),
-    ),
+    mergeMap((probes) => probeRounds(port, rolloutId, probes, ctx)),
   );
 }
 
@@ -165,14 +190,25 @@ export function probeWorker(port: ProbePort, commands$: Observable<ProbeCommand>
 }
 
 /**
- * Hands a run's notifications to `settle` (an error as a failed run, a
+ * Hands a run's notifications to `settle`, once (an error as a failed run, a
  * completion as "no result"). One object per run, where an observer of three
  * closures made rxjs add a SafeSubscriber and a ConsumerObserver: 0.8% of the
  * graph bench rollout's instructions (cachegrind, 2026-12-02).
  */
 class RunSubscriber extends Subscriber<ProbeRunResult> {
-  constructor(private readonly settle: (result: ProbeRunResult | undefined) => void) {
+  settled = false;
+  constructor(
+    private readonly task: ProbeTask,
+    private readonly observedAt: Timestamp,
+    private readonly onSettled: (task: ProbeTask, observedAt: Timestamp, result: ProbeRunResult | undefined) => void,
+  ) {
     super();
+  }
+
+  private settle(result: ProbeRunResult | undefined): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.onSettled(this.task, this.observedAt, result);
   }
 
   protected override _next(result: ProbeRunResult): void {

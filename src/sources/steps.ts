@@ -8,7 +8,8 @@
 // contract would); its error is thrown at the `yield`. A call that answers
 // synchronously (the store always does) resumes the body in a loop, so any
 // number of them uses no stack; an asynchronous one resumes it from its
-// callback. Unsubscribing cancels the call in flight and its timer.
+// callback. Unsubscribing cancels the call in flight and its timer and
+// returns the body (its `finally` blocks run; they must not yield).
 import { Observable, Subscriber, TimeoutError, type Observer, type SchedulerLike, type Subscription } from 'rxjs';
 
 /** Like `timeout({ first })`: fail with a TimeoutError when no value came within `ms`. */
@@ -86,9 +87,15 @@ export class StepRunner implements Observer<unknown> {
     }
   }
 
+  /** Cancels the call in flight and its timer, then ends the body where it waits (its `finally` blocks run). */
   cancel(): void {
     this.inFlight?.unsubscribe();
     this.clearTimer();
+    try {
+      this.gen.return();
+    } catch {
+      // Cancelled from inside the body itself (it is running): it ends when it next yields, as end.closed says.
+    }
   }
 
   next(v: unknown): void {

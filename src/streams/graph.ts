@@ -36,7 +36,7 @@
 // (`new VirtualTimeScheduler(VirtualAction, maxFrames)`); or advancing to a
 // time (`nixfleet-agent/testing`: runFor, runUntil, and flush(), which
 // stops first). Pinned by spec/testing/fleet.spec.ts.
-import { concat, EMPTY, finalize, map, merge, mergeMap, Observable, of, race, ReplaySubject, scan, share, Subject, take, toArray, type SchedulerLike, type Subscription } from 'rxjs';
+import { concat, EMPTY, finalize, map, merge, mergeMap, Observable, of, race, ReplaySubject, scan, share, Subject, Subscriber, take, toArray, type SchedulerLike, type Subscription } from 'rxjs';
 import type { HostRolloutSnapshot, HostRolloutState } from '../codecs/host-state';
 import type { SignedIntent } from '../codecs/intent';
 import type { ActivationIntent, ActivationPort } from '../ports/activation';
@@ -46,7 +46,7 @@ import type { Logger } from '../ports/logger';
 import type { ManifestPort } from '../ports/manifests';
 import type { ProbePort } from '../ports/probes';
 import type { ConfirmedClosurePort, OutboundQueuePort } from '../ports/store';
-import { agentStep, initialAgentState, type AgentEffect, type AgentReducerConfig, type AgentState, type ReducerInput } from '../reducer/agent';
+import { agentStep, initialAgentState, type AgentEffect, type AgentReducerConfig, type AgentState, type AgentTransition, type ReducerInput } from '../reducer/agent';
 import { SUSTAINED_FAILURE_THRESHOLD_SECS } from '../reducer/tick';
 import { createApplier } from '../sinks/applier';
 import { activationWorker } from '../sources/activation';
@@ -61,7 +61,7 @@ import { isolate } from '../sources/operators';
 import { DRAIN_INTERVAL_MS, outboundDrain } from '../sources/outbound-drain';
 import { probeWorker, type ProbeCommand } from '../sources/probe';
 import { after } from '../sources/time';
-import { mailbox } from './mailbox';
+import { postableMailbox } from './mailbox';
 
 // Reducer input capacity. Upstream sizes it at 64 for a rollout's peak burst
 // (dispatch, activation start/end, ~10 probes' first/failure/result, converge)
@@ -161,11 +161,6 @@ export interface AgentGraph {
 
 const NO_EFFECTS: readonly AgentEffect[] = [];
 
-interface Turn {
-  readonly input: ReducerInput | undefined;
-  readonly state: AgentState;
-  readonly effects: readonly AgentEffect[];
-}
 
 /** Builds the graph; nothing runs until `start()`. */
 export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
@@ -191,7 +186,12 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
     // A completed Subject completes the subscriber at once (closed): then no value, as BehaviorSubject.
     if (!liveStates.subscribe(subscriber).closed) subscriber.next(current);
   });
-  const feedback = new Subject<ReducerInput>();
+  // Sink feedback and post() go straight into the reducer's queue.
+  const inbox = postableMailbox<ReducerInput>(REDUCER_INPUT_CAPACITY, (dropped) => {
+    counts.inputsDropped += 1;
+    snapshot = undefined;
+    logger.error('reducer input queue full; input dropped', { kind: dropped.kind, capacity: REDUCER_INPUT_CAPACITY });
+  });
   // The channels complete themselves from shutdown$ (invariant 3).
   const intents = new BoundedQueue<ActivationIntent>(ACTIVATION_INTENT_CAPACITY, shutdown$);
   const probeCommands = latestChannel<ProbeCommand>(shutdown$);
@@ -209,7 +209,7 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
   let stopping = false;
 
   const apply = createApplier({
-    intents: { offer: (i) => intents.offer(i), capacity: ACTIVATION_INTENT_CAPACITY, feedback: (i) => feedback.next(i), now, logger },
+    intents: { offer: (i) => intents.offer(i), capacity: ACTIVATION_INTENT_CAPACITY, feedback: (i) => inbox.post(i), now, logger },
     outbound: { queue: ports.queue, machineId: config.machineId, kick: () => kicks.offer(), logger },
     probes: (command) => probeCommands.offer(command),
     ...(ports.confirmed !== undefined ? { confirmed: ports.confirmed } : {}),
@@ -219,7 +219,7 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
   // Everything that feeds the reducer. When all of it has finished after a
   // stop, nothing can queue another event: the drain makes its last pass.
   const producersDone$ = new ReplaySubject<void>(1);
-  const producers$ = merge(
+  const producers = [
     advanceTicker(ctx, periods.tick ?? TICK_INTERVAL_MS).pipe(isolate('advance ticker', ctx)),
     longpoll({ cp: ports.cp, manifests: ports.manifests, host: ports.host, machineId: config.machineId }, ctx).pipe(isolate('longpoll', ctx)),
     heartbeat(
@@ -239,8 +239,8 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
     manifestPoll(ports.manifests, ctx, periods.manifestPoll ?? MANIFEST_POLL_INTERVAL_MS).pipe(isolate('manifest poll', ctx)),
     probeWorker(ports.probes, probeCommands.values$, ctx).pipe(isolate('probe worker', ctx)),
     activationWorker({ port: ports.activation, manifests: ports.manifests, machineId: config.machineId }, intents, ctx).pipe(isolate('activation worker', ctx)),
-  ).pipe(finalize(() => producersDone$.next()));
-  const sideWorkers$ = merge(
+  ];
+  const sideWorkers = [
     outboundDrain(
       {
         cp: ports.cp,
@@ -256,8 +256,14 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
       periods.drain ?? DRAIN_INTERVAL_MS,
     ).pipe(isolate('outbound drain', ctx)),
     certRenewal(ports.cert, config.renewalThresholdFraction, ctx).pipe(isolate('cert renewal', ctx)),
-  );
-  const sources$ = merge(producers$, sideWorkers$).pipe(finalize(() => feedback.complete()));
+  ];
+  // One flat merge, the producers' ends counted (finalize adds no step per
+  // value): each merge level was one more call per input on its way to the scan.
+  let producersLeft = producers.length;
+  const producerEnded = (): void => {
+    if (--producersLeft === 0) producersDone$.next();
+  };
+  const sources$ = merge(...producers.map((p) => p.pipe(finalize(producerEnded))), ...sideWorkers);
   // Boot snapshots first, then (after a restart with saved records) resume
   // whatever a killed agent left half done, then the sources.
   const boot$ = concat(
@@ -269,17 +275,15 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
   );
 
   // One reducer turn per input: the only caller of agentStep() (invariant 1).
-  // The turn record is built in place (no spread of agentStep's result).
-  const turns$ = merge(concat(boot$, sources$), feedback).pipe(
-    mailbox(REDUCER_INPUT_CAPACITY, (dropped) => {
-      counts.inputsDropped += 1;
-      snapshot = undefined;
-      logger.error('reducer input queue full; input dropped', { kind: dropped.kind, capacity: REDUCER_INPUT_CAPACITY });
-    }),
-    scan((prev: Turn, input: ReducerInput): Turn => {
-      const t = agentStep(prev.state, input, now(), reducerConfig);
-      return { input, state: t.state, effects: t.effects };
-    }, { input: undefined, state: current, effects: NO_EFFECTS } as Turn),
+  // The scan's value is agentStep's own transition; the input it came from
+  // is kept beside it (the mailbox never re-enters a turn).
+  let turnInput: ReducerInput | undefined;
+  const turns$ = afterFirst(boot$, sources$).pipe(
+    inbox.operator,
+    scan((prev: AgentTransition, input: ReducerInput): AgentTransition => {
+      turnInput = input;
+      return agentStep(prev.state, input, now(), reducerConfig);
+    }, { state: current, effects: NO_EFFECTS } as AgentTransition),
   );
 
   // The mailbox never re-enters a turn, so its effects can sit in one
@@ -296,8 +300,8 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
       apply(effect);
     }
   };
-  const afterTurn = (t: Turn): void => {
-    if (t.input !== undefined && inputs$.observed) inputs$.next(t.input);
+  const afterTurn = (t: AgentTransition): void => {
+    if (turnInput !== undefined && inputs$.observed) inputs$.next(turnInput);
     current = t.state;
     if (liveStates.observed) liveStates.next(current);
     turnEffects = t.effects;
@@ -312,10 +316,10 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
     effects$: effects$.asObservable(),
     state: () => current,
     stats,
-    post: (input) => feedback.next(input),
+    post: (input) => inbox.post(input),
     start() {
       if (running !== undefined) return;
-      running = turns$.subscribe({ next: afterTurn, complete: () => done$.next() });
+      running = turns$.subscribe(new TurnSink(afterTurn, () => done$.next()));
     },
     stop() {
       if (running === undefined) return of<StopResult>('drained');
@@ -343,3 +347,45 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
   };
 }
 
+
+// The turns' consumer as a Subscriber of its own: an observer object would
+// get a SafeSubscriber and a ConsumerObserver around it (two calls per turn).
+// An error goes where it went before: rxjs's unhandled-error report.
+class TurnSink extends Subscriber<AgentTransition> {
+  constructor(
+    private readonly onTurn: (t: AgentTransition) => void,
+    private readonly onDone: () => void,
+  ) {
+    super();
+  }
+
+  protected override _next(t: AgentTransition): void {
+    this.onTurn(t);
+  }
+
+  protected override _complete(): void {
+    try {
+      this.onDone();
+    } finally {
+      this.unsubscribe();
+    }
+  }
+}
+
+/**
+ * `first$`'s values, then, once it completes, `rest$`'s: concat of two, with
+ * `rest$` subscribed by the downstream subscriber itself, so its values (all
+ * of the agent's life after boot) take no extra call each.
+ */
+function afterFirst<T>(first$: Observable<T>, rest$: Observable<T>): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    const first = first$.subscribe({
+      next: (v) => subscriber.next(v),
+      error: (e: unknown) => subscriber.error(e),
+      complete: () => {
+        if (!subscriber.closed) rest$.subscribe(subscriber);
+      },
+    });
+    subscriber.add(first);
+  });
+}

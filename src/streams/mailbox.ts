@@ -7,7 +7,7 @@
 // filter + observeOn(queueScheduler) + tap it cost 2.0 kB more per agent in
 // npm run bench's fleet row (2026-12-02). It is also per graph, where
 // queueScheduler's trampoline is shared by every graph in the process.
-import { Observable, type OperatorFunction } from 'rxjs';
+import { Observable, Subscriber, type OperatorFunction } from 'rxjs';
 
 /**
  * `capacity` bounds the waiting inputs. The reducer and the sinks it drives
@@ -15,32 +15,66 @@ import { Observable, type OperatorFunction } from 'rxjs';
  * `onOverflow` gets any input beyond the bound (the caller logs and counts it).
  */
 export function mailbox<T>(capacity: number, onOverflow: (dropped: T) => void): OperatorFunction<T, T> {
-  return (source) =>
-    new Observable<T>((subscriber) => {
-      const queue: T[] = [];
-      let delivering = false;
-      let completed = false;
-      const drain = (): void => {
-        delivering = true;
-        try {
-          // By length, not by an undefined sentinel: undefined is a legal item.
-          while (queue.length > 0) subscriber.next(queue.shift() as T);
-        } finally {
-          delivering = false;
-        }
-        if (completed) subscriber.complete();
-      };
-      return source.subscribe({
-        next: (item) => {
-          if (queue.length >= capacity) return onOverflow(item);
-          queue.push(item);
-          if (!delivering) drain();
-        },
-        error: (err) => subscriber.error(err),
-        complete: () => {
-          completed = true;
-          if (!delivering) subscriber.complete();
-        },
-      });
-    });
+  return postableMailbox(capacity, onOverflow).operator;
+}
+
+/**
+ * The same, with `post`: an item put straight into the queue as if the
+ * source had emitted it (the graph's sink feedback and `post()`), one call
+ * where a Subject merged with the source was two more on every input's way.
+ * A post while nobody is subscribed, or after the source completed, is dropped.
+ */
+export function postableMailbox<T>(capacity: number, onOverflow: (dropped: T) => void): { readonly operator: OperatorFunction<T, T>; readonly post: (item: T) => void } {
+  let current: MailboxSubscriber<T> | undefined;
+  return {
+    operator: (source) =>
+      new Observable<T>((subscriber) => {
+        const box = new MailboxSubscriber(subscriber, capacity, onOverflow);
+        current = box;
+        box.add(() => {
+          if (current === box) current = undefined;
+        });
+        return source.subscribe(box);
+      }),
+    post: (item) => current?.next(item),
+  };
+}
+
+// A Subscriber of its own rather than an observer object, which rxjs wraps in
+// a SafeSubscriber and a ConsumerObserver: two calls fewer per input.
+class MailboxSubscriber<T> extends Subscriber<T> {
+  private readonly queue: T[] = [];
+  private delivering = false;
+  private completed = false;
+
+  constructor(
+    private readonly downstream: Subscriber<T>,
+    private readonly capacity: number,
+    private readonly onOverflow: (dropped: T) => void,
+  ) {
+    super(downstream);
+  }
+
+  protected override _next(item: T): void {
+    if (this.queue.length >= this.capacity) return this.onOverflow(item);
+    this.queue.push(item);
+    if (!this.delivering) this.drain();
+  }
+
+  protected override _complete(): void {
+    this.completed = true;
+    if (!this.delivering) this.downstream.complete();
+  }
+
+  private drain(): void {
+    const { queue, downstream } = this;
+    this.delivering = true;
+    try {
+      // By length, not by an undefined sentinel: undefined is a legal item.
+      while (queue.length > 0) downstream.next(queue.shift() as T);
+    } finally {
+      this.delivering = false;
+    }
+    if (this.completed) downstream.complete();
+  }
 }

@@ -37,8 +37,8 @@ export class MemoryQueue extends SeqCounters implements OutboundQueuePort {
   pending(limit: number): Observable<readonly QueuedEvent[]> {
     return defer(() => of(this.rows.slice(0, limit)));
   }
-  ack(id: number): Observable<boolean> {
-    return defer(() => of(this.remove(id) !== undefined));
+  ack(ids: readonly number[]): Observable<number> {
+    return defer(() => of(ids.filter((id) => this.remove(id) !== undefined).length));
   }
   deadLetter(id: number, reason: string): Observable<boolean> {
     return defer(() => {

@@ -114,6 +114,11 @@ export class AgentStore {
     return this.run('ack', () => this.queue.ack(id));
   }
 
+  /** Removes every one of `ids` in one transaction; how many rows were there. */
+  ackAll(ids: readonly number[]): number {
+    return this.atomically(() => ids.reduce((n, id) => n + (this.ack(id) ? 1 : 0), 0));
+  }
+
   deadLetter(id: number, reason: string): boolean {
     return this.run('dead-letter', () => this.queue.deadLetter(id, reason));
   }

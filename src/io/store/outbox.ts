@@ -89,6 +89,14 @@ export class Outbox {
     return true;
   }
 
+  /** Disk rows in one transaction, then held events. */
+  ackAll(ids: readonly number[]): number {
+    const onDisk = ids.filter((id) => id > 0);
+    let n = onDisk.length > 0 ? this.store.ackAll(onDisk) : 0;
+    for (const id of ids) if (id <= 0 && this.ack(id)) n += 1;
+    return n;
+  }
+
   deadLetter(id: number, reason: string): boolean {
     if (id > 0) return this.store.deadLetter(id, reason);
     const i = this.held.findIndex((h) => h.id === id);

@@ -14,7 +14,7 @@ const lazy = <T>(f: () => T): Observable<T> => defer(() => of(f()));
 export const storePort = (store: AgentStore, outbox?: Outbox): StorePort => ({
   enqueueNow: (request) => (outbox ?? store).enqueue(request),
   pending: (limit) => lazy(() => (outbox ?? store).pending(limit)),
-  ack: (id) => lazy(() => (outbox ?? store).ack(id)),
+  ack: (ids) => lazy(() => (outbox ?? store).ackAll(ids)),
   deadLetter: (id, reason) => lazy(() => (outbox ?? store).deadLetter(id, reason)),
   stats: () => lazy(() => (outbox ?? store).stats()),
   deadLetters: (limit) => lazy(() => store.deadLetters(limit)),
