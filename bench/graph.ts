@@ -157,6 +157,10 @@ export function replayWithSinks(recorded: readonly Recorded[]): { readonly state
 }
 
 export const DEFAULT_SCENARIO: GraphScenario = { probes: 4, soakSecs: 1800 };
+/** Runs of each side before timing starts. */
+const WARMUP_RUNS = 10;
+/** Wall time of one block of one side (several rollouts or replays). */
+const BLOCK_MS = 60;
 /** spec/streams/graph.spec.ts's first rollout: one probe, soak due five minutes in. */
 export const SPEC_SCENARIO: GraphScenario = { probes: 1, soakSecs: 290 };
 /** What that spec allowed one rollout in wall time, before the bound moved here. */
@@ -192,23 +196,32 @@ export function graphBench(sc: GraphScenario, blocks: number): GraphBench {
   if (floor.state.hosts[ROLLOUT]?.lastEventSeq !== a?.lastEventSeq || floor.acked !== first.delivered) {
     throw new Error(`graph bench: the floor acknowledged ${floor.acked} events, the graph delivered ${first.delivered}`);
   }
-  // Give the bare loops about as long a block as one graph rollout takes.
-  const graphMs = timed(() => runGraphRollout(sc)).seconds * 1000;
+  // Steady state, as in a daemon that has run for a while: every side runs a
+  // few times before anything is timed (a cold first block measured the JIT).
+  // Then every block of every side lasts about BLOCK_MS: with one rollout per
+  // block (~12 ms) a single scavenge or incremental-marking step (1-2 ms)
+  // landing in one side's block swung that block's ratio by 0.1-0.2 and the
+  // median of 15 by about as much between runs.
+  const stepOnlyOnce = () => replayAgentStep(recorded);
+  const sinksOnce = () => replayWithSinks(recorded);
+  const floorOnce = () => replayFloor(ops, sc);
+  const graphOnce = () => runGraphRollout(sc);
+  for (let i = 0; i < WARMUP_RUNS; i++) for (const f of [graphOnce, stepOnlyOnce, sinksOnce, floorOnce]) f();
   const repeat = (f: () => unknown) => {
-    const reps = calibrate(f, Math.max(5, graphMs));
+    const reps = calibrate(f, BLOCK_MS);
     return () => {
       for (let i = 0; i < reps; i++) f();
       return reps * recorded.length;
     };
   };
-  const stepOnly = repeat(() => replayAgentStep(recorded));
-  const stepAndSinks = repeat(() => replayWithSinks(recorded));
-  const floorLoop = repeat(() => replayFloor(ops, sc));
-  const graph = () => runGraphRollout(sc).inputs;
+  const stepOnly = repeat(stepOnlyOnce);
+  const stepAndSinks = repeat(sinksOnce);
+  const floorLoop = repeat(floorOnce);
+  const graph = repeat(graphOnce);
   const half = Math.max(3, Math.ceil(blocks / 2));
   return {
     full: interleave(graph, stepOnly, blocks),
-    stubbed: interleave(() => runGraphRollout(sc, undefined, true).inputs, stepOnly, half),
+    stubbed: interleave(repeat(() => runGraphRollout(sc, undefined, true)), stepOnly, half),
     vsSinks: interleave(graph, stepAndSinks, blocks),
     sinksVsStep: interleave(stepAndSinks, stepOnly, half),
     floorVsSinks: interleave(floorLoop, stepAndSinks, half),
