@@ -114,9 +114,20 @@ export class AgentStore {
     return this.run('ack', () => this.queue.ack(id));
   }
 
-  /** Removes every one of `ids` in one transaction; how many rows were there. */
+  /**
+   * Removes every one of `ids` in one transaction; how many rows were there.
+   * A full disk can refuse the transaction while single deletes still go
+   * through (the drain's faults spec, a 16 MiB tmpfs filled to the last
+   * byte): then one delete at a time, as before batching.
+   */
   ackAll(ids: readonly number[]): number {
-    return this.atomically(() => ids.reduce((n, id) => n + (this.ack(id) ? 1 : 0), 0));
+    const each = (): number => ids.reduce((n, id) => n + (this.ack(id) ? 1 : 0), 0);
+    try {
+      return this.atomically(each);
+    } catch (e) {
+      if (!(e instanceof StoreError) || (e.code !== 'disk-full' && e.code !== 'io') || this.scopes > 0) throw e;
+      return each();
+    }
   }
 
   deadLetter(id: number, reason: string): boolean {

@@ -89,12 +89,12 @@ export class Outbox {
     return true;
   }
 
-  /** Disk rows in one transaction, then held events. */
+  /** Held events first (memory cannot refuse), then the disk rows in one transaction. */
   ackAll(ids: readonly number[]): number {
-    const onDisk = ids.filter((id) => id > 0);
-    let n = onDisk.length > 0 ? this.store.ackAll(onDisk) : 0;
+    let n = 0;
     for (const id of ids) if (id <= 0 && this.ack(id)) n += 1;
-    return n;
+    const onDisk = ids.filter((id) => id > 0);
+    return onDisk.length > 0 ? n + this.store.ackAll(onDisk) : n;
   }
 
   deadLetter(id: number, reason: string): boolean {
