@@ -34,11 +34,16 @@ async function leftMidSoak(fleet: DemoFleet, rolloutId: string, lastKind: string
   await fleet.waitFor('DispatchAck applied', () => (fleet.cp.events(rolloutId).some((e) => e.event.kind === 'DispatchAck') ? true : undefined));
   // From now on the CP is out of reach (its enrollment aside): events pile up.
   fleet.cp.setInterceptor((req) => (req.path.startsWith('/v1/') && req.path !== '/v1/enroll' ? { status: 503, body: 'unreachable' } : undefined));
+  const queued = (): number => agent.lines.findIndex((l) => l.message === 'event queued' && l['kind'] === lastKind);
   await explained(
-    fleet.waitFor(`${lastKind} queued`, () => (agent.lines.some((l) => l.message === 'event queued' && l['kind'] === lastKind) ? true : undefined)),
+    fleet.waitFor(`${lastKind} queued`, () => (queued() >= 0 ? true : undefined)),
     fleet,
     rolloutId,
   );
+  // That line is written inside its turn's transaction; the drain pass the
+  // event kicks reads only committed rows, so its refused POST says the
+  // commit is done (a SIGKILL in between, under load, lost the event).
+  await fleet.waitFor(`${lastKind} committed`, () => (agent.lines.slice(queued()).some((l) => l.message === 'event not delivered; will retry') ? true : undefined));
   expect(await agent.stop('SIGKILL')).toBe(-1);
 
   const exported = spawnSync(process.execPath, [AGENT_BIN, 'export-queue', '--state-dir', agent.stateDir], { encoding: 'utf8' });
