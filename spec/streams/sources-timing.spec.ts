@@ -227,7 +227,8 @@ describe('outbound drain', () => {
   });
 
   it('removes a pass’s delivered events in one ack; a pass cut off mid-way still removes the ones the CP took', () => {
-    marbles((ts, { hot, flush }) => {
+    /** Three events queued; `acks` gets the ids of each ack call. */
+    const threeQueuedAckSpied = (ts: TestScheduler) => {
       const { cp, queue } = drainPorts(ts);
       for (const r of ['a', 'b', 'c']) queue.enqueueNow({ rolloutId: r, seq: 1, kind: 'DispatchAck', durable: true, envelope: { rolloutId: r, event: { kind: 'DispatchAck', seq: 1 } } });
       const acks: number[][] = [];
@@ -236,6 +237,10 @@ describe('outbound drain', () => {
         acks.push([...ids]);
         return ack(ids);
       };
+      return { cp, queue, acks };
+    };
+    marbles((ts, { hot, flush }) => {
+      const { cp, queue, acks } = threeQueuedAckSpied(ts);
       // "c" never answers: the pass waits on it until the worker is unsubscribed at 5 s.
       cp.postAnswer = (body) => ((JSON.parse(body) as { rolloutId: string }).rolloutId === 'c' ? NEVER : of({ kind: 'acked' as const }));
       const sub = outboundDrain({ cp, queue, kick$: NEVER }, context(ts, hot('-'))).subscribe();
@@ -245,14 +250,7 @@ describe('outbound drain', () => {
       expect(queue.rows.map((r) => r.rolloutId)).toEqual(['c']);
     });
     marbles((ts, { hot, flush }) => {
-      const { cp, queue } = drainPorts(ts);
-      for (const r of ['a', 'b', 'c']) queue.enqueueNow({ rolloutId: r, seq: 1, kind: 'DispatchAck', durable: true, envelope: { rolloutId: r, event: { kind: 'DispatchAck', seq: 1 } } });
-      const acks: number[][] = [];
-      const ack = queue.ack.bind(queue);
-      queue.ack = (ids) => {
-        acks.push([...ids]);
-        return ack(ids);
-      };
+      const { cp, queue, acks } = threeQueuedAckSpied(ts);
       let delivered = 0;
       outboundDrain({ cp, queue, kick$: NEVER, onDelivered: () => (delivered += 1) }, context(ts, hot('1s a'))).subscribe();
       flush();

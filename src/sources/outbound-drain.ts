@@ -37,6 +37,9 @@ export interface DrainDeps {
   readonly finalPass$?: Observable<unknown>;
 }
 
+/** What the drain's log lines say of an event. */
+const eventFields = (ev: QueuedEvent) => ({ rolloutId: ev.rolloutId, seq: ev.seq, kind: ev.kind });
+
 /**
  * One pass: batches of DRAIN_BATCH in queue order, each event posted and
  * settled before the next; a batch that went through in full is followed by
@@ -48,9 +51,9 @@ export interface DrainDeps {
  * write, once their batch is done or the pass stops: one transaction (one
  * fsync) per pass, where one per event made a burst after an outage cost a
  * synchronous disk write per event (and 0.03 of the graph bench's plumbing
- * ratio in port calls, 0.77 → 0.80, 2026-12-03). A pass cancelled in between (the stop
- * deadline) still removes them, at once; only a crash in between sends them
- * again, which the CP dedupes by (host, rollout, seq).
+ * ratio in port calls, 0.77 → 0.80, 2026-12-03). A pass cancelled in
+ * between (the stop deadline) still removes them, at once; only a crash in
+ * between sends them again, which the CP dedupes by (host, rollout, seq).
  */
 function* passSteps(deps: DrainDeps, ctx: SourceContext): Steps {
   const postTimeout = { ms: POST_TIMEOUT_MS, scheduler: ctx.scheduler };
@@ -73,13 +76,13 @@ function* passSteps(deps: DrainDeps, ctx: SourceContext): Steps {
         }
         if (outcome === undefined) continue;
         if (outcome.kind === 'retry') {
-          ctx.logger.warn('event not delivered; will retry', { rolloutId: ev.rolloutId, seq: ev.seq, kind: ev.kind, reason: outcome.reason });
+          ctx.logger.warn('event not delivered; will retry', { ...eventFields(ev), reason: outcome.reason });
           retry = true;
           break;
         }
         if (outcome.kind === 'acked') acked.push(ev);
         else {
-          ctx.logger.error('control plane refused event for good; moved to dead letters', { rolloutId: ev.rolloutId, seq: ev.seq, kind: ev.kind, reason: outcome.reason });
+          ctx.logger.error('control plane refused event for good; moved to dead letters', { ...eventFields(ev), reason: outcome.reason });
           const dead = call(deps.queue.deadLetter(ev.id, outcome.reason));
           yield dead;
           if (dead.answer === undefined) continue;
@@ -94,7 +97,7 @@ function* passSteps(deps: DrainDeps, ctx: SourceContext): Steps {
         if (ack.answer === undefined) settled -= done.length;
         else
           for (const ev of done) {
-            ctx.logger.debug('event delivered', { rolloutId: ev.rolloutId, seq: ev.seq, kind: ev.kind });
+            ctx.logger.debug('event delivered', eventFields(ev));
             deps.onDelivered?.(ev);
           }
       }

@@ -117,7 +117,6 @@ function probeRounds(port: ProbePort, rolloutId: string, declared: readonly Prob
     }
     let timersLeft = groups.size;
     let runsGoing = 0;
-    const tasks = [...groups.values()].flat();
     const maybeDone = (): void => {
       if (timersLeft === 0 && runsGoing === 0) subscriber.complete();
     };
@@ -160,7 +159,7 @@ function probeRounds(port: ProbePort, rolloutId: string, declared: readonly Prob
     maybeDone(); // nothing to run: the set is done once declared
     return () => {
       for (const t of timers) t.unsubscribe();
-      for (const task of tasks) task.running?.unsubscribe();
+      for (const group of groups.values()) for (const task of group) task.running?.unsubscribe();
     };
   });
 }

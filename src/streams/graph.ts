@@ -161,7 +161,6 @@ export interface AgentGraph {
 
 const NO_EFFECTS: readonly AgentEffect[] = [];
 
-
 /** Builds the graph; nothing runs until `start()`. */
 export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
   const { ports, config, scheduler, logger } = deps;
@@ -346,7 +345,6 @@ export function createAgentGraph(deps: AgentGraphDeps): AgentGraph {
     },
   };
 }
-
 
 // The turns' consumer as a Subscriber of its own: an observer object would
 // get a SafeSubscriber and a ConsumerObserver around it (two calls per turn).
